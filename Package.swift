@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "breaker-run",
+    products: [
+        .executable(name: "breaker-run", targets: ["breaker-run"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "CircuitBreaker"),
+        .target(
+            name: "BreakerRunKit",
+            dependencies: [
+                "CircuitBreaker",
+                "CYAML",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "breaker-run",
+            dependencies: [
+                "BreakerRunKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CircuitBreakerTests", dependencies: ["CircuitBreaker"]),
+        .testTarget(name: "BreakerRunKitTests", dependencies: ["BreakerRunKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["breaker-run"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

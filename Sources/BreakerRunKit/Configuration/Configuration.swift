@@ -1,0 +1,184 @@
+import CircuitBreaker
+
+/// The effective configuration: every breaker after defaults and merge keys,
+/// from the files it was loaded from.
+public struct Configuration: Sendable, Equatable {
+    /// The files read, in the order they were read.
+    public var files: [String]
+    /// The state directory named by `state_dir`, made absolute (a relative
+    /// one is relative to the directory of the file that names it); nil when
+    /// no file names one.
+    public var stateDirectory: String?
+    /// Every breaker, by name.
+    public var breakers: [String: BreakerConfiguration]
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - files: the files read.
+    ///   - stateDirectory: the absolute state directory, if configured.
+    ///   - breakers: the breakers by name.
+    public init(files: [String], stateDirectory: String?, breakers: [String: BreakerConfiguration]) {
+        self.files = files
+        self.stateDirectory = stateDirectory
+        self.breakers = breakers
+    }
+
+    /// The breaker names in alphabetical order.
+    public var breakerNames: [String] { breakers.keys.sorted() }
+}
+
+/// A place in a configuration file, for messages: `FILE:LINE:COLUMN`.
+public struct SourceLocation: Sendable, Equatable, Comparable, CustomStringConvertible {
+    /// The file's path as given.
+    public var file: String
+    /// 1-based line.
+    public var line: Int
+    /// 1-based column.
+    public var column: Int
+
+    /// Creates a location.
+    /// - Parameters:
+    ///   - file: the file's path.
+    ///   - line: the 1-based line.
+    ///   - column: the 1-based column.
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    /// `FILE:LINE:COLUMN`, as compilers print it.
+    public var description: String { "\(file):\(line):\(column)" }
+
+    /// Orders by file, then line, then column.
+    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+        (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)
+    }
+}
+
+/// One named breaker, fully resolved: defaults applied, values typed.
+public struct BreakerConfiguration: Sendable, Equatable {
+    /// The breaker's name: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`, a safe file name.
+    public var name: String
+    /// Where the breaker is defined.
+    public var location: SourceLocation
+    /// What the breaker guards, for people.
+    public var description: String?
+    /// The configured call; nil when the command must come after `--`.
+    public var call: CallSpecification?
+    /// The trip and recovery rules (`fail_max`, `reset_timeout`,
+    /// `success_threshold`, `half_open_max_calls`).
+    public var policy: Policy
+    /// How long the call may run before its process group gets SIGTERM;
+    /// nil for no limit.
+    public var timeout: Duration?
+    /// Grace between SIGTERM and SIGKILL after a timeout (`kill_after`).
+    /// Default 5 seconds, as GNU timeout's `--kill-after` is commonly set.
+    public var killAfter: Duration
+    /// Exit statuses that count as success (`success_exit_codes`). Default `[0]`.
+    public var successExitCodes: ExitCodeSet
+    /// Exit statuses that count as neither success nor failure
+    /// (`ignore_exit_codes`). Default empty.
+    public var ignoreExitCodes: ExitCodeSet
+    /// The exit status of a rejected call with no fallback (`open_exit_code`).
+    /// Default 75, EX_TEMPFAIL from sysexits.h.
+    public var openExitCode: Int32
+    /// Extra environment for the call (`env`), on top of breaker-run's own.
+    public var environment: [String: String]
+    /// The call's working directory (`working_dir`); nil for breaker-run's own.
+    public var workingDirectory: String?
+    /// What answers a rejected call, tried in order until one applies; empty
+    /// for none (then breaker-run exits with `openExitCode`).
+    public var fallbacks: [FallbackSpecification]
+
+    /// Creates a breaker configuration; every parameter but the name and
+    /// location defaults to DESIGN's default.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - location: where it is defined.
+    ///   - description: what it guards.
+    ///   - call: the configured call, if any.
+    ///   - policy: the trip and recovery rules.
+    ///   - timeout: the call's time limit, if any.
+    ///   - killAfter: the grace between SIGTERM and SIGKILL.
+    ///   - successExitCodes: statuses that count as success.
+    ///   - ignoreExitCodes: statuses that are ignored.
+    ///   - openExitCode: the status of a rejection with no fallback.
+    ///   - environment: extra environment for the call.
+    ///   - workingDirectory: the call's working directory.
+    ///   - fallbacks: the fallbacks, in order.
+    public init(
+        name: String,
+        location: SourceLocation,
+        description: String? = nil,
+        call: CallSpecification? = nil,
+        policy: Policy = Policy(),
+        timeout: Duration? = nil,
+        killAfter: Duration = .seconds(5),
+        successExitCodes: ExitCodeSet = ExitCodeSet([0...0]),
+        ignoreExitCodes: ExitCodeSet = ExitCodeSet([]),
+        openExitCode: Int32 = 75,
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil,
+        fallbacks: [FallbackSpecification] = []
+    ) {
+        self.name = name
+        self.location = location
+        self.description = description
+        self.call = call
+        self.policy = policy
+        self.timeout = timeout
+        self.killAfter = killAfter
+        self.successExitCodes = successExitCodes
+        self.ignoreExitCodes = ignoreExitCodes
+        self.openExitCode = openExitCode
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.fallbacks = fallbacks
+    }
+}
+
+/// A call: what `run` executes under the breaker.
+public enum CallSpecification: Sendable, Equatable {
+    /// An argv list, executed directly (no shell); the first element is
+    /// looked up in `PATH` when it has no slash.
+    case command([String])
+    /// A string run by `/bin/sh -c`.
+    case shell(String)
+}
+
+/// A fallback: what answers a call that the breaker rejected.
+public enum FallbackSpecification: Sendable, Equatable {
+    /// An argv list run instead of the call, with the `BREAKER_*` environment.
+    case command([String])
+    /// A string run by `/bin/sh -c` instead of the call, with the
+    /// `BREAKER_*` environment.
+    case shell(String)
+    /// A fixed answer: `output` written to stdout as is, then `exitCode`.
+    case fixed(output: String, exitCode: Int32)
+}
+
+/// A set of exit statuses (or HTTP statuses) given as a list of numbers and
+/// inclusive ranges, such as `[0, 2-4]`.
+public struct ExitCodeSet: Sendable, Equatable, CustomStringConvertible {
+    /// The inclusive ranges, in the order given.
+    public var ranges: [ClosedRange<Int>]
+
+    /// Creates a set from inclusive ranges.
+    /// - Parameter ranges: the ranges; a single status is `n...n`.
+    public init(_ ranges: [ClosedRange<Int>]) {
+        self.ranges = ranges
+    }
+
+    /// Whether `code` is in the set.
+    /// - Parameter code: an exit status.
+    /// - Returns: true when a range holds it.
+    public func contains(_ code: Int) -> Bool {
+        ranges.contains { $0.contains(code) }
+    }
+
+    /// The set as written in YAML: `[0, 2-4]`.
+    public var description: String {
+        "[" + ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ", ") + "]"
+    }
+}

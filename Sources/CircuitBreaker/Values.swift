@@ -1,0 +1,160 @@
+/// The three states of the pattern, as names: what `status` prints and what
+/// transitions are made of.
+public enum StateName: String, Sendable, Codable, CaseIterable {
+    /// Calls run; failures are counted.
+    case closed
+    /// Calls are rejected without running.
+    case open
+    /// A limited number of trial calls run.
+    case halfOpen = "half-open"
+}
+
+/// Where a breaker stands, with the data that each state needs.
+public enum Phase: Sendable, Equatable {
+    /// Calls run.
+    case closed
+    /// Calls are rejected until `until`, when a trial is allowed.
+    case open(until: Instant)
+    /// Forced open by an operator (`trip --hold`): calls are rejected until a
+    /// `reset`, whatever the time.
+    case held
+    /// Trials run; `successes` of them have succeeded since the breaker
+    /// entered half-open.
+    case halfOpen(successes: Int)
+
+    /// The name of this state: a held breaker is open.
+    public var name: StateName {
+        switch self {
+        case .closed: .closed
+        case .open, .held: .open
+        case .halfOpen: .halfOpen
+        }
+    }
+}
+
+/// How one finished call is classified. Each call is recorded exactly once.
+public enum Outcome: Sendable, Equatable {
+    /// The call succeeded: it resets the consecutive failure count and counts
+    /// towards closing a half-open breaker.
+    case success
+    /// The call failed, for the reason given (a short phrase such as
+    /// "exit status 1" or "timeout").
+    case failure(reason: String)
+    /// Neither success nor failure (an ignored exit status, an interrupted
+    /// call, a call that could not start): only the ignored count grows.
+    case ignored(reason: String)
+}
+
+/// Proof that a call was admitted, carried from admission to recording.
+public struct Ticket: Sendable, Equatable, Codable {
+    /// The breaker's generation when the call was admitted. An outcome whose
+    /// generation is no longer current is stale: it updates statistics only.
+    public var generation: UInt64
+    /// Whether the call is a trial of a half-open breaker (or a forced call).
+    public var isTrial: Bool
+    /// Whether the call was forced past an open breaker (`run --force`).
+    public var isForced: Bool
+
+    /// Creates a ticket.
+    /// - Parameters:
+    ///   - generation: the generation at admission.
+    ///   - isTrial: whether the call is a trial.
+    ///   - isForced: whether the call was forced past an open breaker.
+    public init(generation: UInt64, isTrial: Bool, isForced: Bool = false) {
+        self.generation = generation
+        self.isTrial = isTrial
+        self.isForced = isForced
+    }
+}
+
+/// Why a call was not admitted.
+public enum Rejection: Sendable, Equatable {
+    /// The breaker is open; a trial is allowed after `retryAfter`.
+    case open(retryAfter: Duration)
+    /// The breaker is held open by an operator until a reset.
+    case held
+    /// The breaker is half-open and every trial permit is taken.
+    case trialsTaken
+
+    /// A short phrase for messages: "breaker is open", and so on.
+    public var description: String {
+        switch self {
+        case .open: "breaker is open"
+        case .held: "breaker is held open"
+        case .trialsTaken: "breaker is half-open and its trial is running"
+        }
+    }
+}
+
+/// The decision on one call.
+public enum Admission: Sendable, Equatable {
+    /// The call may run; record its outcome with this ticket.
+    case admitted(Ticket)
+    /// The call must not run.
+    case rejected(Rejection)
+}
+
+/// One change of state, kept in the breaker's recent history.
+public struct Transition: Sendable, Equatable, Codable {
+    /// The state left.
+    public var from: StateName
+    /// The state entered.
+    public var to: StateName
+    /// When it happened.
+    public var at: Instant
+    /// Why, in a few words ("3 consecutive failures", "manual", "trial succeeded").
+    public var reason: String
+    /// The generation the transition started.
+    public var generation: UInt64
+
+    /// Creates a transition record.
+    /// - Parameters:
+    ///   - from: the state left.
+    ///   - to: the state entered.
+    ///   - at: when it happened.
+    ///   - reason: why, in a few words.
+    ///   - generation: the generation it started.
+    public init(from: StateName, to: StateName, at: Instant, reason: String, generation: UInt64) {
+        self.from = from
+        self.to = to
+        self.at = at
+        self.reason = reason
+        self.generation = generation
+    }
+}
+
+/// Lifetime totals of a breaker, exact under any concurrency: what `status`
+/// shows and `metrics` exports. A reset does not clear them.
+public struct Counts: Sendable, Equatable, Codable {
+    /// Calls that ran and succeeded.
+    public var successes: UInt64 = 0
+    /// Calls that ran and failed.
+    public var failures: UInt64 = 0
+    /// Calls that ran and were ignored.
+    public var ignored: UInt64 = 0
+    /// Calls rejected without running.
+    public var rejected: UInt64 = 0
+    /// Rejected calls answered by a fallback.
+    public var fallbacks: UInt64 = 0
+
+    /// Creates zero counts.
+    public init() {}
+
+    /// Creates counts with the given totals.
+    public init(successes: UInt64, failures: UInt64, ignored: UInt64, rejected: UInt64, fallbacks: UInt64) {
+        self.successes = successes
+        self.failures = failures
+        self.ignored = ignored
+        self.rejected = rejected
+        self.fallbacks = fallbacks
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        successes = (try? container.decodeIfPresent(UInt64.self, forKey: .successes)) ?? 0
+        failures = (try? container.decodeIfPresent(UInt64.self, forKey: .failures)) ?? 0
+        ignored = (try? container.decodeIfPresent(UInt64.self, forKey: .ignored)) ?? 0
+        rejected = (try? container.decodeIfPresent(UInt64.self, forKey: .rejected)) ?? 0
+        fallbacks = (try? container.decodeIfPresent(UInt64.self, forKey: .fallbacks)) ?? 0
+    }
+}
