@@ -1,8 +1,23 @@
 import ArgumentParser
 import BreakerRunKit
 
+/// The `breaker-run` command: a circuit breaker for the command line.
 @main
 struct BreakerRun: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "breaker-run")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "breaker-run",
+        abstract: "Run commands under named circuit breakers whose state is shared by every invocation.",
+        discussion: """
+            Breakers are defined in YAML (see breaker-run.yaml(5)); their state lives in \
+            files under the state directory, so that every separate invocation, from cron \
+            or from parallel scripts, respects an open breaker.
+            """,
+        version: BreakerRunVersion.current,
+        subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self]
+    )
+}
+
+/// The release, printed by `--version`.
+enum BreakerRunVersion {
+    static let current = "0.1.0"
 }

@@ -1,0 +1,94 @@
+import CircuitBreaker
+import Logging
+
+/// Answers a rejected call with the breaker's fallbacks, tried in order until
+/// one applies.
+///
+/// Command and shell fallbacks run with breaker-run's environment plus the
+/// `BREAKER_*` variables, under the breaker's `timeout`. A shell fallback gets
+/// the original call's argv as its positional parameters (`$1`, `$2`, ...);
+/// every fallback gets it, shell-quoted, in `BREAKER_COMMAND`. A fallback that
+/// cannot be started is reported and the next one is tried.
+public struct FallbackRunner {
+    /// Starts command and shell fallbacks.
+    public var supervisor: ProcessSupervisor
+    /// breaker-run's own environment.
+    public var environment: [String: String]
+    /// Where messages go.
+    public var logger: Logger
+
+    /// Creates a fallback runner.
+    /// - Parameters:
+    ///   - supervisor: starts fallback processes.
+    ///   - environment: breaker-run's environment.
+    ///   - logger: where messages go.
+    public init(supervisor: ProcessSupervisor, environment: [String: String], logger: Logger) {
+        self.supervisor = supervisor
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// The variables that fallbacks (and hooks) get, from DESIGN's
+    /// "Environment given to fallbacks and hooks".
+    /// - Parameters:
+    ///   - breaker: the breaker.
+    ///   - state: the breaker's state at the rejection.
+    ///   - rejection: why the call was rejected.
+    ///   - arguments: the rejected call's argv.
+    ///   - now: the time of the rejection.
+    /// - Returns: the variables by name.
+    public static func variables(for breaker: BreakerConfiguration, state: BreakerState, rejection: Rejection, arguments: [String], now: Instant) -> [String: String] {
+        var variables = [
+            "BREAKER_NAME": breaker.name,
+            "BREAKER_STATE": state.effectivePhase(at: now).name.rawValue,
+            "BREAKER_REASON": state.openReason ?? rejection.description,
+            "BREAKER_FAILURES": String(state.consecutiveFailures),
+            "BREAKER_COMMAND": arguments.map(ShellQuote.quote).joined(separator: " "),
+        ]
+        if let opened = state.openedAt {
+            variables["BREAKER_OPENED_AT"] = RFC3339.format(wallNanoseconds: opened.wallNanoseconds)
+        }
+        if case .open(let retryAfter) = rejection {
+            variables["BREAKER_RETRY_AFTER"] = String(retryAfter.secondsRoundedUp)
+        }
+        return variables
+    }
+
+    /// Runs the fallbacks in order until one applies.
+    /// - Parameters:
+    ///   - fallbacks: the breaker's fallbacks.
+    ///   - breaker: the breaker.
+    ///   - state: the breaker's state at the rejection.
+    ///   - rejection: why the call was rejected.
+    ///   - arguments: the rejected call's argv.
+    ///   - now: the time of the rejection.
+    /// - Returns: how the fallback that answered ended, or nil when none did.
+    public func run(_ fallbacks: [FallbackSpecification], for breaker: BreakerConfiguration, state: BreakerState, rejection: Rejection, arguments: [String], now: Instant) -> FallbackRun? {
+        let variables = Self.variables(for: breaker, state: state, rejection: rejection, arguments: arguments, now: now)
+        for fallback in fallbacks {
+            let argv: [String]
+            switch fallback {
+            case .fixed(let output, let exitCode):
+                StandardOutput.write(output)
+                return .fixed(exitCode: exitCode)
+            case .command(let command):
+                argv = command
+            case .shell(let script):
+                argv = ["/bin/sh", "-c", script, breaker.name] + arguments
+            }
+            let specification = ProcessSpecification(
+                arguments: argv,
+                environment: environment.merging(breaker.environment) { $1 }.merging(variables) { $1 },
+                workingDirectory: breaker.workingDirectory,
+                timeout: breaker.timeout,
+                killAfter: breaker.killAfter
+            )
+            do {
+                return .process(try supervisor.run(specification).termination)
+            } catch {
+                logger.error("\(breaker.name): fallback could not start: \(error)")
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Unbuffered writes to standard output and standard error, straight through
+/// `write(2)`, so that nothing breaker-run prints is held back or reordered
+/// against what its call prints.
+public enum StandardOutput {
+    /// Writes `text` to standard output, all of it, retrying short writes and
+    /// `EINTR`. A broken pipe or other error ends the write silently.
+    /// - Parameter text: the text, written as UTF-8.
+    public static func write(_ text: String) {
+        writeAll(text, to: STDOUT_FILENO)
+    }
+
+    /// Writes `text` to standard error, as `write(_:)` does for standard output.
+    /// - Parameter text: the text, written as UTF-8.
+    public static func writeError(_ text: String) {
+        writeAll(text, to: STDERR_FILENO)
+    }
+
+    private static func writeAll(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+/// Quotes words for a POSIX shell, so that `BREAKER_COMMAND` can be pasted
+/// back into one.
+public enum ShellQuote {
+    /// The word as the shell would need it: unchanged when it holds only
+    /// safe characters, else in single quotes with each `'` written `'\''`.
+    /// - Parameter word: one argument.
+    /// - Returns: the quoted word.
+    public static func quote(_ word: String) -> String {
+        let safe = word.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x2F || byte == 0x3A || byte == 0x3D || byte == 0x2C || byte == 0x2B
+        }
+        if safe && !word.isEmpty { return word }
+        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,162 @@
+import CircuitBreaker
+import Logging
+
+/// Runs one call under its breaker: admission under the state lock, the call
+/// with the lock released (holding a trial permit when it is a trial), the
+/// outcome recorded under the lock again, and a fallback for a rejected call.
+///
+/// The state lock is held only for the two read-modify-writes, never while
+/// the call runs (DESIGN, "State").
+public struct BreakerRunner {
+    /// Where breaker state lives.
+    public var store: FileStateStore
+    /// Where notices, warnings and errors go.
+    public var logger: Logger
+    /// breaker-run's own environment, which the call inherits.
+    public var environment: [String: String]
+    /// Starts and supervises the call and command fallbacks.
+    public var supervisor: ProcessSupervisor
+
+    /// Creates a runner.
+    /// - Parameters:
+    ///   - store: the state store.
+    ///   - logger: where messages go.
+    ///   - environment: the environment the call inherits.
+    ///   - supervisor: the process supervisor.
+    public init(store: FileStateStore, logger: Logger, environment: [String: String], supervisor: ProcessSupervisor = ProcessSupervisor()) {
+        self.store = store
+        self.logger = logger
+        self.environment = environment
+        self.supervisor = supervisor
+    }
+
+    /// The argv of the call: `command` when given (from after `--`), else the
+    /// breaker's configured call; nil when there is neither.
+    /// - Parameters:
+    ///   - breaker: the breaker's configuration.
+    ///   - command: the command from the command line, if any.
+    /// - Returns: the argv to execute.
+    public static func arguments(for breaker: BreakerConfiguration, command: [String]) -> [String]? {
+        if !command.isEmpty { return command }
+        switch breaker.call {
+        case .command(let argv): return argv
+        case .shell(let script): return ["/bin/sh", "-c", script]
+        case nil: return nil
+        }
+    }
+
+    /// Runs `arguments` under `breaker`.
+    /// - Parameters:
+    ///   - arguments: the call's argv (see `arguments(for:command:)`).
+    ///   - breaker: the breaker's configuration.
+    ///   - force: run even when the breaker is open (`run --force`); the
+    ///     outcome counts as a trial outcome.
+    /// - Returns: how the run ended. State that cannot be read or written is
+    ///   warned about and the call runs unguarded (`on_state_error: fail-open`).
+    public func run(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool = false) -> RunResult {
+        let name = breaker.name
+        var permit: HeldLock?
+        var snapshot = BreakerState()
+        let admission: Admission?
+        do {
+            admission = try store.update(name) { state, now in
+                let before = state.generation
+                let decision: Admission
+                if force {
+                    decision = .admitted(state.admitForced(at: now))
+                } else {
+                    decision = state.admit(at: now, policy: breaker.policy) {
+                        permit = try? store.acquirePermit(name, slots: breaker.policy.halfOpenMaxCalls)
+                        return permit != nil
+                    }
+                }
+                if case .rejected = decision, !breaker.fallbacks.isEmpty {
+                    state.counts.fallbacks += 1
+                }
+                report(state.transitions(after: before), of: name)
+                snapshot = state
+                return decision
+            }
+        } catch {
+            logger.warning("\(name): breaker state unavailable (\(error)); running the call unguarded")
+            admission = nil
+        }
+
+        switch admission {
+        case .rejected(let rejection)?:
+            return reject(rejection, breaker: breaker, state: snapshot, arguments: arguments)
+        case .admitted(let ticket)?:
+            if force { logger.notice("\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
+            let result = call(arguments, breaker: breaker)
+            record(result.outcome, ticket: ticket, breaker: breaker, releasing: &permit)
+            return result.run
+        case nil:
+            return call(arguments, breaker: breaker).run
+        }
+    }
+
+    private func call(_ arguments: [String], breaker: BreakerConfiguration) -> (run: RunResult, outcome: Outcome) {
+        var callEnvironment = environment.merging(breaker.environment) { $1 }
+        callEnvironment["BREAKER_NAME"] = breaker.name
+        let specification = ProcessSpecification(
+            arguments: arguments,
+            environment: callEnvironment,
+            workingDirectory: breaker.workingDirectory,
+            timeout: breaker.timeout,
+            killAfter: breaker.killAfter
+        )
+        do {
+            let result = try supervisor.run(specification)
+            let outcome = CallClassifier.classify(result, for: breaker)
+            if result.timedOut, let timeout = breaker.timeout {
+                logger.notice("\(breaker.name): call timed out after \(DurationFormat.string(timeout)); killed")
+            }
+            let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
+            return (.ran(run), outcome)
+        } catch {
+            logger.error("\(breaker.name): \(error)")
+            return (.launchFailed(error), .ignored(reason: "could not start: \(error)"))
+        }
+    }
+
+    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, releasing permit: inout HeldLock?) {
+        do {
+            try store.update(breaker.name) { state, now in
+                let before = state.generation
+                state.record(outcome, for: ticket, at: now, policy: breaker.policy)
+                report(state.transitions(after: before), of: breaker.name)
+                // Released under the state lock, after the outcome is stored, so that
+                // the next trial sees this one's result.
+                permit?.release()
+                permit = nil
+            }
+        } catch {
+            logger.warning("\(breaker.name): outcome not recorded (\(error))")
+        }
+        permit?.release()
+    }
+
+    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, arguments: [String]) -> RunResult {
+        let runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
+        let now = store.clock.now()
+        if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
+            logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); fallback answered")
+            return .fellBack(rejection, answer)
+        }
+        logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
+        return .rejected(rejection, exitCode: breaker.openExitCode)
+    }
+
+    private func describe(_ rejection: Rejection, now: Instant) -> String {
+        switch rejection {
+        case .open(let retryAfter): "breaker is open (next trial in \(retryAfter.secondsRoundedUp)s)"
+        default: rejection.description
+        }
+    }
+
+    private func report(_ transitions: [Transition], of name: String) {
+        for transition in transitions {
+            logger.notice("\(name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
+        }
+    }
+}

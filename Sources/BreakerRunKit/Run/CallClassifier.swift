@@ -1,0 +1,33 @@
+import CircuitBreaker
+
+/// Turns the way a call ended into the breaker's outcome, by DESIGN's
+/// "Outcomes" rules: exactly one of success, failure or ignored per call.
+public enum CallClassifier {
+    /// Classifies a finished call.
+    ///
+    /// A call interrupted because breaker-run itself got a signal is ignored
+    /// (an operator's Ctrl-C is no downstream failure); a timeout and a death
+    /// by signal are failures; an exit status is a success when it is in
+    /// `success_exit_codes`, ignored when it is in `ignore_exit_codes`, and a
+    /// failure otherwise.
+    /// - Parameters:
+    ///   - result: how the process ended.
+    ///   - breaker: the breaker's configuration.
+    /// - Returns: the outcome to record.
+    public static func classify(_ result: SupervisedResult, for breaker: BreakerConfiguration) -> Outcome {
+        if let signal = result.interruption {
+            return .ignored(reason: "interrupted by \(SignalName.of(signal))")
+        }
+        if result.timedOut {
+            return .failure(reason: "timeout")
+        }
+        switch result.termination {
+        case .signaled(let signal):
+            return .failure(reason: "killed by \(SignalName.of(signal))")
+        case .exited(let code):
+            if breaker.successExitCodes.contains(Int(code)) { return .success }
+            if breaker.ignoreExitCodes.contains(Int(code)) { return .ignored(reason: "exit status \(code)") }
+            return .failure(reason: "exit status \(code)")
+        }
+    }
+}

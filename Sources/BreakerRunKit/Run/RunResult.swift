@@ -1,0 +1,48 @@
+import CircuitBreaker
+
+/// How one `run` ended, for the executable to turn into an exit status.
+public enum RunResult: Sendable, Equatable {
+    /// The call ran (under the breaker, or unguarded when the state could not
+    /// be used and `on_state_error` is fail-open) and ended so.
+    case ran(CallRun)
+    /// The call could not be started: not found (127) or not executable (126).
+    case launchFailed(LaunchError)
+    /// The breaker rejected the call and a fallback answered it.
+    case fellBack(Rejection, FallbackRun)
+    /// The breaker rejected the call and no fallback answered it: the exit
+    /// status is the breaker's `open_exit_code` (75, EX_TEMPFAIL, by default).
+    case rejected(Rejection, exitCode: Int32)
+}
+
+/// A call that ran to its end.
+public struct CallRun: Sendable, Equatable {
+    /// How the process ended.
+    public var termination: Termination
+    /// Whether it was killed for running past its `timeout`.
+    public var timedOut: Bool
+    /// The signal breaker-run received and forwarded to the call, if any.
+    public var interruption: Int32?
+    /// How the breaker classified it.
+    public var outcome: Outcome
+
+    /// Creates a record of a finished call.
+    /// - Parameters:
+    ///   - termination: how the process ended.
+    ///   - timedOut: whether it ran past its timeout.
+    ///   - interruption: the signal forwarded to it, if any.
+    ///   - outcome: its classification.
+    public init(termination: Termination, timedOut: Bool, interruption: Int32?, outcome: Outcome) {
+        self.termination = termination
+        self.timedOut = timedOut
+        self.interruption = interruption
+        self.outcome = outcome
+    }
+}
+
+/// A fallback that answered a rejected call.
+public enum FallbackRun: Sendable, Equatable {
+    /// A command or shell fallback ran and ended so.
+    case process(Termination)
+    /// A fixed answer was written; the exit status is its own.
+    case fixed(exitCode: Int32)
+}

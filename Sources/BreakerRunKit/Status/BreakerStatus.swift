@@ -1,0 +1,96 @@
+import CircuitBreaker
+
+/// What `status` shows of one breaker, as of one moment: the effective state
+/// (an open breaker whose reset timeout has passed shows as half-open),
+/// failure counts, when it opened, when the next trial is allowed, and recent
+/// transitions. Encodes to DESIGN's "Status as JSON" shape.
+public struct BreakerStatus: Sendable, Equatable, Encodable {
+    /// The breaker's name.
+    public var name: String
+    /// `closed`, `open` or `half-open`, effective as of `now`.
+    public var state: StateName
+    /// Whether an operator holds it open until a reset (`trip --hold`).
+    public var held: Bool
+    /// Failures in a row since the last success.
+    public var consecutiveFailures: Int
+    /// When it last opened, RFC 3339, or nil if it never did.
+    public var openedAt: String?
+    /// Why it last opened.
+    public var openReason: String?
+    /// When the next trial is allowed, RFC 3339; nil unless open and not held.
+    public var nextTrialAt: String?
+    /// Whole seconds until the next trial (rounded up); nil unless open and
+    /// not held.
+    public var retryAfterSeconds: Int64?
+    /// The reason of the last failure, or nil if none was recorded.
+    public var lastFailure: String?
+    /// Lifetime totals.
+    public var counts: Counts
+    /// Recent transitions, oldest first.
+    public var transitions: [TransitionStatus]
+
+    /// One transition as `status` shows it.
+    public struct TransitionStatus: Sendable, Equatable, Encodable {
+        /// The state left.
+        public var from: StateName
+        /// The state entered.
+        public var to: StateName
+        /// When, RFC 3339.
+        public var at: String
+        /// Why.
+        public var reason: String
+    }
+
+    /// The status of a breaker as of `now`.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - state: its stored state.
+    ///   - now: the current time.
+    public init(name: String, state: BreakerState, now: Instant) {
+        self.name = name
+        let phase = state.effectivePhase(at: now)
+        self.state = phase.name
+        held = phase == .held
+        consecutiveFailures = state.consecutiveFailures
+        openedAt = state.openedAt.map { RFC3339.format(wallNanoseconds: $0.wallNanoseconds) }
+        openReason = state.openReason
+        if case .open(let until) = phase {
+            // The wall time of the next trial, derived from the monotonic
+            // remainder, so that it is right even if the wall clock was set.
+            let remaining = until.duration(since: now)
+            nextTrialAt = RFC3339.format(wallNanoseconds: (now + remaining).wallNanoseconds)
+            retryAfterSeconds = remaining.secondsRoundedUp
+        }
+        lastFailure = state.lastFailure
+        counts = state.counts
+        transitions = state.recentTransitions.map {
+            TransitionStatus(from: $0.from, to: $0.to, at: RFC3339.format(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, state, held
+        case consecutiveFailures = "consecutive_failures"
+        case openedAt = "opened_at", openReason = "open_reason"
+        case nextTrialAt = "next_trial_at", retryAfterSeconds = "retry_after_seconds"
+        case lastFailure = "last_failure", counts, transitions
+    }
+
+    /// Encodes every field, with `null` for absent values, as DESIGN asks.
+    /// - Parameter encoder: the encoder.
+    /// - Throws: what the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(state, forKey: .state)
+        try c.encode(held, forKey: .held)
+        try c.encode(consecutiveFailures, forKey: .consecutiveFailures)
+        try c.encode(openedAt, forKey: .openedAt)
+        try c.encode(openReason, forKey: .openReason)
+        try c.encode(nextTrialAt, forKey: .nextTrialAt)
+        try c.encode(retryAfterSeconds, forKey: .retryAfterSeconds)
+        try c.encode(lastFailure, forKey: .lastFailure)
+        try c.encode(counts, forKey: .counts)
+        try c.encode(transitions, forKey: .transitions)
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import BreakerRunKit
+import CircuitBreaker
+
+extension BreakerRun {
+    /// `breaker-run trip NAME [--for DURATION] [--hold] [--reason TEXT]`.
+    struct Trip: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open a breaker now; with --hold, keep it open until reset."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The breaker's name.")
+        var name: String
+
+        @Option(name: .customLong("for"), help: ArgumentHelp("How long to stay open (such as 10m), instead of reset_timeout.", valueName: "duration"))
+        var interval: String?
+
+        @Flag(help: "Keep the breaker open until 'breaker-run reset'.")
+        var hold = false
+
+        @Option(help: ArgumentHelp("Why, for status and hooks.", valueName: "text"))
+        var reason = "manual"
+
+        func validate() throws {
+            if hold && interval != nil {
+                throw ValidationError("--for and --hold exclude each other: a held breaker stays open until reset")
+            }
+            if let interval, (try? DurationParser.parse(interval)) == nil {
+                throw ValidationError("--for takes a duration such as 30s, 10m or 1h30m, not '\(interval)'")
+            }
+        }
+
+        func run() throws {
+            let context = try options.loadContext()
+            let breaker = try context.breaker(name)
+            let duration = try interval.map { try DurationParser.parse($0) }
+            try update(context, breaker) { state, now in
+                state.trip(at: now, for: duration, hold: hold, reason: reason, policy: breaker.policy)
+            }
+        }
+    }
+
+    /// `breaker-run reset NAME`.
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a breaker now and clear its failure count, hold and backoff."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The breaker's name.")
+        var name: String
+
+        func run() throws {
+            let context = try options.loadContext()
+            let breaker = try context.breaker(name)
+            try update(context, breaker) { state, now in
+                state.reset(at: now)
+            }
+        }
+    }
+}
+
+/// A locked update of one breaker's state that reports its transitions, or
+/// exits 74 when the state cannot be written.
+private func update(_ context: Context, _ breaker: BreakerConfiguration, _ body: (inout BreakerState, Instant) -> Void) throws {
+    do {
+        try context.store.update(breaker.name) { state, now in
+            let before = state.generation
+            body(&state, now)
+            for transition in state.transitions(after: before) {
+                context.logger.notice("\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
+            }
+        }
+    } catch {
+        report(error)
+        throw ExitCode(ExitStatus.ioError.rawValue)
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import BreakerRunKit
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every subcommand takes: where the configuration and state are,
+/// and how much to say.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"))
+    var stateDirectory: String?
+
+    @Flag(name: .shortAndLong, help: "Print errors only, no notices.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Say more (repeat for debug output).")
+    var verbose: Int
+
+    /// A logger writing to standard error at the level the flags ask for.
+    func makeLogger() -> Logger {
+        let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
+        return Logger(label: "breaker-run") { _ in StderrLogHandler(logLevel: level) }
+    }
+
+    /// Everything a subcommand needs: configuration, state store, logger.
+    /// Exits 78 with every configuration error on standard error.
+    func loadContext() throws -> Context {
+        let environment = ProcessEnvironment.current()
+        let isRoot = getuid() == 0
+        let logger = makeLogger()
+        let files = ConfigurationLoader.discover(explicit: config, environment: environment, isRoot: isRoot)
+        let configuration: Configuration
+        do {
+            configuration = try ConfigurationLoader.load(files: files, isRoot: isRoot)
+        } catch {
+            report(error)
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
+        let store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
+            logger.warning("\(warning)")
+        }
+        return Context(configuration: configuration, stateDirectory: directory, store: store, logger: logger, environment: environment)
+    }
+}
+
+/// A loaded configuration and the means to act on it.
+struct Context {
+    var configuration: Configuration
+    var stateDirectory: String
+    var store: FileStateStore
+    var logger: Logger
+    var environment: [String: String]
+
+    /// The breaker named `name`, or exit 78 naming the known ones.
+    func breaker(_ name: String) throws -> BreakerConfiguration {
+        if let breaker = configuration.breakers[name] { return breaker }
+        report(ConfigurationError.unknownBreaker(name: name, known: configuration.breakerNames, suggestion: Suggestion.nearest(to: name, in: configuration.breakerNames)))
+        throw ExitCode(ExitStatus.configuration.rawValue)
+    }
+}
+
+/// Prints an error as one or more `breaker-run: ` lines on standard error.
+func report(_ error: any Error) {
+    let text = String(describing: error)
+    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        StandardOutput.writeError("breaker-run: \(line)\n")
+    }
+}

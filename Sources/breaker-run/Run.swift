@@ -1,0 +1,58 @@
+import ArgumentParser
+import BreakerRunKit
+
+extension BreakerRun {
+    /// `breaker-run run NAME [--force] [-- COMMAND [ARG...]]`.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a call under a breaker, or its fallback when the breaker is open.",
+            discussion: """
+                The call is COMMAND ARG... when given after --, executed directly (no shell), \
+                else the breaker's configured call. Its stdin, stdout, stderr and exit status \
+                pass through unchanged. A rejected call runs the breaker's fallback, or exits \
+                with the breaker's open_exit_code (75, EX_TEMPFAIL, by default).
+                """
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The breaker's name.")
+        var name: String
+
+        @Flag(help: "Run even when the breaker is open; the outcome counts as a trial.")
+        var force = false
+
+        @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
+        var command: [String] = []
+
+        func run() throws {
+            let context = try options.loadContext()
+            let breaker = try context.breaker(name)
+            guard let arguments = BreakerRunner.arguments(for: breaker, command: command) else {
+                throw ValidationError("breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'")
+            }
+            let runner = BreakerRunner(store: context.store, logger: context.logger, environment: context.environment)
+            let result = runner.run(arguments, under: breaker, force: force)
+            Self.exit(for: result)
+        }
+
+        /// Ends breaker-run as the run asks: the call's own status or signal,
+        /// 124 after a timeout, 126/127 for a launch failure, the fallback's
+        /// status, or the breaker's `open_exit_code`.
+        static func exit(for result: RunResult) -> Never {
+            switch result {
+            case .ran(let call):
+                if call.timedOut { ProcessExit.exit(ExitStatus.timedOut.rawValue) }
+                ProcessExit.imitate(call.termination)
+            case .launchFailed(let error):
+                ProcessExit.exit(error.exitStatus)
+            case .fellBack(_, .process(let termination)):
+                ProcessExit.imitate(termination)
+            case .fellBack(_, .fixed(let exitCode)):
+                ProcessExit.exit(exitCode)
+            case .rejected(_, let exitCode):
+                ProcessExit.exit(exitCode)
+            }
+        }
+    }
+}

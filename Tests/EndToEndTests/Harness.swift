@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+/// What one run of the built binary did.
+struct Invocation: Sendable {
+    var status: Int32
+    /// The signal that ended breaker-run, if it died of one.
+    var signal: Int32?
+    var stdout: String
+    var stderr: String
+    var seconds: Double
+}
+
+/// A per-test sandbox: a temporary directory holding a configuration and a
+/// state directory, and a way to run the built `breaker-run` in it.
+final class Sandbox: @unchecked Sendable {
+    let directory: URL
+    var configPath: String { directory.appendingPathComponent("breakers.yaml").path }
+    var stateDirectory: String { directory.appendingPathComponent("state").path }
+
+    init(config: String? = nil) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("breaker-run-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let config { try write(config: config) }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func write(config: String) throws {
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func path(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+
+    /// The built binary: `$BREAKER_RUN_BIN`, else `breaker-run` beside the
+    /// test bundle in the build folder.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["BREAKER_RUN_BIN"] { return path }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("breaker-run")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return candidate.path
+            }
+        }
+        return "breaker-run"
+    }()
+
+    /// Starts the binary with `--config` and `--state-dir` of this sandbox
+    /// placed before the subcommand's own arguments.
+    func start(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Running {
+        let id = UUID().uuidString
+        let out = path("out-\(id)")
+        let err = path("err-\(id)")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        var full = arguments
+        if let subcommand = full.first, !subcommand.hasPrefix("-") {
+            full.insert(contentsOf: ["--config", configPath, "--state-dir", stateDirectory], at: 1)
+        }
+        process.arguments = full
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "BREAKER_RUN_CONFIG")
+        env.removeValue(forKey: "BREAKER_RUN_STATE_DIR")
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        if let stdin {
+            let input = path("in-\(id)")
+            FileManager.default.createFile(atPath: input, contents: Data(stdin.utf8))
+            process.standardInput = FileHandle(forReadingAtPath: input)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        let started = Date()
+        try process.run()
+        return Running(process: process, out: out, err: err, started: started)
+    }
+
+    /// Runs the binary to its end.
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Invocation {
+        try start(arguments, environment: environment, stdin: stdin).wait()
+    }
+
+    /// `status --json` of one breaker, decoded.
+    func status(_ name: String) throws -> [String: Any] {
+        let result = try run(["status", "--json", name])
+        #expect(result.status == 0, "status failed: \(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let breakers = object?["breakers"] as? [[String: Any]]
+        return try #require(breakers?.first)
+    }
+
+    func counts(_ name: String) throws -> [String: Int] {
+        (try status(name)["counts"] as? [String: Int]) ?? [:]
+    }
+}
+
+/// A started binary.
+struct Running: @unchecked Sendable {
+    let process: Process
+    let out: String
+    let err: String
+    let started: Date
+
+    var pid: Int32 { process.processIdentifier }
+
+    func wait() -> Invocation {
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(started)
+        let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+        let signaled = process.terminationReason == .uncaughtSignal
+        return Invocation(
+            status: signaled ? 128 + process.terminationStatus : process.terminationStatus,
+            signal: signaled ? process.terminationStatus : nil,
+            stdout: stdout,
+            stderr: stderr,
+            seconds: seconds
+        )
+    }
+}
+
+/// Waits until `condition` holds, polling, for at most `seconds`.
+func eventually(within seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what breaker-run needs to build, test and run its demo on Debian:
+# libyaml (the YAML parser), curl and python3 (the demo and tests), mandoc
+# (the man page check). Needs root; does nothing for packages already there.
+set -euo pipefail
+needed=()
+for package in libyaml-dev curl python3 mandoc; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || needed+=("$package")
+done
+if ((${#needed[@]})); then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}"
+fi
