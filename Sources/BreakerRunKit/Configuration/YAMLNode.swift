@@ -112,6 +112,8 @@ struct YAMLReader {
     }
 
     private mutating func report(at location: SourceLocation, _ message: String) {
+        // Once the walk is cut short, the rest of the tree is placeholders.
+        guard !isExhausted else { return }
         diagnostics.append(Diagnostic(location: location, message: message))
     }
 
@@ -125,11 +127,11 @@ struct YAMLReader {
         if isExhausted { return empty }
         visits += 1
         if visits > Self.maximumNodeVisits || depth > Self.maximumDepth {
-            isExhausted = true
             let reason = depth > Self.maximumDepth
                 ? "nested more than \(Self.maximumDepth) levels deep (a recursive alias?)"
                 : "more than \(Self.maximumNodeVisits) nodes once aliases are expanded (an alias expansion bomb?)"
             report(at: location, "the configuration is \(reason); simplify its anchors and aliases")
+            isExhausted = true
             return empty
         }
         switch node.pointee.type {
