@@ -298,3 +298,10 @@ private func write(_ text: String, to path: String) {
         #expect(diagnostic.description == "b.yaml:3:5: bad")
     }
 }
+
+@Suite struct ConfigurationRecursiveAliasTests {
+    @Test func refusesARecursiveAliasWithoutCrashing() {
+        let found = diagnostics("version: 1\na: &a [*a]\n")
+        #expect(found.count == 1)
+    }
+}
