@@ -1,0 +1,668 @@
+import CircuitBreaker
+
+/// Turns one file's `YAMLNode` tree into breakers, typing the scalars and
+/// recording every problem it finds instead of stopping at the first.
+struct ConfigurationDecoder {
+    /// The breaker keys this version reads.
+    static let breakerKeys = [
+        "description", "command", "shell", "fail_max", "reset_timeout", "success_threshold",
+        "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
+        "open_exit_code", "env", "working_dir", "fallback",
+    ]
+    /// Breaker keys of the design that a later version implements.
+    static let futureBreakerKeys = [
+        "http", "tcp", "slow_call_duration", "failure_rate", "backoff", "probe", "retry",
+        "max_concurrent", "max_wait", "on_state_error", "on_transition",
+    ]
+    /// Keys that name the call: they belong to one breaker, never to `defaults`.
+    static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
+    static let topLevelKeys = ["version", "state_dir", "defaults", "breakers"]
+    static let futureTopLevelKeys = ["metrics_file", "log"]
+    static let fallbackKeys = ["command", "shell", "output", "exit_code"]
+    static let futureFallbackKeys = ["cached"]
+
+    /// The settings one mapping gives; nil where it says nothing.
+    struct Fields {
+        var description: String?
+        var call: CallSpecification?
+        var failMax: Int?
+        var resetTimeout: Duration?
+        var successThreshold: Int?
+        var halfOpenMaxCalls: Int?
+        var timeout: Duration?
+        var killAfter: Duration?
+        var successExitCodes: ExitCodeSet?
+        var ignoreExitCodes: ExitCodeSet?
+        var openExitCode: Int32?
+        var environment: [String: String]?
+        var workingDirectory: String?
+        var fallbacks: [FallbackSpecification]?
+    }
+
+    /// What one file defines.
+    struct FileContents {
+        var stateDirectory: (path: String, location: SourceLocation)?
+        var breakers: [BreakerConfiguration] = []
+    }
+
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    mutating func decode(_ root: YAMLNode) -> FileContents {
+        var contents = FileContents()
+        guard case let .mapping(pairs) = root.content else {
+            report(at: root.location, "the top level must be a mapping that starts with 'version: 1', not \(describe(root))")
+            return contents
+        }
+        var defaults = Fields()
+        var breakerPairs: [YAMLPair] = []
+        var hasVersion = false
+        for pair in pairs {
+            switch pair.key {
+            case "version":
+                hasVersion = true
+                if let version = integer(pair.value, key: "version", in: 0...Int.max, example: "1"), version != 1 {
+                    report(at: pair.value.location, "unsupported configuration version \(version); this breaker-run reads version 1")
+                }
+            case "state_dir":
+                if let path = string(pair.value, key: "state_dir", example: "/var/lib/breaker-run") {
+                    if path.isEmpty {
+                        report(at: pair.value.location, "'state_dir' is empty; name a directory such as /var/lib/breaker-run")
+                    } else {
+                        contents.stateDirectory = (absolutePath(path), pair.value.location)
+                    }
+                }
+            case "defaults":
+                if let defaultPairs = mapping(pair.value, key: "defaults", example: "{fail_max: 3}") {
+                    defaults = fields(defaultPairs, context: "'defaults'", isDefaults: true)
+                }
+            case "breakers":
+                if let found = mapping(pair.value, key: "breakers", example: "{db: {command: [pg_isready]}}") {
+                    breakerPairs = found
+                }
+            default:
+                unknownOrFuture(pair, known: Self.topLevelKeys, future: Self.futureTopLevelKeys, context: nil)
+            }
+        }
+        if !hasVersion {
+            report(at: root.location, "missing 'version: 1'; add it as the first line")
+        }
+        for pair in breakerPairs {
+            guard isValidBreakerName(pair.key) else {
+                report(at: pair.keyLocation,
+                       "invalid breaker name '\(pair.key)'; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+                continue
+            }
+            guard let breakerPairs = mapping(pair.value, key: "breaker '\(pair.key)'", example: "{command: [/usr/bin/true]}", quoteKey: false) else {
+                continue
+            }
+            let own = fields(breakerPairs, context: "breaker '\(pair.key)'", isDefaults: false)
+            contents.breakers.append(breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults))
+        }
+        return contents
+    }
+
+    private func breaker(named name: String, at location: SourceLocation, own: Fields, defaults: Fields) -> BreakerConfiguration {
+        let builtIn = BreakerConfiguration(name: name, location: location)
+        return BreakerConfiguration(
+            name: name,
+            location: location,
+            description: own.description ?? defaults.description,
+            call: own.call,
+            policy: Policy(
+                failMax: own.failMax ?? defaults.failMax ?? builtIn.policy.failMax,
+                resetTimeout: own.resetTimeout ?? defaults.resetTimeout ?? builtIn.policy.resetTimeout,
+                successThreshold: own.successThreshold ?? defaults.successThreshold ?? builtIn.policy.successThreshold,
+                halfOpenMaxCalls: own.halfOpenMaxCalls ?? defaults.halfOpenMaxCalls ?? builtIn.policy.halfOpenMaxCalls
+            ),
+            timeout: own.timeout ?? defaults.timeout,
+            killAfter: own.killAfter ?? defaults.killAfter ?? builtIn.killAfter,
+            successExitCodes: own.successExitCodes ?? defaults.successExitCodes ?? builtIn.successExitCodes,
+            ignoreExitCodes: own.ignoreExitCodes ?? defaults.ignoreExitCodes ?? builtIn.ignoreExitCodes,
+            openExitCode: own.openExitCode ?? defaults.openExitCode ?? builtIn.openExitCode,
+            environment: own.environment ?? defaults.environment ?? builtIn.environment,
+            workingDirectory: own.workingDirectory ?? defaults.workingDirectory,
+            fallbacks: own.fallbacks ?? defaults.fallbacks ?? builtIn.fallbacks
+        )
+    }
+
+    private mutating func fields(_ pairs: [YAMLPair], context: String, isDefaults: Bool) -> Fields {
+        var fields = Fields()
+        var callKey: YAMLPair?
+        for pair in pairs {
+            let key = pair.key
+            let value = pair.value
+            if isDefaults && Self.callKeys.contains(key) {
+                report(at: pair.keyLocation, "'\(key)' cannot be in 'defaults': a call belongs to one breaker; move it under the breaker")
+                continue
+            }
+            if key == "command" || key == "shell" {
+                if let first = callKey {
+                    report(at: pair.keyLocation,
+                           "\(context) has both '\(first.key)' (line \(first.keyLocation.line)) and '\(key)'; keep one")
+                    continue
+                }
+                callKey = pair
+            }
+            switch key {
+            case "description":
+                fields.description = string(value, key: key, example: "Card payments")
+            case "command":
+                if let argv = commandList(value, key: key) { fields.call = .command(argv) }
+            case "shell":
+                if let script = nonEmptyString(value, key: key, example: "'echo hi'") { fields.call = .shell(script) }
+            case "fail_max":
+                fields.failMax = integer(value, key: key, in: 1...Int(Int32.max), example: "5")
+            case "success_threshold":
+                fields.successThreshold = integer(value, key: key, in: 1...Int(Int32.max), example: "1")
+            case "half_open_max_calls":
+                fields.halfOpenMaxCalls = integer(value, key: key, in: 1...Int(Int32.max), example: "1")
+            case "reset_timeout":
+                fields.resetTimeout = duration(value, key: key, allowsZero: false)
+            case "timeout":
+                fields.timeout = duration(value, key: key, allowsZero: false)
+            case "kill_after":
+                fields.killAfter = duration(value, key: key, allowsZero: true)
+            case "success_exit_codes":
+                fields.successExitCodes = exitCodes(value, key: key, allowsEmpty: false)
+            case "ignore_exit_codes":
+                fields.ignoreExitCodes = exitCodes(value, key: key, allowsEmpty: true)
+            case "open_exit_code":
+                fields.openExitCode = integer(value, key: key, in: 0...255, example: "75").map { Int32($0) }
+            case "env":
+                fields.environment = environment(value)
+            case "working_dir":
+                fields.workingDirectory = nonEmptyString(value, key: key, example: "/srv/app")
+            case "fallback":
+                fields.fallbacks = fallbacks(value)
+            default:
+                unknownOrFuture(pair, known: Self.breakerKeys, future: Self.futureBreakerKeys, context: context)
+            }
+        }
+        return fields
+    }
+
+    private mutating func fallbacks(_ node: YAMLNode) -> [FallbackSpecification]? {
+        let example = "{output: 'service down', exit_code: 0}"
+        switch node.content {
+        case .mapping:
+            return fallback(node).map { [$0] }
+        case let .sequence(items):
+            // An empty list is how a breaker turns off a fallback from 'defaults'.
+            var result: [FallbackSpecification] = []
+            var isValid = true
+            for item in items {
+                if case .mapping = item.content, let one = fallback(item) {
+                    result.append(one)
+                } else if case .mapping = item.content {
+                    isValid = false
+                } else {
+                    isValid = false
+                    report(at: item.location, "each fallback in the list must be a mapping such as \(example), not \(describe(item))")
+                }
+            }
+            return isValid ? result : nil
+        case .scalar:
+            if node.isNull {
+                report(at: node.location, "'fallback' has no value; write a mapping such as \(example), or [] for none")
+            } else {
+                report(at: node.location, "'fallback' must be a mapping such as \(example) or a list of them, not \(describe(node))")
+            }
+            return nil
+        }
+    }
+
+    private mutating func fallback(_ node: YAMLNode) -> FallbackSpecification? {
+        guard case let .mapping(pairs) = node.content else { return nil }
+        var kinds: [YAMLPair] = []
+        var exitCode: (code: Int32, location: SourceLocation)?
+        var result: FallbackSpecification?
+        var isValid = true
+        for pair in pairs {
+            switch pair.key {
+            case "command", "shell", "output":
+                kinds.append(pair)
+                if kinds.count > 1 {
+                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell' or 'output'; this one also has '\(kinds[0].key)'; split it into a list of fallbacks")
+                    isValid = false
+                    continue
+                }
+                switch pair.key {
+                case "command":
+                    result = commandList(pair.value, key: "command").map { .command($0) }
+                case "shell":
+                    result = nonEmptyString(pair.value, key: "shell", example: "'echo down'").map { .shell($0) }
+                default:
+                    result = string(pair.value, key: "output", example: "'service down'").map { .fixed(output: $0, exitCode: 0) }
+                }
+                if result == nil { isValid = false }
+            case "exit_code":
+                if let code = integer(pair.value, key: "exit_code", in: 0...255, example: "0") {
+                    exitCode = (Int32(code), pair.keyLocation)
+                } else {
+                    isValid = false
+                }
+            default:
+                unknownOrFuture(pair, known: Self.fallbackKeys, future: Self.futureFallbackKeys, context: "the fallback")
+                isValid = false
+            }
+        }
+        guard isValid else { return nil }
+        guard let result else {
+            report(at: node.location, "a fallback needs one of 'command', 'shell' or 'output', such as {output: 'service down', exit_code: 0}")
+            return nil
+        }
+        if let exitCode {
+            guard case let .fixed(output, _) = result else {
+                report(at: exitCode.location, "'exit_code' applies only to an 'output' fallback; a command's own exit status is used")
+                return nil
+            }
+            return .fixed(output: output, exitCode: exitCode.code)
+        }
+        return result
+    }
+
+    private mutating func environment(_ node: YAMLNode) -> [String: String]? {
+        guard let pairs = mapping(node, key: "env", example: "{LANG: C.UTF-8}") else { return nil }
+        var result: [String: String] = [:]
+        var isValid = true
+        for pair in pairs {
+            guard isValidVariableName(pair.key) else {
+                report(at: pair.keyLocation, "'\(pair.key)' is not a valid environment variable name; use letters, digits and '_', not starting with a digit")
+                isValid = false
+                continue
+            }
+            if let value = string(pair.value, key: "env.\(pair.key)", example: "'value'") {
+                result[pair.key] = value
+            } else {
+                isValid = false
+            }
+        }
+        return isValid ? result : nil
+    }
+
+    // MARK: Scalars
+
+    private mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
+        let expected = "a whole number such as \(example)"
+        guard case let .scalar(text, isPlain) = node.content else {
+            report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
+            return nil
+        }
+        if node.isNull {
+            report(at: node.location, "'\(key)' has no value; write \(expected)")
+            return nil
+        }
+        guard isPlain else {
+            report(at: node.location, "'\(key)' must be \(expected), not the quoted string '\(text)'; remove the quotes")
+            return nil
+        }
+        switch Self.parseInteger(text) {
+        case let .success(value):
+            guard range.contains(value) else {
+                let bounds = range.upperBound == Int.max || range.upperBound == Int(Int32.max)
+                    ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+                report(at: node.location, "'\(key)' must be \(bounds), not \(text)")
+                return nil
+            }
+            return value
+        case let .failure(problem):
+            switch problem {
+            case let .leadingZero(written):
+                report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")
+            case let .sexagesimal(value):
+                report(at: node.location, "'\(key)' is written in base 60 ('\(text)'), which is not supported: write \(value)")
+            case .notANumber:
+                report(at: node.location, "'\(key)' must be \(expected), not '\(text)'")
+            case .tooLarge:
+                report(at: node.location, "'\(key)' is too large: \(text)")
+            }
+            return nil
+        }
+    }
+
+    enum IntegerProblem: Error {
+        case leadingZero(String)
+        case sexagesimal(Int)
+        case notANumber
+        case tooLarge
+    }
+
+    /// Reads a decimal integer: an optional '-' and digits, no leading zero.
+    static func parseInteger(_ text: String) -> Result<Int, IntegerProblem> {
+        let isNegative = text.hasPrefix("-")
+        let digits = isNegative ? String(text.dropFirst()) : text
+        if !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) {
+            if digits.count > 1 && digits.hasPrefix("0") {
+                let trimmed = String(digits.drop { $0 == "0" })
+                return .failure(.leadingZero((isNegative ? "-" : "") + (trimmed.isEmpty ? "0" : trimmed)))
+            }
+            guard let value = Int(text) else { return .failure(.tooLarge) }
+            return .success(value)
+        }
+        let parts = digits.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count > 1, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) && $0.count <= 9 }) {
+            let value = parts.reduce(0) { $0 * 60 + Int($1)! }
+            return .failure(.sexagesimal(isNegative ? -value : value))
+        }
+        return .failure(.notANumber)
+    }
+
+    private mutating func duration(_ node: YAMLNode, key: String, allowsZero: Bool) -> Duration? {
+        let expected = "a duration such as 30s, 500ms or 1m30s"
+        guard case let .scalar(text, isPlain) = node.content else {
+            report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
+            return nil
+        }
+        if node.isNull {
+            report(at: node.location, "'\(key)' has no value; write \(expected)")
+            return nil
+        }
+        let milliseconds: Int64
+        switch Self.parseDuration(text) {
+        case let .success(value):
+            milliseconds = value
+        case let .failure(problem):
+            switch problem {
+            case let .leadingZero(written) where isPlain:
+                report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")
+            case let .sexagesimal(seconds) where isPlain:
+                report(at: node.location,
+                       "'\(key)' is written in base 60 ('\(text)'), which is not supported: for a duration write \(Self.format(seconds: seconds))")
+            case .tooLarge:
+                report(at: node.location, "'\(key)' is too long: \(text)")
+            default:
+                report(at: node.location, "'\(key)' must be \(expected), not '\(text)'")
+            }
+            return nil
+        }
+        if milliseconds == 0 && !allowsZero {
+            report(at: node.location, "'\(key)' must be longer than 0, such as 30s")
+            return nil
+        }
+        return .milliseconds(milliseconds)
+    }
+
+    /// Writes whole seconds with units: 90 → `1m30s`.
+    static func format(seconds: Int) -> String {
+        if seconds == 0 { return "0s" }
+        var rest = seconds
+        var text = ""
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] where rest >= size {
+            text += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return text
+    }
+
+    /// Reads `500ms`, `30s`, `1m30s`, `2h`, `1d` (units from largest to
+    /// smallest, each once) or a bare whole number of seconds, in milliseconds.
+    static func parseDuration(_ text: String) -> Result<Int64, IntegerProblem> {
+        if text.allSatisfy(\.isASCIIDigit) || text.contains(":") {
+            switch parseInteger(text) {
+            case let .success(seconds) where seconds >= 0:
+                let (value, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
+                return overflow ? .failure(.tooLarge) : .success(value)
+            case .success:
+                return .failure(.notANumber)
+            case let .failure(problem):
+                return .failure(problem)
+            }
+        }
+        let units: [(name: String, milliseconds: Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+        var total: Int64 = 0
+        var lastUnit = -1
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return .failure(.notANumber) }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCIIDigit }
+            rest = rest.dropFirst(digits.count)
+            let name = rest.prefix { $0.isLetter }
+            rest = rest.dropFirst(name.count)
+            guard !digits.isEmpty, digits.count <= 15, let number = Int64(digits),
+                  let unit = units.firstIndex(where: { $0.name == name }), unit > lastUnit else {
+                return .failure(.notANumber)
+            }
+            lastUnit = unit
+            let (part, overflow) = number.multipliedReportingOverflow(by: units[unit].milliseconds)
+            let (sum, overflow2) = total.addingReportingOverflow(part)
+            if overflow || overflow2 { return .failure(.tooLarge) }
+            total = sum
+        }
+        return .success(total)
+    }
+
+    private mutating func string(_ node: YAMLNode, key: String, example: String) -> String? {
+        guard case let .scalar(text, _) = node.content else {
+            report(at: node.location, "'\(key)' must be a string such as \(example), not \(describe(node))")
+            return nil
+        }
+        if node.isNull {
+            report(at: node.location, "'\(key)' has no value; write a string such as \(example), or '' for an empty one")
+            return nil
+        }
+        return text
+    }
+
+    private mutating func nonEmptyString(_ node: YAMLNode, key: String, example: String) -> String? {
+        guard let text = string(node, key: key, example: example) else { return nil }
+        if text.isEmpty {
+            report(at: node.location, "'\(key)' is empty; write a string such as \(example)")
+            return nil
+        }
+        return text
+    }
+
+    private mutating func commandList(_ node: YAMLNode, key: String) -> [String]? {
+        let example = "[/usr/bin/pay-batch, --since, yesterday]"
+        guard case let .sequence(items) = node.content else {
+            let hint = node.text != nil && !node.isNull ? "; for a shell command line use 'shell'" : ""
+            report(at: node.location, "'\(key)' must be a list such as \(example), not \(describe(node))\(hint)")
+            return nil
+        }
+        guard !items.isEmpty else {
+            report(at: node.location, "'\(key)' is an empty list; name the program, such as \(example)")
+            return nil
+        }
+        var argv: [String] = []
+        for item in items {
+            guard case let .scalar(text, _) = item.content, !item.isNull else {
+                report(at: item.location, "each item of '\(key)' must be a string, not \(describe(item))")
+                return nil
+            }
+            argv.append(text)
+        }
+        if argv[0].isEmpty {
+            report(at: items[0].location, "the program of '\(key)' is empty; name it, such as /usr/bin/true")
+            return nil
+        }
+        return argv
+    }
+
+    private mutating func exitCodes(_ node: YAMLNode, key: String, allowsEmpty: Bool) -> ExitCodeSet? {
+        let items: [YAMLNode]
+        switch node.content {
+        case let .sequence(list): items = list
+        case .scalar where !node.isNull: items = [node]
+        default:
+            report(at: node.location, "'\(key)' must be a list of exit statuses such as [0, 2-4], not \(describe(node))")
+            return nil
+        }
+        if items.isEmpty && !allowsEmpty {
+            report(at: node.location, "'\(key)' is empty; list at least one exit status, such as [0]")
+            return nil
+        }
+        var ranges: [ClosedRange<Int>] = []
+        var isValid = true
+        for item in items {
+            if let range = exitCodeRange(item, key: key) { ranges.append(range) } else { isValid = false }
+        }
+        return isValid ? ExitCodeSet(ranges) : nil
+    }
+
+    /// Reads `3` or `2-4` (plain or quoted: a range is text anyway).
+    private mutating func exitCodeRange(_ node: YAMLNode, key: String) -> ClosedRange<Int>? {
+        guard case let .scalar(text, _) = node.content, !node.isNull else {
+            report(at: node.location, "each item of '\(key)' must be an exit status such as 3 or a range such as 2-4, not \(describe(node))")
+            return nil
+        }
+        let bounds = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        var values: [Int] = []
+        for bound in bounds {
+            switch Self.parseInteger(bound.trimmingSpaces) {
+            case let .success(value) where (0...255).contains(value):
+                values.append(value)
+            case .success:
+                report(at: node.location, "exit statuses in '\(key)' are between 0 and 255, not \(bound.trimmingSpaces)")
+                return nil
+            case let .failure(.leadingZero(written)):
+                report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")
+                return nil
+            default:
+                report(at: node.location, "each item of '\(key)' must be an exit status such as 3 or a range such as 2-4, not '\(text)'")
+                return nil
+            }
+        }
+        if values.count == 2 && values[0] > values[1] {
+            report(at: node.location, "the range '\(text)' in '\(key)' runs backwards; write \(values[1])-\(values[0])")
+            return nil
+        }
+        return values[0]...values[values.count - 1]
+    }
+
+    private mutating func mapping(_ node: YAMLNode, key: String, example: String, quoteKey: Bool = true) -> [YAMLPair]? {
+        let name = quoteKey ? "'\(key)'" : key
+        switch node.content {
+        case let .mapping(pairs):
+            return pairs
+        case .scalar where node.isNull:
+            return []
+        default:
+            report(at: node.location, "\(name) must be a mapping such as \(example), not \(describe(node))")
+            return nil
+        }
+    }
+
+    // MARK: Keys and names
+
+    private mutating func unknownOrFuture(_ pair: YAMLPair, known: [String], future: [String], context: String?) {
+        if future.contains(pair.key) {
+            report(at: pair.keyLocation, "'\(pair.key)' is not supported yet by this version of breaker-run")
+            return
+        }
+        // Top-level keys starting with "x-" hold anchors for merge keys, as in
+        // Compose files; they are ignored.
+        if context == nil && pair.key.hasPrefix("x-") { return }
+        let place = context.map { "unknown key '\(pair.key)' in \($0)" } ?? "unknown top-level key '\(pair.key)'"
+        if let suggestion = Self.nearest(to: pair.key, in: known + future) {
+            report(at: pair.keyLocation, "\(place); did you mean '\(suggestion)'?")
+        } else {
+            report(at: pair.keyLocation, "\(place); see breaker-run.yaml(5) for the keys")
+        }
+    }
+
+    /// The candidate closest to `word` by edit distance, when it is close
+    /// enough: at most max(2, word's length / 3) edits.
+    static func nearest(to word: String, in candidates: [String]) -> String? {
+        let limit = max(2, word.count / 3)
+        var best: (candidate: String, distance: Int)?
+        for candidate in candidates {
+            let distance = levenshtein(word, candidate)
+            if distance <= limit, distance < best?.distance ?? Int.max {
+                best = (candidate, distance)
+            }
+        }
+        return best?.candidate
+    }
+
+    /// The number of single-character insertions, deletions and
+    /// substitutions that turn `a` into `b`.
+    static func levenshtein(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = previous
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    private func isValidBreakerName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count), bytes[0].isASCIIAlphanumeric else { return false }
+        return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    private func isValidVariableName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
+        return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") }
+    }
+
+    private func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let directory: String
+        if let slash = file.lastIndex(of: "/") {
+            directory = slash == file.startIndex ? "/" : String(file[..<slash])
+        } else {
+            directory = "."
+        }
+        let base = directory.hasPrefix("/") ? directory : ConfigurationDecoder.currentDirectory() + "/" + directory
+        return Self.normalize(base + "/" + path)
+    }
+
+    /// Removes `.` and `..` components and doubled slashes from an absolute path.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": _ = parts.popLast()
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    private func describe(_ node: YAMLNode) -> String {
+        switch node.content {
+        case .sequence: return "a list"
+        case .mapping: return "a mapping"
+        case let .scalar(text, isPlain):
+            if node.isNull { return "an empty value" }
+            return isPlain ? "'\(text)'" : "the quoted string '\(text)'"
+        }
+    }
+
+    private mutating func report(at location: SourceLocation, _ message: String) {
+        diagnostics.append(Diagnostic(location: location, message: message))
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self)
+            || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

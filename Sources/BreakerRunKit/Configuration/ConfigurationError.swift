@@ -1,0 +1,65 @@
+/// One problem in a configuration file, at a place: printed as
+/// `FILE:LINE:COLUMN: message`, as compilers print theirs.
+public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+    /// Where the problem is (1-based line and column).
+    public var location: SourceLocation
+    /// What is wrong and, where possible, what to write instead.
+    public var message: String
+
+    /// Creates a diagnostic.
+    /// - Parameters:
+    ///   - location: where the problem is.
+    ///   - message: what is wrong.
+    public init(location: SourceLocation, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    /// `FILE:LINE:COLUMN: message`.
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Why a configuration could not be used. Every case maps to exit status 78
+/// (EX_CONFIG).
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file at `path` could not be opened or read (missing, a directory,
+    /// no permission); `reason` is the system's explanation.
+    case unreadable(path: String, reason: String)
+    /// The files were read but are wrong: bad YAML, unknown keys, bad values.
+    /// Holds every problem found in one pass, sorted by position within each
+    /// file, files in the order they were read.
+    case invalid([Diagnostic])
+    /// No configuration file exists in any of the places searched.
+    case notFound(searched: [String])
+    /// A command named a breaker that the configuration does not define;
+    /// `known` lists the defined names, `suggestion` the nearest one.
+    case unknownBreaker(name: String, known: [String], suggestion: String?)
+    /// Running as root, the file or directory at `path` could be changed by
+    /// someone other than root, so it is refused (as cron and sudo refuse
+    /// theirs).
+    case unsafe(path: String, reason: String)
+
+    /// One sentence (one per problem for `.invalid`) that names the file,
+    /// place or breaker and says what to do.
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason):
+            return "cannot read configuration file \(path): \(reason); check the path and its permissions"
+        case let .invalid(diagnostics):
+            return diagnostics.map(\.description).joined(separator: "\n")
+        case let .notFound(searched):
+            let places = searched.isEmpty ? "no places given" : searched.joined(separator: ", ")
+            return "no configuration file found (searched \(places)); create one or pass --config FILE"
+        case let .unknownBreaker(name, known, suggestion):
+            if let suggestion {
+                return "no breaker named '\(name)' in the configuration; did you mean '\(suggestion)'?"
+            }
+            if known.isEmpty {
+                return "no breaker named '\(name)': the configuration defines no breakers; add it under 'breakers:'"
+            }
+            return "no breaker named '\(name)' in the configuration; the breakers are: \(known.joined(separator: ", "))"
+        case let .unsafe(path, reason):
+            return "refusing configuration \(path): \(reason); make it owned by root and writable only by root (chmod go-w)"
+        }
+    }
+}

@@ -1,0 +1,232 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Finds, reads and checks breaker-run's YAML configuration (version 1).
+public enum ConfigurationLoader {
+    /// Reads `files` in order and merges their breakers into one configuration.
+    ///
+    /// Each file's `defaults` apply to the breakers of that file only, so a
+    /// drop-in reads the same whatever else is installed.
+    /// - Parameters:
+    ///   - files: the files, in the order to read them (see `discover`).
+    ///   - isRoot: whether to refuse files and directories that someone other
+    ///     than root could change; true when running as root.
+    /// - Returns: the effective configuration.
+    /// - Throws: `.notFound` when `files` is empty; `.unreadable` when a file
+    ///   cannot be read; `.unsafe` (only when `isRoot`) when a file or its
+    ///   directory is not owned by root or is writable by group or others;
+    ///   `.invalid` with every problem found, including a breaker defined in
+    ///   two files or two different `state_dir`s.
+    public static func load(files: [String], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
+        guard !files.isEmpty else { throw .notFound(searched: []) }
+        var texts: [String] = []
+        for path in files {
+            texts.append(try readFile(path, isRoot: isRoot))
+        }
+        var diagnostics: [Diagnostic] = []
+        var configuration = Configuration(files: files, stateDirectory: nil, breakers: [:])
+        var stateDirectoryLocation: SourceLocation?
+        for (path, text) in zip(files, texts) {
+            var fileDiagnostics: [Diagnostic] = []
+            let contents = decode(yaml: text, file: path, diagnostics: &fileDiagnostics)
+            if let (directory, location) = contents.stateDirectory {
+                if let first = stateDirectoryLocation, configuration.stateDirectory != directory {
+                    fileDiagnostics.append(Diagnostic(location: location,
+                        message: "'state_dir' is \(directory) here but \(configuration.stateDirectory ?? "") at \(first); set it in one file"))
+                } else if stateDirectoryLocation == nil {
+                    configuration.stateDirectory = directory
+                    stateDirectoryLocation = location
+                }
+            }
+            for breaker in contents.breakers {
+                if let first = configuration.breakers[breaker.name] {
+                    fileDiagnostics.append(Diagnostic(location: breaker.location,
+                        message: "breaker '\(breaker.name)' is already defined at \(first.location); rename or remove one"))
+                } else {
+                    configuration.breakers[breaker.name] = breaker
+                }
+            }
+            diagnostics += fileDiagnostics.sorted { $0.location < $1.location }
+        }
+        guard diagnostics.isEmpty else { throw .invalid(diagnostics) }
+        return configuration
+    }
+
+    /// Finds the configuration files (see `discover`) and loads them.
+    /// - Parameters:
+    ///   - explicit: the `--config` path, if given.
+    ///   - environment: the process environment (`BREAKER_RUN_CONFIG`,
+    ///     `XDG_CONFIG_HOME`, `HOME`).
+    ///   - isRoot: whether running as root.
+    /// - Returns: the effective configuration.
+    /// - Throws: `.notFound` naming the places searched when no file exists;
+    ///   otherwise as `load(files:isRoot:)`.
+    public static func load(explicit: String?, environment: [String: String], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
+        let files = discover(explicit: explicit, environment: environment, isRoot: isRoot)
+        guard !files.isEmpty else {
+            throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
+        }
+        return try load(files: files, isRoot: isRoot)
+    }
+
+    /// Parses one configuration from text, for tests and `validate`.
+    /// - Parameters:
+    ///   - yaml: the YAML text.
+    ///   - file: the name used in messages and to resolve a relative
+    ///     `state_dir` (relative to its directory).
+    /// - Returns: the configuration, with `files` set to `[file]`.
+    /// - Throws: `.invalid` with every problem found, sorted by position.
+    public static func parse(yaml: String, file: String) throws(ConfigurationError) -> Configuration {
+        var diagnostics: [Diagnostic] = []
+        let contents = decode(yaml: yaml, file: file, diagnostics: &diagnostics)
+        var breakers: [String: BreakerConfiguration] = [:]
+        for breaker in contents.breakers { breakers[breaker.name] = breaker }
+        guard diagnostics.isEmpty else { throw .invalid(diagnostics.sorted { $0.location < $1.location }) }
+        return Configuration(files: [file], stateDirectory: contents.stateDirectory?.path, breakers: breakers)
+    }
+
+    /// The configuration files to read, in order: the `--config` path; else
+    /// `$BREAKER_RUN_CONFIG`; else, for a user other than root,
+    /// `$XDG_CONFIG_HOME/breaker-run/breakers.yaml` (default
+    /// `$HOME/.config`) and its `breakers.d/*.yaml` by name when that
+    /// directory exists; else `/etc/breaker-run/breakers.yaml` and every
+    /// `/etc/breaker-run/breakers.d/*.yaml` by name.
+    /// - Parameters:
+    ///   - explicit: the `--config` path, if given; returned even when
+    ///     missing, so that loading reports it unreadable.
+    ///   - environment: the process environment.
+    ///   - isRoot: whether running as root (root skips the XDG directory).
+    /// - Returns: the files that exist (or the explicit/environment path);
+    ///   empty when there are none.
+    public static func discover(explicit: String?, environment: [String: String], isRoot: Bool) -> [String] {
+        if let explicit { return [explicit] }
+        if let path = environment["BREAKER_RUN_CONFIG"], !path.isEmpty { return [path] }
+        if !isRoot, let directory = userDirectory(environment: environment), isDirectory(directory) {
+            return filesIn(directory: directory)
+        }
+        return filesIn(directory: "/etc/breaker-run")
+    }
+
+    /// The places `discover` looks when nothing is given, for messages.
+    /// - Parameters:
+    ///   - environment: the process environment.
+    ///   - isRoot: whether running as root.
+    /// - Returns: paths and patterns such as `/etc/breaker-run/breakers.d/*.yaml`.
+    public static func searchedPlaces(environment: [String: String], isRoot: Bool) -> [String] {
+        var places: [String] = []
+        if !isRoot, let directory = userDirectory(environment: environment) {
+            places += ["\(directory)/breakers.yaml", "\(directory)/breakers.d/*.yaml"]
+        }
+        return places + ["/etc/breaker-run/breakers.yaml", "/etc/breaker-run/breakers.d/*.yaml"]
+    }
+
+    private static func userDirectory(environment: [String: String]) -> String? {
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") { return xdg + "/breaker-run" }
+        guard let home = environment["HOME"], !home.isEmpty else { return nil }
+        return home + "/.config/breaker-run"
+    }
+
+    private static func filesIn(directory: String) -> [String] {
+        var files: [String] = []
+        let main = directory + "/breakers.yaml"
+        if access(main, F_OK) == 0 { files.append(main) }
+        let dropIns = directory + "/breakers.d"
+        guard let handle = opendir(dropIns) else { return files }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasSuffix(".yaml") && !name.hasPrefix(".") { names.append(name) }
+        }
+        return files + names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { dropIns + "/" + $0 }
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    private static func decode(yaml: String, file: String, diagnostics: inout [Diagnostic]) -> ConfigurationDecoder.FileContents {
+        var reader = YAMLReader(file: file)
+        let root = reader.read(yaml)
+        diagnostics += reader.diagnostics
+        guard let root, reader.diagnostics.isEmpty else { return ConfigurationDecoder.FileContents() }
+        var decoder = ConfigurationDecoder(file: file)
+        let contents = decoder.decode(root)
+        diagnostics += decoder.diagnostics
+        return contents
+    }
+
+    private static func reason(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+
+    private static func readFile(_ path: String, isRoot: Bool) throws(ConfigurationError) -> String {
+        var descriptor: Int32
+        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: reason(errno)) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .unreadable(path: path, reason: reason(errno)) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .unreadable(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "is not a regular file")
+        }
+        if isRoot {
+            try checkOwnership(path, info, what: "the file")
+            try checkDirectories(of: path)
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, reason: reason(errno))
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func checkOwnership(_ path: String, _ info: stat, what: String, allowsSticky: Bool = false) throws(ConfigurationError) {
+        if info.st_uid != 0 {
+            throw .unsafe(path: path, reason: "\(what) is owned by uid \(info.st_uid), not root")
+        }
+        let isSticky = info.st_mode & S_ISVTX != 0
+        if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && !(allowsSticky && isSticky) {
+            throw .unsafe(path: path, reason: "\(what) is writable by group or others")
+        }
+    }
+
+    /// Checks the file's directory strictly and its ancestors allowing sticky
+    /// directories such as /tmp, as OpenSSH's StrictModes does.
+    private static func checkDirectories(of path: String) throws(ConfigurationError) {
+        guard let resolved = realpath(path, nil) else { throw .unreadable(path: path, reason: reason(errno)) }
+        var current = String(cString: resolved)
+        free(resolved)
+        var isParent = true
+        while current != "/" {
+            let slash = current.lastIndex(of: "/")!
+            current = slash == current.startIndex ? "/" : String(current[..<slash])
+            var info = stat()
+            guard stat(current, &info) == 0 else { throw .unreadable(path: current, reason: reason(errno)) }
+            try checkOwnership(current, info, what: "the directory", allowsSticky: !isParent)
+            isParent = false
+        }
+    }
+}
+
+extension ConfigurationDecoder {
+    /// The process's working directory, or "/" when it cannot be read.
+    static func currentDirectory() -> String {
+        guard let buffer = getcwd(nil, 0) else { return "/" }
+        defer { free(buffer) }
+        return String(cString: buffer)
+    }
+}

@@ -1,0 +1,216 @@
+import CYAML
+
+/// A YAML node as libyaml loaded it, with aliases expanded and `<<` merge keys
+/// resolved. Scalars stay untyped: typing is the configuration decoder's.
+struct YAMLNode {
+    /// What the node holds.
+    enum Content {
+        /// A scalar's text; `isPlain` is false for quoted and block scalars,
+        /// which are always strings.
+        case scalar(String, isPlain: Bool)
+        /// A sequence's items.
+        case sequence([YAMLNode])
+        /// A mapping's pairs, local keys first, then merged ones.
+        case mapping([YAMLPair])
+    }
+
+    var content: Content
+    /// Where the node starts (for an alias, where its anchor starts).
+    var location: SourceLocation
+
+    /// The scalar's text when the node is a plain or quoted scalar.
+    var text: String? {
+        if case let .scalar(text, _) = content { return text }
+        return nil
+    }
+
+    /// Whether the node is a plain `null`, `~` or empty scalar.
+    var isNull: Bool {
+        if case let .scalar(text, isPlain) = content, isPlain {
+            return ["", "~", "null", "Null", "NULL"].contains(text)
+        }
+        return false
+    }
+}
+
+/// One key and value of a mapping; the key is always a scalar.
+struct YAMLPair {
+    var key: String
+    var keyLocation: SourceLocation
+    var value: YAMLNode
+}
+
+/// Loads YAML text into `YAMLNode`s with libyaml's document API.
+struct YAMLReader {
+    /// Nodes visited (aliases counted every time they are used) before the
+    /// document is refused as an alias expansion bomb.
+    static let maximumNodeVisits = 100_000
+    /// Nesting depth before the document is refused (guards the stack against
+    /// recursive aliases and pathological nesting).
+    static let maximumDepth = 200
+
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+    private var visits = 0
+    private var isExhausted = false
+
+    init(file: String) {
+        self.file = file
+    }
+
+    /// Parses `yaml`; returns the root node, or nil after recording why not.
+    mutating func read(_ yaml: String) -> YAMLNode? {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) != 0 else {
+            report(line: 1, column: 1, "out of memory while parsing")
+            return nil
+        }
+        defer { yaml_parser_delete(&parser) }
+        // libyaml asserts on a null input pointer, so never pass an empty array.
+        var bytes = Array(yaml.utf8)
+        let count = bytes.count
+        bytes.append(0)
+        return bytes.withUnsafeBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, count)
+            var document = yaml_document_t()
+            guard yaml_parser_load(&parser, &document) != 0 else {
+                reportParserError(parser)
+                return nil
+            }
+            defer { yaml_document_delete(&document) }
+            guard let root = yaml_document_get_root_node(&document) else {
+                report(line: 1, column: 1, "empty configuration; start with 'version: 1'")
+                return nil
+            }
+            var next = yaml_document_t()
+            if yaml_parser_load(&parser, &next) != 0 {
+                if yaml_document_get_root_node(&next) != nil {
+                    let mark = next.start_mark
+                    report(line: Int(mark.line) + 1, column: Int(mark.column) + 1,
+                           "several YAML documents in one file; keep one, or move the others to files of their own")
+                }
+                yaml_document_delete(&next)
+            } else {
+                reportParserError(parser)
+            }
+            let rootIndex = Int32(root - document.nodes.start) + 1
+            return build(rootIndex, in: &document, depth: 0)
+        }
+    }
+
+    private mutating func reportParserError(_ parser: yaml_parser_t) {
+        let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
+        let context = parser.context.map { String(cString: $0) }
+        let mark = parser.problem_mark
+        var message = "invalid YAML: \(problem)"
+        if let context { message += " (\(context))" }
+        report(line: Int(mark.line) + 1, column: Int(mark.column) + 1, message)
+    }
+
+    private mutating func report(line: Int, column: Int, _ message: String) {
+        diagnostics.append(Diagnostic(location: SourceLocation(file: file, line: line, column: column), message: message))
+    }
+
+    private mutating func report(at location: SourceLocation, _ message: String) {
+        // Once the walk is cut short, the rest of the tree is placeholders.
+        guard !isExhausted else { return }
+        diagnostics.append(Diagnostic(location: location, message: message))
+    }
+
+    private mutating func build(_ index: Int32, in document: inout yaml_document_t, depth: Int) -> YAMLNode {
+        guard let node = yaml_document_get_node(&document, index) else {
+            return YAMLNode(content: .scalar("", isPlain: true), location: SourceLocation(file: file, line: 1, column: 1))
+        }
+        let location = SourceLocation(file: file, line: Int(node.pointee.start_mark.line) + 1,
+                                      column: Int(node.pointee.start_mark.column) + 1)
+        let empty = YAMLNode(content: .scalar("", isPlain: true), location: location)
+        if isExhausted { return empty }
+        visits += 1
+        if visits > Self.maximumNodeVisits || depth > Self.maximumDepth {
+            let reason = depth > Self.maximumDepth
+                ? "nested more than \(Self.maximumDepth) levels deep (a recursive alias?)"
+                : "more than \(Self.maximumNodeVisits) nodes once aliases are expanded (an alias expansion bomb?)"
+            report(at: location, "the configuration is \(reason); simplify its anchors and aliases")
+            isExhausted = true
+            return empty
+        }
+        switch node.pointee.type {
+        case YAML_SCALAR_NODE:
+            let scalar = node.pointee.data.scalar
+            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: Int(scalar.length)), as: UTF8.self)
+            return YAMLNode(content: .scalar(text, isPlain: scalar.style == YAML_PLAIN_SCALAR_STYLE), location: location)
+        case YAML_SEQUENCE_NODE:
+            var indices: [Int32] = []
+            var item = node.pointee.data.sequence.items.start
+            while let current = item, current < node.pointee.data.sequence.items.top {
+                indices.append(current.pointee)
+                item = current + 1
+            }
+            let items = indices.map { build($0, in: &document, depth: depth + 1) }
+            return YAMLNode(content: .sequence(items), location: location)
+        case YAML_MAPPING_NODE:
+            var indices: [(key: Int32, value: Int32)] = []
+            var pair = node.pointee.data.mapping.pairs.start
+            while let current = pair, current < node.pointee.data.mapping.pairs.top {
+                indices.append((current.pointee.key, current.pointee.value))
+                pair = current + 1
+            }
+            return buildMapping(indices, location: location, in: &document, depth: depth)
+        default:
+            return empty
+        }
+    }
+
+    private mutating func buildMapping(_ indices: [(key: Int32, value: Int32)], location: SourceLocation,
+                                       in document: inout yaml_document_t, depth: Int) -> YAMLNode {
+        var local: [YAMLPair] = []
+        var seen: [String: SourceLocation] = [:]
+        var merged: [YAMLPair] = []
+        for (keyIndex, valueIndex) in indices {
+            let key = build(keyIndex, in: &document, depth: depth + 1)
+            let value = build(valueIndex, in: &document, depth: depth + 1)
+            guard case let .scalar(name, isPlain) = key.content else {
+                report(at: key.location, "a key must be a name, not a list or a mapping")
+                continue
+            }
+            if isPlain && name == "<<" {
+                merged += mergeSources(value)
+                continue
+            }
+            if let first = seen[name] {
+                report(at: key.location,
+                       "duplicate key '\(name)' (first at line \(first.line), column \(first.column)); keep only one")
+                continue
+            }
+            seen[name] = key.location
+            local.append(YAMLPair(key: name, keyLocation: key.location, value: value))
+        }
+        // Local keys win over merged ones; of several merged mappings, the
+        // first that has a key wins, as YAML 1.1's merge key specifies.
+        for pair in merged where seen[pair.key] == nil {
+            seen[pair.key] = pair.keyLocation
+            local.append(pair)
+        }
+        return YAMLNode(content: .mapping(local), location: location)
+    }
+
+    private mutating func mergeSources(_ value: YAMLNode) -> [YAMLPair] {
+        switch value.content {
+        case let .mapping(pairs):
+            return pairs
+        case let .sequence(items):
+            var pairs: [YAMLPair] = []
+            for item in items {
+                if case let .mapping(itemPairs) = item.content {
+                    pairs += itemPairs
+                } else {
+                    report(at: item.location, "'<<' merges mappings only; write <<: *anchor or <<: [*a, *b] with anchors of mappings")
+                }
+            }
+            return pairs
+        case .scalar:
+            report(at: value.location, "'<<' merges mappings only; write <<: *anchor or <<: [*a, *b] with anchors of mappings")
+            return []
+        }
+    }
+}
