@@ -105,7 +105,7 @@ public struct ProcessSupervisor: Sendable {
             var slice = Self.pollInterval
             if let due = deadline { slice = min(slice, due - now) }
             if let due = killDeadline { slice = min(slice, due - now) }
-            var wait = Self.timespec(after: slice)
+            var wait = Self.waitTime(slice)
             let received = sigtimedwait(&waited, nil, &wait)
             if received > 0 && received != SIGCHLD {
                 if interruption == nil { interruption = received }
@@ -218,7 +218,7 @@ public struct ProcessSupervisor: Sendable {
         return set
     }
 
-    private static func timespec(after duration: Duration) -> timespec {
+    private static func waitTime(_ duration: Duration) -> timespec {
         let components = max(duration, .zero).components
         return timespec(tv_sec: Int(components.seconds), tv_nsec: Int(components.attoseconds / 1_000_000_000))
     }
