@@ -133,6 +133,12 @@ public struct ProcessSupervisor: Sendable {
         sigfillset(&defaults)
         sigdelset(&defaults, SIGKILL)
         sigdelset(&defaults, SIGSTOP)
+        #if canImport(Glibc)
+        // sigfillset leaves out glibc's internal signals 32 and 33, and glibc's
+        // spawn then sets them to SIG_IGN in the child, which survives exec:
+        // add them to the set by hand (bits n-1 of the first word).
+        defaults.__val.0 |= (1 << 31) | (1 << 32)
+        #endif
         var empty = sigset_t()
         sigemptyset(&empty)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
