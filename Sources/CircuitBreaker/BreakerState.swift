@@ -221,6 +221,14 @@ public struct BreakerState: Sendable, Equatable {
             let newOpened = moved(opened)
             openedAt = newOpened
             phase = .open(until: newOpened + interval)
+        } else if case .open(let until) = phase {
+            // No opened_at to measure from (a hand-edited file): keep what the
+            // wall clock says is left, rather than a reading of the old boot clock.
+            let left = max(0, until.wallNanoseconds.subtractingSaturating(now.wallNanoseconds))
+            phase = .open(until: Instant(
+                monotonicNanoseconds: now.monotonicNanoseconds.addingSaturating(left),
+                wallNanoseconds: until.wallNanoseconds
+            ))
         } else {
             openedAt = openedAt.map(moved)
         }
