@@ -156,7 +156,7 @@ public struct BreakerState: Sendable, Equatable {
                 open(at: now, for: policy.resetTimeout, reason: "\(consecutiveFailures) \(noun)")
             }
         case (.halfOpen(let successes), .success):
-            if ticket.isForced || successes + 1 >= policy.successThreshold {
+            if ticket.isForced || successes >= policy.successThreshold - 1 {
                 close(at: now, reason: ticket.isForced ? "forced call succeeded" : "trial succeeded")
             } else {
                 phase = .halfOpen(successes: successes + 1)

@@ -41,4 +41,10 @@ struct OddValueTests {
         state.record(.success, for: old, at: t(2), policy: policy)
         #expect(state.phase == .open(until: t(61)), "a ticket of the generation before still counts as stale")
     }
+
+    @Test func aHalfOpenSuccessCountAtTheMaximumCloses() throws {
+        var state = try decode(#"{"state": "half-open", "half_open_successes": \#(Int.max)}"#)
+        state.call(.success, at: t(0), policy: policy)
+        #expect(state.phase == .closed)
+    }
 }
