@@ -97,14 +97,14 @@ public struct BreakerState: Sendable, Equatable {
         case .closed:
             return .admitted(Ticket(generation: generation, isTrial: false))
         case .open(let until):
-            counts.rejected += 1
+            counts.rejected.addOneSaturating()
             return .rejected(.open(retryAfter: until.duration(since: now)))
         case .held:
-            counts.rejected += 1
+            counts.rejected.addOneSaturating()
             return .rejected(.held)
         case .halfOpen:
             guard trialPermit() else {
-                counts.rejected += 1
+                counts.rejected.addOneSaturating()
                 return .rejected(.trialsTaken)
             }
             return .admitted(Ticket(generation: generation, isTrial: true))
@@ -134,13 +134,13 @@ public struct BreakerState: Sendable, Equatable {
     public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy) {
         switch outcome {
         case .success:
-            counts.successes += 1
+            counts.successes.addOneSaturating()
         case .failure(let reason):
-            counts.failures += 1
+            counts.failures.addOneSaturating()
             lastFailure = reason
             lastFailureAt = now
         case .ignored:
-            counts.ignored += 1
+            counts.ignored.addOneSaturating()
         }
         guard ticket.generation == generation else { return }
 
@@ -150,24 +150,24 @@ public struct BreakerState: Sendable, Equatable {
         case (.closed, .success):
             consecutiveFailures = 0
         case (.closed, .failure):
-            consecutiveFailures += 1
+            consecutiveFailures.addOneSaturating()
             if consecutiveFailures >= policy.failMax {
                 let noun = consecutiveFailures == 1 ? "failure" : "consecutive failures"
                 open(at: now, for: policy.resetTimeout, reason: "\(consecutiveFailures) \(noun)")
             }
         case (.halfOpen(let successes), .success):
-            if ticket.isForced || successes + 1 >= policy.successThreshold {
+            if ticket.isForced || successes >= policy.successThreshold - 1 {
                 close(at: now, reason: ticket.isForced ? "forced call succeeded" : "trial succeeded")
             } else {
                 phase = .halfOpen(successes: successes + 1)
             }
         case (.halfOpen, .failure):
-            consecutiveFailures += 1
+            consecutiveFailures.addOneSaturating()
             open(at: now, for: policy.resetTimeout, reason: ticket.isForced ? "forced call failed" : "trial failed")
         case (.open, .success):
             close(at: now, reason: "forced call succeeded")
         case (.open, .failure):
-            consecutiveFailures += 1
+            consecutiveFailures.addOneSaturating()
             open(at: now, for: policy.resetTimeout, reason: "forced call failed")
         case (.held, _):
             return
@@ -221,6 +221,14 @@ public struct BreakerState: Sendable, Equatable {
             let newOpened = moved(opened)
             openedAt = newOpened
             phase = .open(until: newOpened + interval)
+        } else if case .open(let until) = phase {
+            // No opened_at to measure from (a hand-edited file): keep what the
+            // wall clock says is left, rather than a reading of the old boot clock.
+            let left = max(0, until.wallNanoseconds.subtractingSaturating(now.wallNanoseconds))
+            phase = .open(until: Instant(
+                monotonicNanoseconds: now.monotonicNanoseconds.addingSaturating(left),
+                wallNanoseconds: until.wallNanoseconds
+            ))
         } else {
             openedAt = openedAt.map(moved)
         }
@@ -272,7 +280,8 @@ public struct BreakerState: Sendable, Equatable {
     private mutating func transition(to next: Phase, at now: Instant, reason: String) {
         let from = phase.name
         phase = next
-        generation += 1
+        // Wraps rather than traps: tickets are compared for equality only.
+        generation &+= 1
         recentTransitions.append(Transition(from: from, to: next.name, at: now, reason: reason, generation: generation))
         if recentTransitions.count > Self.historyLimit {
             recentTransitions.removeFirst(recentTransitions.count - Self.historyLimit)
@@ -346,5 +355,13 @@ extension BreakerState: Codable {
         try c.encodeIfPresent(lastFailureAt, forKey: .lastFailureAt)
         try c.encode(counts, forKey: .counts)
         try c.encode(recentTransitions, forKey: .recentTransitions)
+    }
+}
+
+extension FixedWidthInteger {
+    /// Adds one, or stays at the maximum: a state file can hold any value
+    /// (edited by hand, damaged), and counting must never crash a run.
+    fileprivate mutating func addOneSaturating() {
+        if self < .max { self += 1 }
     }
 }

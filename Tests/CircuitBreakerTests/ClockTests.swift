@@ -1,0 +1,102 @@
+import CircuitBreaker
+import Foundation
+import Testing
+
+@Suite("Clocks: rebase after reboot, clamp")
+struct ClockTests {
+    let policy = Policy(failMax: 1, resetTimeout: .seconds(60))
+
+    /// The first reading after a reboot: the boot clock is back near zero.
+    func afterReboot(wall: Double) -> Instant {
+        Instant(monotonicNanoseconds: 5_000_000_000, wallNanoseconds: wallOrigin + Int64(wall * 1_000_000_000))
+    }
+
+    @Test func anOpenIntervalKeepsWhatIsLeftOfItOnTheNewBootClock() {
+        var state = BreakerState()
+        state.call(failure, at: t(1000), policy: policy)
+        #expect(state.phase == .open(until: t(1060)))
+
+        let now = afterReboot(wall: 1010)
+        state.rebase(toBootOf: now)
+
+        #expect(state.retryAfter(at: now) == .seconds(50))
+        #expect(state.nextTrialAt == now + .seconds(50))
+        #expect(state.nextTrialAt?.wallNanoseconds == wallOrigin + 1_060_000_000_000)
+        #expect(state.openedAt == now + .seconds(-10))
+        #expect(state.lastFailureAt == now + .seconds(-10))
+        #expect(state.recentTransitions.last?.at == now + .seconds(-10))
+        #expect(state.effectivePhase(at: now + .seconds(49.9)).name == .open)
+        #expect(state.effectivePhase(at: now + .seconds(50)) == .halfOpen(successes: 0))
+    }
+
+    @Test func anIntervalThatEndedBeforeTheRebootAllowsATrialAtOnce() {
+        var state = BreakerState()
+        state.call(failure, at: t(1000), policy: policy)
+        let now = afterReboot(wall: 5000)
+        state.rebase(toBootOf: now)
+        #expect(state.effectivePhase(at: now) == .halfOpen(successes: 0))
+    }
+
+    @Test func aStoredWallTimeInTheFutureIsMeasuredFromNowAtMost() {
+        var state = BreakerState()
+        state.call(failure, at: t(1000), policy: policy)
+        let now = afterReboot(wall: 400) // the wall clock was 600 s fast before
+        state.rebase(toBootOf: now)
+
+        #expect(state.openedAt == now)
+        #expect(state.openedAt?.wallNanoseconds == now.wallNanoseconds)
+        #expect(state.nextTrialAt == now + .seconds(60))
+        #expect(state.retryAfter(at: now) == .seconds(60))
+    }
+
+    @Test func aHeldBreakerStaysHeldAcrossAReboot() {
+        var state = BreakerState()
+        state.trip(at: t(1000), hold: true, policy: policy)
+        let now = afterReboot(wall: 2000)
+        state.rebase(toBootOf: now)
+        #expect(state.phase == .held)
+        #expect(state.openedAt == now + .seconds(-1000))
+    }
+
+    @Test func anOpenStateWithoutOpenedAtIsRebasedByTheWallClock() throws {
+        // A hand-edited file: open, no opened_at, next trial 30 s ahead by the
+        // wall clock, at a boot-clock reading of an old boot ten days long.
+        let json = """
+            {"state": "open", "next_trial_at": {"boottime_ns": 864000000000000, "unix_ns": \(wallOrigin + 30_000_000_000)}}
+            """
+        var state = try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
+        let now = afterReboot(wall: 0)
+        state.rebase(toBootOf: now)
+        #expect(state.retryAfter(at: now) == .seconds(30))
+        #expect(state.nextTrialAt?.wallNanoseconds == wallOrigin + 30_000_000_000)
+
+        var passed = try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
+        passed.rebase(toBootOf: afterReboot(wall: 100))
+        #expect(passed.effectivePhase(at: afterReboot(wall: 100)) == .halfOpen(successes: 0))
+    }
+
+    @Test func clampCutsAnUntilTooFarAhead() {
+        var state = BreakerState()
+        state.trip(at: t(0), for: .seconds(86_400), policy: policy)
+        state.clamp(to: t(10), longestInterval: .seconds(300))
+        #expect(state.phase == .open(until: t(310)))
+        #expect(state.openedAt == t(0))
+    }
+
+    @Test func clampLeavesAnIntervalWithinTheLongest() {
+        var state = BreakerState()
+        state.trip(at: t(0), for: .seconds(200), policy: policy)
+        let before = state
+        state.clamp(to: t(10), longestInterval: .seconds(300))
+        #expect(state == before)
+    }
+
+    @Test func clampBringsInstantsAheadOfNowBackToNow() {
+        var state = BreakerState()
+        state.call(failure, at: t(500), policy: policy)
+        state.clamp(to: t(100), longestInterval: .seconds(60))
+        #expect(state.openedAt == t(100))
+        #expect(state.lastFailureAt == t(100))
+        #expect(state.phase == .open(until: t(160)))
+    }
+}
