@@ -71,9 +71,15 @@ struct BreakerDirectory {
     private static func openStateDirectory(_ path: String, creating: Bool) throws -> Int32? {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
         var result = retryingOpen { openPath(path, flags) }
-        if case .failure(ENOENT) = result, creating {
-            try makeDirectories(path)
-            result = retryingOpen { openPath(path, flags) }
+        switch result {
+        case .failure(ENOENT), .failure(ENOTDIR):
+            // ENOTDIR: a file stands where a parent should be; mkdir names it.
+            if creating {
+                try makeDirectories(path)
+                result = retryingOpen { openPath(path, flags) }
+            }
+        default:
+            break
         }
         switch result {
         case .success(let descriptor):
@@ -81,7 +87,11 @@ struct BreakerDirectory {
         case .failure(ENOENT) where !creating:
             return nil
         case .failure(ENOTDIR):
-            throw StateStoreError.notADirectory(path: path)
+            var status = stat()
+            if stat(path, &status) == 0 {
+                throw StateStoreError.notADirectory(path: path)
+            }
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: ENOTDIR))
         case .failure(let code):
             throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
         }
