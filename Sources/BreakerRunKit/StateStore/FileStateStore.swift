@@ -32,6 +32,11 @@ import FoundationEssentials
 /// may point `--state-dir` through a link on purpose).
 ///
 /// Every descriptor is opened `O_CLOEXEC`, so a spawned call inherits no lock.
+///
+/// Breaker names are validated by the configuration
+/// (`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`); a name that is not a single safe path
+/// component (empty, `.`, `..`, or with a `/`) is a programming error and
+/// stops the process (precondition).
 public struct FileStateStore: Sendable {
     /// The state directory, as given (without trailing slashes).
     public let directory: String

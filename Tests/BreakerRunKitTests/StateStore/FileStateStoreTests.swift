@@ -297,6 +297,20 @@ import Testing
         #expect(descriptors(openOn: permit.path).isEmpty)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
+    func holdsTheLockAgainstTheFlockCommandOfAnotherProcess() throws {
+        let lockPath = "\(breaker)/lock"
+        let status = try store.update("payments") { _, _ in
+            let flock = Process()
+            flock.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            flock.arguments = ["--nonblock", "--conflict-exit-code", "3", lockPath, "true"]
+            try flock.run()
+            flock.waitUntilExit()
+            return flock.terminationStatus
+        }
+        #expect(status == 3)
+    }
+
     @Test func holdsTheLockAgainstFlockOnTheSameFile() throws {
         let lockPath = "\(breaker)/lock"
         let blocked = try store.update("payments") { _, _ in
