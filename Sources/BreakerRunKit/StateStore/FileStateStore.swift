@@ -83,6 +83,9 @@ public struct FileStateStore: Sendable {
     /// the caller's `clamp(to:longestInterval:)`, which needs the policy.
     ///
     /// `body` may call `acquirePermit(_:slots:)`: permits are separate locks.
+    /// It must not call `update` for the same breaker: that waits for a lock
+    /// this call holds (flock(2) locks of two open file descriptions conflict
+    /// even within one process), and never returns.
     /// - Parameters:
     ///   - name: the breaker's name, a validated safe file name.
     ///   - body: changes the state; gets the current time, read after the lock
