@@ -1,0 +1,279 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One breaker's directory in the state directory, open: every file of the
+/// breaker is opened relative to this descriptor with `O_NOFOLLOW`
+/// (openat(2)), so no symbolic link inside the state directory is followed,
+/// and a directory renamed while in use cannot redirect a write.
+struct BreakerDirectory {
+    /// The directory, opened `O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC`.
+    let descriptor: Int32
+    /// `STATE_DIR/NAME`, for messages.
+    let directoryPath: String
+
+    /// The path of a file in this directory, for messages.
+    func path(_ file: String) -> String {
+        "\(directoryPath)/\(file)"
+    }
+
+    /// Closes the directory's descriptor.
+    func close() {
+        closeDescriptor(descriptor)
+    }
+
+    /// Opens (and, when `creating`, creates) a breaker's directory.
+    /// - Returns: the directory, or nil when it or the state directory does
+    ///   not exist and `creating` is false.
+    /// - Throws: `StateStoreError`.
+    static func open(store: FileStateStore, name: String, creating: Bool) throws -> BreakerDirectory? {
+        precondition(
+            !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(UInt8(ascii: "/")) && !name.utf8.contains(0),
+            "breaker name \(name) is not a safe file name; names are validated with the configuration"
+        )
+        guard let stateDirectory = try openStateDirectory(store.directory, creating: creating) else { return nil }
+        defer { closeDescriptor(stateDirectory) }
+        let path = store.directory == "/" ? "/\(name)" : "\(store.directory)/\(name)"
+        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        var result = retryingOpen { openat(stateDirectory, name, flags) }
+        if case .failure(ENOENT) = result, creating {
+            if mkdirat(stateDirectory, name, 0o700) == 0 {
+                // Make the new directory's name durable before files go in it.
+                _ = fsync(stateDirectory)
+            } else if errno != EEXIST {
+                throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: path, errno: errno))
+            }
+            result = retryingOpen { openat(stateDirectory, name, flags) }
+        }
+        switch result {
+        case .success(let descriptor):
+            return BreakerDirectory(descriptor: descriptor, directoryPath: path)
+        case .failure(ENOENT) where !creating:
+            return nil
+        case .failure(ELOOP):
+            throw StateStoreError.symlinkRefused(path: path)
+        case .failure(ENOTDIR):
+            var status = stat()
+            if fstatat(stateDirectory, name, &status, AT_SYMLINK_NOFOLLOW) == 0, isSymlink(status) {
+                throw StateStoreError.symlinkRefused(path: path)
+            }
+            throw StateStoreError.notADirectory(path: path)
+        case .failure(let code):
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+        }
+    }
+
+    /// Opens the state directory itself, following links in its path (the
+    /// operator chose it), creating it and its missing parents (0700) when
+    /// `creating`.
+    private static func openStateDirectory(_ path: String, creating: Bool) throws -> Int32? {
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
+        var result = retryingOpen { openPath(path, flags) }
+        switch result {
+        case .failure(ENOENT), .failure(ENOTDIR):
+            // ENOTDIR: a file stands where a parent should be; mkdir names it.
+            if creating {
+                try makeDirectories(path)
+                result = retryingOpen { openPath(path, flags) }
+            }
+        default:
+            break
+        }
+        switch result {
+        case .success(let descriptor):
+            return descriptor
+        case .failure(ENOENT) where !creating:
+            return nil
+        case .failure(ENOTDIR):
+            var status = stat()
+            if stat(path, &status) == 0 {
+                throw StateStoreError.notADirectory(path: path)
+            }
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: ENOTDIR))
+        case .failure(let code):
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+        }
+    }
+
+    /// `mkdir -p -m 0700`: creates each missing directory of `path`.
+    private static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += prefix.isEmpty || prefix.hasSuffix("/") ? String(component) : "/\(component)"
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: prefix, errno: errno))
+            }
+        }
+    }
+
+    /// Opens (creating it 0600 when `flags` has `O_CREAT`) a regular file of
+    /// this directory, never through a symlink, never blocking on a FIFO.
+    /// - Returns: the descriptor, close-on-exec.
+    /// - Throws: `StateStoreError.symlinkRefused`, `.notARegularFile` or `.cannotOpen`.
+    func openRegularFile(_ file: String, flags: Int32) throws -> Int32 {
+        let path = path(file)
+        let result = retryingOpen { openat(descriptor, file, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600) }
+        switch result {
+        case .success(let opened):
+            var status = stat()
+            if fstat(opened, &status) != 0 || !isRegularFile(status) {
+                closeDescriptor(opened)
+                throw StateStoreError.notARegularFile(path: path)
+            }
+            return opened
+        case .failure(ELOOP):
+            throw StateStoreError.symlinkRefused(path: path)
+        case .failure(EISDIR), .failure(ENXIO):
+            throw StateStoreError.notARegularFile(path: path)
+        case .failure(let code):
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+        }
+    }
+
+    /// Reads `state.json` whole, up to one byte more than the largest state
+    /// file accepted (so that a larger one is seen as such).
+    /// - Returns: its bytes, or nil when it does not exist.
+    /// - Throws: `StateStoreError`.
+    func readStateFile() throws -> [UInt8]? {
+        let file = "state.json"
+        let descriptor: Int32
+        do {
+            descriptor = try openRegularFile(file, flags: O_RDONLY)
+        } catch StateStoreError.cannotOpen(_, let error) where error.errno == ENOENT {
+            return nil
+        }
+        defer { closeDescriptor(descriptor) }
+        let limit = FileStateStore.maximumStateFileSize + 1
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while bytes.count < limit {
+            let count: Int
+            do {
+                count = try retryingInterrupts("read", path: path(file)) {
+                    chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                }
+            } catch {
+                throw StateStoreError.cannotRead(path: path(file), error)
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
+    }
+
+    /// Renames `state.json` to `state.json.corrupt-SUFFIX` (or `-SUFFIX-2`, and
+    /// so on, when that name is taken; the caller holds the lock, so no other
+    /// breaker-run races for the name).
+    /// - Parameter suffix: a timestamp, such as `20261130T011500Z`.
+    /// - Returns: the new path.
+    /// - Throws: `StateStoreError.cannotMoveAside`.
+    func moveStateFileAside(suffix: String) throws -> String {
+        let base = "state.json.corrupt-\(suffix)"
+        var candidate = base
+        var number = 1
+        var status = stat()
+        while fstatat(descriptor, candidate, &status, AT_SYMLINK_NOFOLLOW) == 0 {
+            number += 1
+            candidate = "\(base)-\(number)"
+        }
+        if renameat(descriptor, "state.json", descriptor, candidate) != 0 {
+            let original = path("state.json")
+            throw StateStoreError.cannotMoveAside(path: original, SystemError("rename", path: original, errno: errno))
+        }
+        return path(candidate)
+    }
+
+    /// Replaces `state.json` with `bytes` atomically and durably: a new
+    /// temporary file (`O_EXCL | O_NOFOLLOW`, 0600), every byte written,
+    /// fsync(2), rename(2) over `state.json`, fsync of the directory. A
+    /// temporary file left by a crashed writer is removed first: the caller
+    /// holds the lock, so no live writer owns it.
+    /// - Throws: `StateStoreError.cannotWrite`; `state.json` is then either
+    ///   the old state or (when only the directory's fsync failed) the new one.
+    func replaceStateFile(with bytes: [UInt8]) throws {
+        let temporary = "state.json.tmp"
+        let temporaryPath = path(temporary)
+        let target = path("state.json")
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        var result = retryingOpen { openat(descriptor, temporary, flags, 0o600) }
+        if case .failure(EEXIST) = result {
+            _ = unlinkat(descriptor, temporary, 0)
+            result = retryingOpen { openat(descriptor, temporary, flags, 0o600) }
+        }
+        let file: Int32
+        switch result {
+        case .success(let opened): file = opened
+        case .failure(let code): throw StateStoreError.cannotWrite(path: target, SystemError("open", path: temporaryPath, errno: code.code))
+        }
+        do {
+            try writeAll(bytes, to: file, path: temporaryPath)
+            try retryingInterrupts("fsync", path: temporaryPath) { fsync(file) }
+            closeDescriptor(file)
+            try retryingInterrupts("rename", path: temporaryPath) { renameat(descriptor, temporary, descriptor, "state.json") }
+        } catch {
+            closeDescriptor(file)
+            _ = unlinkat(descriptor, temporary, 0)
+            throw StateStoreError.cannotWrite(path: target, error)
+        }
+        do {
+            try retryingInterrupts("fsync", path: directoryPath) { fsync(descriptor) }
+        } catch where error.errno == EINVAL || error.errno == ENOTSUP {
+            // This file system cannot sync a directory; the rename stands.
+        } catch {
+            throw StateStoreError.cannotWrite(path: target, error)
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8], to file: Int32, path: String) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = try retryingInterrupts("write", path: path) {
+                bytes.withUnsafeBytes { write(file, $0.baseAddress! + offset, $0.count - offset) }
+            }
+            offset += written
+        }
+    }
+}
+
+/// Closes a descriptor, ignoring the result: on Linux the descriptor is
+/// released even when close(2) fails, and retrying could close another one.
+func closeDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
+}
+
+/// Calls an `open`-like function until it does not fail with `EINTR`.
+/// - Returns: the descriptor, or the `errno` of the failure.
+private func retryingOpen(_ body: () -> Int32) -> Result<Int32, Errno> {
+    while true {
+        let descriptor = body()
+        if descriptor >= 0 { return .success(descriptor) }
+        let code = errno
+        if code != EINTR { return .failure(Errno(code)) }
+    }
+}
+
+/// An `errno` value as an error, so that it can be the failure of a
+/// `Result` and be matched by its number.
+private struct Errno: Error, Equatable {
+    var code: Int32
+    init(_ code: Int32) { self.code = code }
+
+    static func ~= (pattern: Int32, value: Errno) -> Bool {
+        pattern == value.code
+    }
+}
+
+private func isRegularFile(_ status: stat) -> Bool {
+    (status.st_mode & S_IFMT) == S_IFREG
+}
+
+private func isSymlink(_ status: stat) -> Bool {
+    (status.st_mode & S_IFMT) == S_IFLNK
+}
+
+/// open(2) on a path, named apart from `BreakerDirectory.open`.
+private func openPath(_ path: String, _ flags: Int32) -> Int32 {
+    open(path, flags)
+}

@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CircuitBreaker
+import FoundationEssentials
+
+/// The breakers' state, kept in files so that every short-lived breaker-run
+/// process sees and changes the same state, exactly as one in-process breaker
+/// would.
+///
+/// Layout, under the state directory (created mode 0700, parents too):
+///
+///     NAME/             0700, one per breaker
+///     NAME/state.json   0600, the state (flat JSON with "format" and "boot_id")
+///     NAME/lock         0600, the lock file taken around every change
+///     NAME/permit.K     0600, half-open trial permits, K from 0
+///
+/// Every change is a read-modify-write under an exclusive `flock(2)` on
+/// `NAME/lock`, a file that is never replaced or renamed (locking `state.json`
+/// itself would lose updates, because a rename replaces the locked inode).
+/// The new state goes to a temporary file in the same directory, is fsync'd,
+/// and is renamed over `state.json`; rename(2) replaces the name atomically
+/// (POSIX: "If the link named by the new argument exists, it shall be removed
+/// and old renamed to new ... there shall be no point at which new does not
+/// exist"), so readers that take no lock always see one whole state.
+///
+/// Symbolic links inside the state directory are never followed: each path
+/// component is opened relative to its directory's descriptor with
+/// `O_NOFOLLOW`. The state directory itself is opened as given (an operator
+/// may point `--state-dir` through a link on purpose).
+///
+/// Every descriptor is opened `O_CLOEXEC`, so a spawned call inherits no lock.
+///
+/// Breaker names are validated by the configuration
+/// (`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`); a name that is not a single safe path
+/// component (empty, `.`, `..`, or with a `/`) is a programming error and
+/// stops the process (precondition).
+public struct FileStateStore: Sendable {
+    /// The state directory, as given (without trailing slashes).
+    public let directory: String
+    private let clock: any BreakerClock
+    private let warn: @Sendable (String) -> Void
+
+    /// The largest state file read, in bytes (1 MiB). A state is a few
+    /// kilobytes; a larger file is damaged and treated as unreadable.
+    static let maximumStateFileSize = 1 << 20
+
+    /// Creates a store. Nothing is read or created until the first call.
+    /// - Parameters:
+    ///   - directory: the state directory; created with its missing parents,
+    ///     mode 0700, on the first change.
+    ///   - clock: where `update` and `read` get the current time and boot id.
+    ///   - warn: receives one-line warnings meant for the operator (an
+    ///     unreadable state file moved aside or ignored), without the
+    ///     `breaker-run: ` prefix.
+    public init(directory: String, clock: any BreakerClock, warn: @escaping @Sendable (String) -> Void) {
+        var trimmed = directory.isEmpty ? "." : directory
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.directory = trimmed
+        self.clock = clock
+        self.warn = warn
+    }
+
+    /// Changes a breaker's state under its lock: the read-modify-write
+    /// behind every admission and every recorded outcome.
+    ///
+    /// Creates the state directory and `NAME/` when missing, opens `NAME/lock`
+    /// and takes an exclusive `flock(2)` on it (waiting for other processes,
+    /// retrying `EINTR`), reads the clock, reads `state.json`, and calls
+    /// `body`. When the state differs afterwards, it is written to a
+    /// temporary file, fsync'd, renamed over `state.json`, and the directory
+    /// is fsync'd; then the lock is released. The lock is held for this call
+    /// only: never call the guarded command from `body`.
+    ///
+    /// A missing `state.json` is a new closed breaker. One that cannot be
+    /// parsed is renamed to `state.json.corrupt-YYYYMMDDTHHMMSSZ` (UTC), a
+    /// warning goes to the warning channel, and the breaker starts closed.
+    /// A state stored on another boot (a different boot id) is re-expressed
+    /// on this boot's clock with `BreakerState.rebase(toBootOf:)` before
+    /// `body` sees it. Instants ahead of `now` on the same boot are left to
+    /// the caller's `clamp(to:longestInterval:)`, which needs the policy.
+    ///
+    /// `body` may call `acquirePermit(_:slots:)`: permits are separate locks.
+    /// It must not call `update` for the same breaker: that waits for a lock
+    /// this call holds (flock(2) locks of two open file descriptions conflict
+    /// even within one process), and never returns.
+    /// - Parameters:
+    ///   - name: the breaker's name, a validated safe file name.
+    ///   - body: changes the state; gets the current time, read after the lock
+    ///     was taken. If it throws, nothing is written.
+    /// - Returns: what `body` returns.
+    /// - Throws: `StateStoreError` when the directory, the lock or the file
+    ///   cannot be created, opened, locked, read or written, when a symlink
+    ///   stands in the way, or when `state.json` has a newer format (it is
+    ///   then left untouched); anything `body` throws.
+    public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+        let files = try BreakerDirectory.open(store: self, name: name, creating: true)!
+        defer { files.close() }
+        let lockPath = files.path("lock")
+        let lock = try files.openRegularFile("lock", flags: O_RDONLY | O_CREAT)
+        // Closing the descriptor releases the lock (flock(2)); an explicit
+        // unlock first is not needed, and close must happen on every path.
+        defer { closeDescriptor(lock) }
+        do {
+            try retryingInterrupts("flock", path: lockPath) { flock(lock, LOCK_EX) }
+        } catch {
+            throw StateStoreError.cannotLock(path: lockPath, error)
+        }
+
+        let now = clock.now()
+        let loaded = try load(from: files, now: now, movingCorruptAside: true)
+        var state = loaded.state
+        let result = try body(&state, now)
+        if loaded.needsRewrite || state != loaded.stored {
+            try write(state, to: files)
+        }
+        return result
+    }
+
+    /// Reads a breaker's state without locking and without writing anything,
+    /// as `status` must: `state.json` is only ever replaced by an atomic
+    /// rename(2), so a plain read sees one whole state.
+    ///
+    /// A missing state directory, breaker directory or state file reads as a
+    /// new closed breaker. A state stored on another boot is rebased in
+    /// memory. An unreadable state file reads as a new closed breaker, with a
+    /// warning; the file is left as it is (the next `update` moves it aside).
+    /// - Parameter name: the breaker's name, a validated safe file name.
+    /// - Returns: the state, and the current time it was read at.
+    /// - Throws: `StateStoreError` when a directory or the file exists but
+    ///   cannot be opened or read, when a symlink stands in the way, or when
+    ///   the file has a newer format.
+    public func read(_ name: String) throws -> (BreakerState, Instant) {
+        guard let files = try BreakerDirectory.open(store: self, name: name, creating: false) else {
+            return (BreakerState(), clock.now())
+        }
+        defer { files.close() }
+        let now = clock.now()
+        let loaded = try load(from: files, now: now, movingCorruptAside: false)
+        return (loaded.state, now)
+    }
+
+    /// Tries to take one of a breaker's half-open trial permits without
+    /// waiting: an exclusive, non-blocking `flock(2)` (`LOCK_EX | LOCK_NB`) on
+    /// `NAME/permit.0`, then `permit.1`, up to `permit.(slots-1)`.
+    ///
+    /// The permit is held by this process until `HeldLock.release()` (or the
+    /// `HeldLock` is deinitialized, or the process dies): hold it for the
+    /// whole trial call. It is independent of the state lock, so it may be
+    /// taken inside an `update` body. `flock(2)` locks belong to open file
+    /// descriptions, so two acquisitions in one process conflict like two
+    /// processes would.
+    /// - Parameters:
+    ///   - name: the breaker's name, a validated safe file name.
+    ///   - slots: how many permits exist (`half_open_max_calls`); below 1
+    ///     there are none.
+    /// - Returns: the permit taken, or nil when all `slots` are held.
+    /// - Throws: `StateStoreError` when the directory or a permit file cannot
+    ///   be created or opened, a symlink stands in the way, or `flock` fails
+    ///   other than by the lock being taken.
+    public func acquirePermit(_ name: String, slots: Int) throws -> HeldLock? {
+        guard slots > 0 else { return nil }
+        let files = try BreakerDirectory.open(store: self, name: name, creating: true)!
+        defer { files.close() }
+        for slot in 0..<slots {
+            let file = "permit.\(slot)"
+            let descriptor = try files.openRegularFile(file, flags: O_RDONLY | O_CREAT)
+            while true {
+                if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+                    return HeldLock(descriptor: descriptor, path: files.path(file), slot: slot)
+                }
+                let code = errno
+                if code == EINTR { continue }
+                closeDescriptor(descriptor)
+                if code == EWOULDBLOCK { break }
+                throw StateStoreError.cannotLock(path: files.path(file), SystemError("flock", path: files.path(file), errno: code))
+            }
+        }
+        return nil
+    }
+
+    // MARK: Reading and writing state.json
+
+    private struct Loaded {
+        /// The state as stored (fresh when missing or unreadable).
+        var stored: BreakerState
+        /// The state as of this boot.
+        var state: BreakerState
+        /// Whether the file must be rewritten even if the state is unchanged:
+        /// it was moved aside, or it is of another boot or format.
+        var needsRewrite: Bool
+    }
+
+    private func load(from files: BreakerDirectory, now: Instant, movingCorruptAside: Bool) throws -> Loaded {
+        let path = files.path("state.json")
+        guard let bytes = try files.readStateFile() else {
+            return Loaded(stored: BreakerState(), state: BreakerState(), needsRewrite: false)
+        }
+        let document: StoredDocument
+        switch Self.decode(bytes) {
+        case .success(let decoded):
+            document = decoded
+        case .failure(let problem):
+            if movingCorruptAside {
+                let aside = try files.moveStateFileAside(suffix: formatCompactUTC(wallNanoseconds: now.wallNanoseconds))
+                warn("state file \(path) was unreadable (\(problem.reason)); moved aside to \(aside), starting closed")
+                return Loaded(stored: BreakerState(), state: BreakerState(), needsRewrite: true)
+            }
+            warn("state file \(path) was unreadable (\(problem.reason)); showing a new closed breaker until the next run moves it aside")
+            return Loaded(stored: BreakerState(), state: BreakerState(), needsRewrite: false)
+        }
+        if let format = document.format, format > StoredDocument.currentFormat {
+            throw StateStoreError.unsupportedFormat(path: path, found: format, highestSupported: StoredDocument.currentFormat)
+        }
+        var state = document.state
+        let isOtherBoot = document.bootID != clock.bootID
+        if isOtherBoot {
+            state.rebase(toBootOf: now)
+        }
+        let needsRewrite = isOtherBoot || document.format != StoredDocument.currentFormat
+        return Loaded(stored: document.state, state: state, needsRewrite: needsRewrite)
+    }
+
+    private struct Unreadable: Error {
+        var reason: String
+    }
+
+    private static func decode(_ bytes: [UInt8]) -> Result<StoredDocument, Unreadable> {
+        if bytes.isEmpty { return .failure(Unreadable(reason: "empty file")) }
+        if bytes.count > maximumStateFileSize {
+            return .failure(Unreadable(reason: "larger than \(maximumStateFileSize) bytes"))
+        }
+        do {
+            return .success(try JSONDecoder().decode(StoredDocument.self, from: Data(bytes)))
+        } catch DecodingError.dataCorrupted {
+            return .failure(Unreadable(reason: "not valid JSON"))
+        } catch {
+            return .failure(Unreadable(reason: "not a JSON object"))
+        }
+    }
+
+    private func write(_ state: BreakerState, to files: BreakerDirectory) throws {
+        let document = StoredDocument(bootID: clock.bootID, state: state)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var bytes: [UInt8]
+        do {
+            bytes = Array(try encoder.encode(document))
+        } catch {
+            throw StateStoreError.cannotEncode(path: files.path("state.json"), reason: "\(error)")
+        }
+        bytes.append(UInt8(ascii: "\n"))
+        try files.replaceStateFile(with: bytes)
+    }
+}
+

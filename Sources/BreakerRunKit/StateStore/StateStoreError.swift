@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Why the state store could not read or write a breaker's state.
+///
+/// Each case names the path concerned; its `description` is one sentence that
+/// says what failed and what to do. The run maps every case to exit status 74
+/// (EX_IOERR) when the breaker's `on_state_error` is `fail-closed`, and to a
+/// warning when it is `fail-open`.
+public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The state directory, or a breaker's directory in it, does not exist and
+    /// could not be created (`mkdir(2)` failed).
+    case cannotCreateDirectory(path: String, SystemError)
+    /// A directory or file of the store exists but could not be opened.
+    case cannotOpen(path: String, SystemError)
+    /// A symbolic link stands where the store expects a directory or a file
+    /// of its own. The store never follows one (`O_NOFOLLOW`), so that a link
+    /// planted in the state directory cannot redirect a write.
+    case symlinkRefused(path: String)
+    /// Something other than a regular file (a directory, a FIFO, a device)
+    /// stands where the store expects a file.
+    case notARegularFile(path: String)
+    /// Something other than a directory stands where the store expects a
+    /// breaker's directory.
+    case notADirectory(path: String)
+    /// Taking the `flock(2)` on a lock file failed (other than by being taken).
+    case cannotLock(path: String, SystemError)
+    /// Reading the state file failed.
+    case cannotRead(path: String, SystemError)
+    /// Writing the state file failed: creating, writing or syncing the
+    /// temporary file, renaming it over `state.json`, or syncing the directory.
+    /// The previous `state.json` is then still intact (rename(2) is atomic).
+    case cannotWrite(path: String, SystemError)
+    /// A state file that could not be parsed could not be moved aside.
+    case cannotMoveAside(path: String, SystemError)
+    /// The state could not be encoded as JSON (a bug).
+    case cannotEncode(path: String, reason: String)
+    /// The state file was written by a newer breaker-run, in a format this one
+    /// does not know. It is left untouched, so that the newer version's state
+    /// is not destroyed.
+    case unsupportedFormat(path: String, found: Int, highestSupported: Int)
+
+    /// The path the error concerns.
+    public var path: String {
+        switch self {
+        case .cannotCreateDirectory(let path, _), .cannotOpen(let path, _), .symlinkRefused(let path),
+             .notARegularFile(let path), .notADirectory(let path), .cannotLock(let path, _),
+             .cannotRead(let path, _), .cannotWrite(let path, _), .cannotMoveAside(let path, _),
+             .cannotEncode(let path, _), .unsupportedFormat(let path, _, _):
+            return path
+        }
+    }
+
+    /// One sentence: what failed, on which path, and what to do.
+    public var description: String {
+        switch self {
+        case .cannotCreateDirectory(let path, let error):
+            return "cannot create state directory \(path): \(error.reason); create it or pass --state-dir"
+        case .cannotOpen(let path, let error):
+            return "cannot open \(path): \(error.reason); check its owner and permissions or pass --state-dir"
+        case .symlinkRefused(let path):
+            return "refusing to follow symlink \(path) in the state directory; remove it or pass another --state-dir"
+        case .notARegularFile(let path):
+            return "\(path) is not a regular file; remove it so that breaker-run can recreate it"
+        case .notADirectory(let path):
+            return "\(path) is not a directory; remove it so that breaker-run can recreate it"
+        case .cannotLock(let path, let error):
+            return "cannot lock \(path): \(error.reason); check the file system supports flock(2) or pass --state-dir"
+        case .cannotRead(let path, let error):
+            return "cannot read state file \(path): \(error.reason); check its permissions"
+        case .cannotWrite(let path, let error):
+            return "cannot write state file \(path) (\(error.operation)): \(error.reason); check free space and permissions"
+        case .cannotMoveAside(let path, let error):
+            return "cannot move unreadable state file \(path) aside: \(error.reason); move or remove it by hand"
+        case .cannotEncode(let path, let reason):
+            return "cannot encode the state for \(path) (\(reason)); this is a bug, please report it"
+        case .unsupportedFormat(let path, let found, let highest):
+            return "state file \(path) has format \(found), newer than this breaker-run reads (up to \(highest)); upgrade breaker-run or move the file aside"
+        }
+    }
+}
+
+extension SystemError {
+    /// The `strerror(3)` text alone, such as "Permission denied".
+    var reason: String {
+        String(cString: strerror(errno))
+    }
+}

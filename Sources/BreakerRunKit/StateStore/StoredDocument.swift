@@ -1,0 +1,45 @@
+import CircuitBreaker
+
+/// The contents of `state.json`: the breaker state's flat object with two
+/// more fields, `"format"` (the version of this layout) and `"boot_id"` (the
+/// boot whose CLOCK_BOOTTIME the stored monotonic readings are on).
+struct StoredDocument: Codable {
+    /// The format this version writes, and the highest it reads.
+    static let currentFormat = 1
+
+    /// The format found in the file; nil when it had none (or an odd value),
+    /// which is read as the current format.
+    var format: Int?
+    /// The boot id found in the file; nil when it had none.
+    var bootID: String?
+    /// The breaker state.
+    var state: BreakerState
+
+    init(format: Int? = StoredDocument.currentFormat, bootID: String?, state: BreakerState) {
+        self.format = format
+        self.bootID = bootID
+        self.state = state
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case format
+        case bootID = "boot_id"
+    }
+
+    /// Decodes leniently, like `BreakerState` itself.
+    /// - Throws: only when the top level is not an object.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = (try? container.decodeIfPresent(Int.self, forKey: .format)) ?? nil
+        bootID = (try? container.decodeIfPresent(String.self, forKey: .bootID)) ?? nil
+        state = try BreakerState(from: decoder)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format ?? Self.currentFormat, forKey: .format)
+        try container.encodeIfPresent(bootID, forKey: .bootID)
+        // The same encoder: the state's fields join this object.
+        try state.encode(to: encoder)
+    }
+}
