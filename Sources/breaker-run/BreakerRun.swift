@@ -15,6 +15,12 @@ struct BreakerRun: ParsableCommand {
         version: BreakerRunVersion.current,
         subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self]
     )
+
+    /// Parses the command line with the global options allowed before the
+    /// subcommand's name, as DESIGN's synopsis writes them.
+    static func main() {
+        main(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
 /// The release, printed by `--version`.

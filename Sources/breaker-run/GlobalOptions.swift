@@ -21,6 +21,33 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say more (repeat for debug output).")
     var verbose: Int
 
+    /// The command line with global options written before the subcommand
+    /// (`breaker-run --config F run NAME`) moved after its name, where every
+    /// subcommand's `@OptionGroup` parses them: swift-argument-parser does not
+    /// hand a parent's options down to its subcommands.
+    /// - Parameter arguments: the arguments, without the program name.
+    /// - Returns: the same arguments, reordered.
+    static func hoisted(_ arguments: [String]) -> [String] {
+        var globals: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            if argument == "--config" || argument == "--state-dir" {
+                globals.append(contentsOf: arguments[index..<min(index + 2, arguments.endIndex)])
+                index += 2
+            } else if argument.hasPrefix("--config=") || argument.hasPrefix("--state-dir=")
+                || argument == "--quiet" || argument == "--verbose"
+                || (argument.hasPrefix("-") && !argument.hasPrefix("--") && argument.count > 1 && argument.dropFirst().allSatisfy { $0 == "q" || $0 == "v" }) {
+                globals.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !globals.isEmpty, index < arguments.endIndex, !arguments[index].hasPrefix("-") else { return arguments }
+        return [arguments[index]] + globals + arguments[(index + 1)...]
+    }
+
     /// A logger writing to standard error at the level the flags ask for.
     func makeLogger() -> Logger {
         let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
@@ -59,9 +86,12 @@ struct Context {
 
     /// The breaker named `name`, or exit 78 naming the known ones.
     func breaker(_ name: String) throws -> BreakerConfiguration {
-        if let breaker = configuration.breakers[name] { return breaker }
-        report(ConfigurationError.unknownBreaker(name: name, known: configuration.breakerNames, suggestion: Suggestion.nearest(to: name, in: configuration.breakerNames)))
-        throw ExitCode(ExitStatus.configuration.rawValue)
+        do {
+            return try configuration.breaker(named: name)
+        } catch {
+            report(error)
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
     }
 }
 

@@ -42,16 +42,16 @@ extension BreakerRun {
         static func exit(for result: RunResult) -> Never {
             switch result {
             case .ran(let call):
-                if call.timedOut { ProcessExit.exit(ExitStatus.timedOut.rawValue) }
-                ProcessExit.imitate(call.termination)
+                if call.timedOut { exitLikeChild(.exited(ExitStatus.timedOut.rawValue)) }
+                exitLikeChild(call.termination)
             case .launchFailed(let error):
-                ProcessExit.exit(error.exitStatus)
+                exitLikeChild(.exited(error.exitStatus))
             case .fellBack(_, .process(let termination)):
-                ProcessExit.imitate(termination)
+                exitLikeChild(termination)
             case .fellBack(_, .fixed(let exitCode)):
-                ProcessExit.exit(exitCode)
+                exitLikeChild(.exited(exitCode))
             case .rejected(_, let exitCode):
-                ProcessExit.exit(exitCode)
+                exitLikeChild(.exited(exitCode))
             }
         }
     }

@@ -35,7 +35,7 @@ extension BreakerRun {
             if json {
                 let document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: statuses)
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 let data = try encoder.encode(document)
                 StandardOutput.write(String(decoding: data, as: UTF8.self) + "\n")
             } else {

@@ -46,7 +46,7 @@ public struct FallbackRunner {
             "BREAKER_COMMAND": arguments.map(ShellQuote.quote).joined(separator: " "),
         ]
         if let opened = state.openedAt {
-            variables["BREAKER_OPENED_AT"] = RFC3339.format(wallNanoseconds: opened.wallNanoseconds)
+            variables["BREAKER_OPENED_AT"] = formatRFC3339(wallNanoseconds: opened.wallNanoseconds)
         }
         if case .open(let retryAfter) = rejection {
             variables["BREAKER_RETRY_AFTER"] = String(retryAfter.secondsRoundedUp)

@@ -57,6 +57,7 @@ public struct BreakerRunner {
         let name = breaker.name
         var permit: HeldLock?
         var snapshot = BreakerState()
+        var decidedAt: Instant?
         let admission: Admission?
         do {
             admission = try store.update(name) { state, now in
@@ -75,6 +76,7 @@ public struct BreakerRunner {
                 }
                 report(state.transitions(after: before), of: name)
                 snapshot = state
+                decidedAt = now
                 return decision
             }
         } catch {
@@ -84,7 +86,7 @@ public struct BreakerRunner {
 
         switch admission {
         case .rejected(let rejection)?:
-            return reject(rejection, breaker: breaker, state: snapshot, arguments: arguments)
+            return reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments)
         case .admitted(let ticket)?:
             if force { logger.notice("\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             let result = call(arguments, breaker: breaker)
@@ -136,9 +138,8 @@ public struct BreakerRunner {
         permit?.release()
     }
 
-    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, arguments: [String]) -> RunResult {
+    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, arguments: [String]) -> RunResult {
         let runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
-        let now = store.clock.now()
         if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
             logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); fallback answered")
             return .fellBack(rejection, answer)

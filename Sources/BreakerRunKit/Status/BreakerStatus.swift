@@ -52,19 +52,19 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         self.state = phase.name
         held = phase == .held
         consecutiveFailures = state.consecutiveFailures
-        openedAt = state.openedAt.map { RFC3339.format(wallNanoseconds: $0.wallNanoseconds) }
+        openedAt = state.openedAt.map { formatRFC3339(wallNanoseconds: $0.wallNanoseconds) }
         openReason = state.openReason
         if case .open(let until) = phase {
             // The wall time of the next trial, derived from the monotonic
             // remainder, so that it is right even if the wall clock was set.
             let remaining = until.duration(since: now)
-            nextTrialAt = RFC3339.format(wallNanoseconds: (now + remaining).wallNanoseconds)
+            nextTrialAt = formatRFC3339(wallNanoseconds: (now + remaining).wallNanoseconds)
             retryAfterSeconds = remaining.secondsRoundedUp
         }
         lastFailure = state.lastFailure
         counts = state.counts
         transitions = state.recentTransitions.map {
-            TransitionStatus(from: $0.from, to: $0.to, at: RFC3339.format(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason)
+            TransitionStatus(from: $0.from, to: $0.to, at: formatRFC3339(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason)
         }
     }
 
