@@ -59,8 +59,8 @@ final class Sandbox: @unchecked Sendable {
         let id = UUID().uuidString
         let out = path("out-\(id)")
         let err = path("err-\(id)")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Sandbox.binary)
         var full = arguments
@@ -77,14 +77,15 @@ final class Sandbox: @unchecked Sendable {
         process.standardError = FileHandle(forWritingAtPath: err)
         if let stdin {
             let input = path("in-\(id)")
-            FileManager.default.createFile(atPath: input, contents: Data(stdin.utf8))
+            _ = FileManager.default.createFile(atPath: input, contents: Data(stdin.utf8))
             process.standardInput = FileHandle(forReadingAtPath: input)
         } else {
             process.standardInput = FileHandle.nullDevice
         }
-        let started = Date()
+        let clock = Stopwatch()
+        process.terminationHandler = { _ in clock.stop() }
         try process.run()
-        return Running(process: process, out: out, err: err, started: started)
+        return Running(process: process, out: out, err: err, stopwatch: clock)
     }
 
     /// Runs the binary to its end.
@@ -112,13 +113,13 @@ struct Running: @unchecked Sendable {
     let process: Process
     let out: String
     let err: String
-    let started: Date
+    let stopwatch: Stopwatch
 
     var pid: Int32 { process.processIdentifier }
 
     func wait() -> Invocation {
         process.waitUntilExit()
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = stopwatch.seconds
         let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
         let signaled = process.terminationReason == .uncaughtSignal
@@ -129,6 +130,37 @@ struct Running: @unchecked Sendable {
             stderr: stderr,
             seconds: seconds
         )
+    }
+}
+
+/// The time from a process's start to its end, stamped when it ends (not
+/// when a test gets round to waiting for it).
+final class Stopwatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private let started = Date()
+    private var ended: Date?
+
+    func stop() {
+        lock.withLock { ended = Date() }
+    }
+
+    var seconds: Double {
+        lock.withLock { (ended ?? Date()).timeIntervalSince(started) }
+    }
+}
+
+/// The processes of a process group that are still running (zombies, which
+/// are dead but not yet reaped by their new parent, do not count).
+func liveProcesses(inGroup group: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> Int32? in
+        guard let pid = Int32(entry),
+              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": state, ppid, pgrp, ...
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, fields[0] != "Z", Int32(fields[2]) == group else { return nil }
+        return pid
     }
 }
 
