@@ -65,7 +65,8 @@ final class Sandbox: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Sandbox.binary)
         var full = arguments
         if let subcommand = full.first, !subcommand.hasPrefix("-") {
-            full.insert(contentsOf: ["--config", configPath, "--state-dir", stateDirectory], at: 1)
+            if !full.contains("--state-dir") { full.insert(contentsOf: ["--state-dir", stateDirectory], at: 1) }
+            if !full.contains("--config") { full.insert(contentsOf: ["--config", configPath], at: 1) }
         }
         process.arguments = full
         var env = ProcessInfo.processInfo.environment
