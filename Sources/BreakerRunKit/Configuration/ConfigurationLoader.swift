@@ -204,20 +204,20 @@ public enum ConfigurationLoader {
         }
     }
 
-    /// Checks the file's directory strictly and its ancestors allowing sticky
-    /// directories such as /tmp, as OpenSSH's StrictModes does.
+    /// Checks the file's directory and its ancestors: each must be owned by
+    /// root and writable only by root, except that a sticky directory such as
+    /// /tmp is accepted, as OpenSSH's StrictModes accepts it: there, nobody
+    /// but root can rename or remove a file that root owns.
     private static func checkDirectories(of path: String) throws(ConfigurationError) {
         guard let resolved = realpath(path, nil) else { throw .unreadable(path: path, reason: reason(errno)) }
         var current = String(cString: resolved)
         free(resolved)
-        var isParent = true
         while current != "/" {
             let slash = current.lastIndex(of: "/")!
             current = slash == current.startIndex ? "/" : String(current[..<slash])
             var info = stat()
             guard stat(current, &info) == 0 else { throw .unreadable(path: current, reason: reason(errno)) }
-            try checkOwnership(current, info, what: "the directory", allowsSticky: !isParent)
-            isParent = false
+            try checkOwnership(current, info, what: "the directory", allowsSticky: true)
         }
     }
 }

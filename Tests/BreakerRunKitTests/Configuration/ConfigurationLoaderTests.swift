@@ -276,6 +276,21 @@ private func write(_ text: String, to path: String) {
         _ = try ConfigurationLoader.load(files: [path], isRoot: true)
     }
 
+    @Test(.enabled(if: getuid() == 0, "the ownership rules apply to root only"))
+    func acceptsARootFileInAStickyDirectoryButNotInAWorldWritableOne() throws {
+        let directory = makeTemporaryDirectory()
+        let path = directory + "/breakers.yaml"
+        write("version: 1\n", to: path)
+        chmod(path, 0o644)
+        chmod(directory, 0o1777)
+        _ = try ConfigurationLoader.load(files: [path], isRoot: true)
+        chmod(directory, 0o777)
+        #expect(throws: ConfigurationError.unsafe(path: directory, reason: "the directory is writable by group or others")) {
+            try ConfigurationLoader.load(files: [path], isRoot: true)
+        }
+        chmod(directory, 0o755)
+    }
+
     @Test func discoversTheUserFileAndItsDropInsInNameOrder() {
         let home = makeTemporaryDirectory()
         let base = home + "/.config/breaker-run"
