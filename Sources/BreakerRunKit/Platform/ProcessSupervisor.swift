@@ -70,7 +70,7 @@ public struct ProcessSupervisor: Sendable {
         // Declared after the mask's `defer`, so it runs first: taking the
         // terminal back from the background needs SIGTTOU still blocked.
         var terminal = TerminalHandoff(handingOverTo: pid)
-        defer { terminal?.takeBack() }
+        defer { terminal.takeBack() }
 
         var deadline = spec.timeout.map { started + $0 }
         var killDeadline: ContinuousClock.Instant?
@@ -80,6 +80,11 @@ public struct ProcessSupervisor: Sendable {
         while true {
             if let termination = try Self.reap(pid, terminal: &terminal) {
                 if timedOut { Self.signalGroup(pid, SIGKILL) }
+                // Ctrl-C or Ctrl-\ at the terminal reaches only the foreground
+                // group, the call's: an operator's interruption all the same.
+                if interruption == nil, terminal.isLent, case .signaled(let signal) = termination, signal == SIGINT || signal == SIGQUIT {
+                    interruption = signal
+                }
                 return SupervisedResult(
                     termination: termination,
                     timedOut: timedOut,
@@ -174,7 +179,7 @@ public struct ProcessSupervisor: Sendable {
 
     /// Collects the child if it has ended; handles a stop on the way.
     /// - Returns: the termination, or `nil` while the child lives.
-    private static func reap(_ pid: pid_t, terminal: inout TerminalHandoff?) throws(LaunchError) -> Termination? {
+    private static func reap(_ pid: pid_t, terminal: inout TerminalHandoff) throws(LaunchError) -> Termination? {
         var status: Int32 = 0
         let result: pid_t
         do {
@@ -184,7 +189,7 @@ public struct ProcessSupervisor: Sendable {
         }
         guard result == pid else { return nil }
         if let termination = Termination(waitStatus: status) { return termination }
-        if status & 0xff == 0x7f { terminal?.childStopped(by: (status >> 8) & 0xff) }
+        if status & 0xff == 0x7f { terminal.childStopped(by: (status >> 8) & 0xff) }
         return nil
     }
 

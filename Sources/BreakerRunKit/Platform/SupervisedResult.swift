@@ -11,9 +11,10 @@ public struct SupervisedResult: Sendable, Equatable {
     /// Whether the child ran past its `timeout` and was sent SIGTERM (and
     /// SIGKILL after the grace, if it was still alive).
     public var timedOut: Bool
-    /// The first of SIGINT, SIGTERM, SIGHUP or SIGQUIT that breaker-run itself
-    /// received while the child ran and forwarded to the child's process
-    /// group; `nil` when there was none.
+    /// The signal with which an operator interrupted the call, if any: one
+    /// that breaker-run received and forwarded to the call's group (SIGINT,
+    /// SIGTERM, SIGHUP, SIGQUIT), or SIGINT or SIGQUIT typed at the terminal
+    /// while the call held it (which reaches the call's group alone).
     public var interruption: Int32?
     /// The time from spawn to reaping, on a monotonic clock.
     public var duration: Duration

@@ -15,16 +15,23 @@ struct TerminalHandoff {
     /// breaker-run's own process group.
     let ownGroup: pid_t
     /// Whether the child's group holds the terminal now.
-    private(set) var isLent: Bool
+    private(set) var isLent = false
 
     /// Gives the terminal on stdin to `group` when stdin is a terminal and
-    /// breaker-run's group is its foreground group.
-    /// - Returns: `nil` when there is no terminal to lend.
-    init?(handingOverTo group: pid_t) {
-        let own = getpgrp()
-        guard isatty(0) == 1, tcgetpgrp(0) == own, tcsetpgrp(0, group) == 0 else { return nil }
+    /// breaker-run's group is its foreground group; otherwise (no terminal,
+    /// or started in the background) lends it later, if ever, from
+    /// `childStopped(by:)`.
+    /// - Parameter group: the child's process group.
+    init(handingOverTo group: pid_t) {
         childGroup = group
-        ownGroup = own
+        ownGroup = getpgrp()
+        lendIfForeground()
+    }
+
+    /// Lends the terminal to the child's group when breaker-run's group is
+    /// the terminal's foreground group.
+    mutating func lendIfForeground() {
+        guard !isLent, isatty(0) == 1, tcgetpgrp(0) == ownGroup, tcsetpgrp(0, childGroup) == 0 else { return }
         isLent = true
     }
 
@@ -36,21 +43,29 @@ struct TerminalHandoff {
 
     /// Reacts to the child stopping, as a shell's job would.
     ///
-    /// SIGTTIN or SIGTTOU mean the child touched the terminal before it got
-    /// it: continue it. A stop from the keyboard (SIGTSTP) or SIGSTOP: take
-    /// the terminal back and stop breaker-run too, so the user's shell sees
-    /// the job stopped; on `fg` lend the terminal again, and continue the
-    /// child either way.
+    /// SIGTTIN or SIGTTOU mean the child touched the terminal without holding
+    /// it: lend it the terminal if breaker-run is in the foreground (it may
+    /// have been brought there by `fg` since the call started); if it is in
+    /// the background, stop breaker-run too, so that the user's shell shows
+    /// the job stopped, and lend the terminal once continued in the
+    /// foreground. A stop from the keyboard (SIGTSTP) or SIGSTOP: take the
+    /// terminal back and stop breaker-run too; on `fg` lend the terminal
+    /// again. The child is continued either way.
     /// - Parameter signal: the signal that stopped the child.
     mutating func childStopped(by signal: Int32) {
         if signal == SIGTTIN || signal == SIGTTOU {
-            if isLent { _ = kill(-childGroup, SIGCONT) }
+            lendIfForeground()
+            if !isLent && isatty(0) == 1 {
+                _ = kill(getpid(), SIGSTOP)
+                lendIfForeground()
+            }
+            _ = kill(-childGroup, SIGCONT)
             return
         }
         guard isLent else { return }
         takeBack()
         _ = kill(getpid(), SIGSTOP)
-        if tcgetpgrp(0) == ownGroup, tcsetpgrp(0, childGroup) == 0 { isLent = true }
+        lendIfForeground()
         _ = kill(-childGroup, SIGCONT)
     }
 }
