@@ -176,7 +176,9 @@ public struct BreakerState: Sendable, Equatable {
 
     // MARK: Manual control
 
-    /// Opens the breaker now (`trip`), whatever its state.
+    /// Opens the breaker now (`trip`), whatever its state. A held breaker
+    /// stays held: only `reset` releases a hold, so a plain trip of a held
+    /// breaker changes nothing.
     /// - Parameters:
     ///   - now: the current time.
     ///   - interval: how long to stay open; nil for the policy's reset timeout.
@@ -184,6 +186,7 @@ public struct BreakerState: Sendable, Equatable {
     ///   - reason: why, for people; "manual" by default.
     ///   - policy: the breaker's rules.
     public mutating func trip(at now: Instant, for interval: Duration? = nil, hold: Bool = false, reason: String = "manual", policy: Policy) {
+        if phase == .held && !hold { return }
         if hold {
             transition(to: .held, at: now, reason: reason)
             openedAt = now
@@ -303,14 +306,27 @@ extension BreakerState: Codable {
 
     /// Decodes a state, taking defaults for missing or malformed fields.
     /// - Parameter decoder: the decoder to read from.
-    /// - Throws: only when the top level is not an object.
+    /// - Throws: `DecodingError` when the top level is not an object, when
+    ///   `state` is not one of `closed`, `open` and `half-open`, or when an
+    ///   open state that is not held has no `next_trial_at`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func field<T: Decodable>(_ type: T.Type, _ key: CodingKeys) -> T? {
             (try? c.decodeIfPresent(type, forKey: key)) ?? nil
         }
         self.init()
-        let name = field(StateName.self, .state) ?? .closed
+        // The state itself must make sense: a file that names no known state,
+        // or an open state with no end, is damaged, and the store moves it
+        // aside rather than silently overwrite it with a closed breaker.
+        let name: StateName
+        if c.contains(.state) {
+            guard let known = field(StateName.self, .state) else {
+                throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "unknown state")
+            }
+            name = known
+        } else {
+            name = .closed
+        }
         let until = field(Instant.self, .until)
         switch name {
         case .closed:
@@ -321,7 +337,7 @@ extension BreakerState: Codable {
             } else if let until {
                 phase = .open(until: until)
             } else {
-                phase = .closed
+                throw DecodingError.dataCorruptedError(forKey: .until, in: c, debugDescription: "an open state needs next_trial_at")
             }
         case .halfOpen:
             phase = .halfOpen(successes: max(0, field(Int.self, .halfOpenSuccesses) ?? 0))

@@ -27,8 +27,10 @@ extension BreakerRun {
             if hold && interval != nil {
                 throw ValidationError("--for and --hold exclude each other: a held breaker stays open until reset")
             }
-            if let interval, (try? DurationParser.parse(interval)) == nil {
-                throw ValidationError("--for takes a duration such as 30s, 10m or 1h30m, not '\(interval)'")
+            if let interval {
+                guard let duration = try? DurationParser.parse(interval), duration > .zero else {
+                    throw ValidationError("--for takes a duration longer than 0, such as 30s, 10m or 1h30m, not '\(interval)'")
+                }
             }
         }
 
@@ -37,6 +39,9 @@ extension BreakerRun {
             let breaker = try context.breaker(name)
             let duration = try interval.map { try DurationParser.parse($0) }
             try update(context, breaker) { state, now in
+                if state.phase == .held && !hold {
+                    context.logger.notice("\(name): held open until 'breaker-run reset \(name)'; left as it is")
+                }
                 state.trip(at: now, for: duration, hold: hold, reason: reason, policy: breaker.policy)
             }
         }
@@ -45,7 +50,7 @@ extension BreakerRun {
     /// `breaker-run reset NAME`.
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close a breaker now and clear its failure count, hold and backoff."
+            abstract: "Close a breaker now and clear its consecutive failures and any hold."
         )
 
         @OptionGroup var options: GlobalOptions
@@ -63,19 +68,21 @@ extension BreakerRun {
     }
 }
 
-/// A locked update of one breaker's state that reports its transitions, or
-/// exits 74 when the state cannot be written.
+/// A locked update of one breaker's state that reports its transitions once
+/// they are stored, or exits 74 when the state cannot be written.
 private func update(_ context: Context, _ breaker: BreakerConfiguration, _ body: (inout BreakerState, Instant) -> Void) throws {
+    let transitions: [Transition]
     do {
-        try context.store.update(breaker.name) { state, now in
+        transitions = try context.store.update(breaker.name) { state, now in
             let before = state.generation
             body(&state, now)
-            for transition in state.transitions(after: before) {
-                context.logger.notice("\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
-            }
+            return state.transitions(after: before)
         }
     } catch {
         report(error)
         throw ExitCode(ExitStatus.ioError.rawValue)
+    }
+    for transition in transitions {
+        context.logger.notice("\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
     }
 }

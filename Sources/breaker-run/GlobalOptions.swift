@@ -21,6 +21,15 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say more (repeat for debug output).")
     var verbose: Int
 
+    /// Rejects flags that contradict each other, and empty paths.
+    func validate() throws {
+        if quiet && verbose > 0 {
+            throw ValidationError("--quiet and --verbose exclude each other")
+        }
+        if config?.isEmpty == true { throw ValidationError("--config needs a file name") }
+        if stateDirectory?.isEmpty == true { throw ValidationError("--state-dir needs a directory name") }
+    }
+
     /// The command line with global options written before the subcommand
     /// (`breaker-run --config F run NAME`) moved after its name, where every
     /// subcommand's `@OptionGroup` parses them: swift-argument-parser does not
@@ -60,15 +69,15 @@ struct GlobalOptions: ParsableArguments {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
         let logger = makeLogger()
-        let files = ConfigurationLoader.discover(explicit: config, environment: environment, isRoot: isRoot)
         let configuration: Configuration
         do {
-            configuration = try ConfigurationLoader.load(files: files, isRoot: isRoot)
+            configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot)
         } catch {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
         let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
+        logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
         let store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
             logger.warning("\(warning)")
         }
@@ -100,5 +109,16 @@ func report(_ error: any Error) {
     let text = String(describing: error)
     for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
         StandardOutput.writeError("breaker-run: \(line)\n")
+    }
+}
+
+/// Writes `text` to standard output, or reports why it could not and exits
+/// 74 (EX_IOERR), so that a full disk or a closed pipe never passes silently.
+func output(_ text: String) throws {
+    do {
+        try StandardOutput.write(text)
+    } catch {
+        report(error)
+        throw ExitCode(ExitStatus.ioError.rawValue)
     }
 }

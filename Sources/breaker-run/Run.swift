@@ -37,8 +37,9 @@ extension BreakerRun {
         }
 
         /// Ends breaker-run as the run asks: the call's own status or signal,
-        /// 124 after a timeout, 126/127 for a launch failure, the fallback's
-        /// status, or the breaker's `open_exit_code`.
+        /// 124 after a timeout (of the call or of a fallback), 126/127 for a
+        /// launch failure, the fallback's status, 74 when a static fallback's
+        /// output could not be written, or the breaker's `open_exit_code`.
         static func exit(for result: RunResult) -> Never {
             switch result {
             case .ran(let call):
@@ -46,10 +47,14 @@ extension BreakerRun {
                 exitLikeChild(call.termination)
             case .launchFailed(let error):
                 exitLikeChild(.exited(error.exitStatus))
-            case .fellBack(_, .process(let termination)):
+            case .fellBack(_, .process(_, timedOut: true)):
+                exitLikeChild(.exited(ExitStatus.timedOut.rawValue))
+            case .fellBack(_, .process(let termination, timedOut: false)):
                 exitLikeChild(termination)
             case .fellBack(_, .fixed(let exitCode)):
                 exitLikeChild(.exited(exitCode))
+            case .fellBack(_, .outputLost):
+                exitLikeChild(.exited(ExitStatus.ioError.rawValue))
             case .rejected(_, let exitCode):
                 exitLikeChild(.exited(exitCode))
             }

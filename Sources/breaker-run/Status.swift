@@ -12,7 +12,7 @@ extension BreakerRun {
 
         @OptionGroup var options: GlobalOptions
 
-        @Flag(help: "Print JSON: {\"breakers\": [...]}.")
+        @Flag(help: "Print JSON: {\"configuration\": [...], \"state_dir\": ..., \"breakers\": [...]}.")
         var json = false
 
         @Argument(help: "Breakers to show (default: all).")
@@ -21,26 +21,56 @@ extension BreakerRun {
         func run() throws {
             let context = try options.loadContext()
             let selected = names.isEmpty ? context.configuration.breakerNames : names
-            var statuses: [BreakerStatus] = []
-            for name in selected {
-                _ = try context.breaker(name)
+            for name in selected { _ = try context.breaker(name) }
+            // One unreadable state does not hide the others: each breaker is
+            // shown, or its error is, and the exit status says (74) if any failed.
+            let entries: [StatusEntry] = selected.map { name in
                 do {
                     let (state, now) = try context.store.read(name)
-                    statuses.append(BreakerStatus(name: name, state: state, now: now))
+                    return .status(BreakerStatus(name: name, state: state, now: now))
                 } catch {
                     report(error)
-                    throw ExitCode(ExitStatus.ioError.rawValue)
+                    return .error(name: name, message: String(describing: error))
                 }
             }
             if json {
-                let document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: statuses)
+                let document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: entries)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 let data = try encoder.encode(document)
-                StandardOutput.write(String(decoding: data, as: UTF8.self) + "\n")
+                try output(String(decoding: data, as: UTF8.self) + "\n")
             } else {
-                StandardOutput.write(StatusText.render(statuses, configuration: context.configuration.files, stateDirectory: context.stateDirectory))
+                try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory))
             }
+            if entries.contains(where: \.isError) {
+                throw ExitCode(ExitStatus.ioError.rawValue)
+            }
+        }
+    }
+}
+
+/// One breaker in `status`: its status, or why its state could not be read.
+enum StatusEntry: Encodable {
+    case status(BreakerStatus)
+    case error(name: String, message: String)
+
+    var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, error
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .status(let status):
+            try status.encode(to: encoder)
+        case .error(let name, let message):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(message, forKey: .error)
         }
     }
 }
@@ -49,7 +79,7 @@ extension BreakerRun {
 struct StatusDocument: Encodable {
     var configuration: [String]
     var stateDirectory: String
-    var breakers: [BreakerStatus]
+    var breakers: [StatusEntry]
 
     enum CodingKeys: String, CodingKey {
         case configuration, stateDirectory = "state_dir", breakers
@@ -58,13 +88,17 @@ struct StatusDocument: Encodable {
 
 /// The text of `status`: one block per breaker.
 enum StatusText {
-    static func render(_ statuses: [BreakerStatus], configuration: [String], stateDirectory: String) -> String {
+    static func render(_ entries: [StatusEntry], configuration: [String], stateDirectory: String) -> String {
         var lines = [
             "configuration: \(configuration.joined(separator: ", "))",
             "state directory: \(stateDirectory)",
         ]
-        for status in statuses {
+        for entry in entries {
             lines.append("")
+            guard case .status(let status) = entry else {
+                if case .error(let name, let message) = entry { lines.append("\(name): error: \(message)") }
+                continue
+            }
             var headline = "\(status.name): \(status.state.rawValue)"
             if status.held { headline += " (held until reset)" }
             if status.state == .halfOpen { headline += " (trial allowed)" }

@@ -14,7 +14,7 @@ extension BreakerRun {
             let context = try options.loadContext()
             let count = context.configuration.breakers.count
             if !options.quiet {
-                StandardOutput.write("\(context.configuration.files.joined(separator: ", ")): OK, \(count) breaker\(count == 1 ? "" : "s")\n")
+                try output("\(context.configuration.files.joined(separator: ", ")): OK, \(count) breaker\(count == 1 ? "" : "s")\n")
             }
         }
     }

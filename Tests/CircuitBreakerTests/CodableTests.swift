@@ -79,8 +79,13 @@ struct CodableTests {
         #expect(state.openReason == nil)
     }
 
-    @Test func anUnknownStateNameDecodesAsClosed() throws {
-        let state = try Self.decode(#"{"state": "ajar", "generation": 4}"#)
+    @Test(arguments: [#"{"state": "ajar", "generation": 4}"#, #"{"state": 3}"#, #"{"state": "open"}"#, #"{"state": "open", "held": false}"#])
+    func aStateThatMakesNoSenseIsRefusedSoTheStoreMovesItAside(json: String) {
+        #expect(throws: DecodingError.self) { try Self.decode(json) }
+    }
+
+    @Test func noStateAtAllIsANewClosedBreaker() throws {
+        let state = try Self.decode(#"{"generation": 4}"#)
         #expect(state.phase == .closed)
         #expect(state.generation == 4)
     }

@@ -132,3 +132,18 @@ struct ManualControlTests {
         #expect(state.recentTransitions.last?.at == t(Double(count - 1)))
     }
 }
+
+@Suite("A hold lasts until reset")
+struct HoldTests {
+    @Test func aPlainTripOfAHeldBreakerKeepsTheHoldAndItsReason() {
+        let policy = Policy(failMax: 1, resetTimeout: .seconds(10))
+        var state = BreakerState()
+        state.trip(at: t(0), hold: true, reason: "db upgrade", policy: policy)
+        state.trip(at: t(5), for: .seconds(1), policy: policy)
+        #expect(state.phase == .held)
+        #expect(state.openReason == "db upgrade")
+        #expect(state.admit(at: t(100), policy: policy) { true } == .rejected(.held))
+        state.reset(at: t(101))
+        #expect(state.phase == .closed)
+    }
+}

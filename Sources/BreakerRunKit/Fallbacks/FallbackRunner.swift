@@ -8,7 +8,8 @@ import Logging
 /// `BREAKER_*` variables, under the breaker's `timeout`. A shell fallback gets
 /// the original call's argv as its positional parameters (`$1`, `$2`, ...);
 /// every fallback gets it, shell-quoted, in `BREAKER_COMMAND`. A fallback that
-/// cannot be started is reported and the next one is tried.
+/// cannot be started is reported and the next one is tried; one that runs past
+/// the timeout is killed as a call is, and answers with that.
 public struct FallbackRunner {
     /// Starts command and shell fallbacks.
     public var supervisor: ProcessSupervisor
@@ -69,7 +70,12 @@ public struct FallbackRunner {
             let argv: [String]
             switch fallback {
             case .fixed(let output, let exitCode):
-                StandardOutput.write(output)
+                do {
+                    try StandardOutput.write(output)
+                } catch {
+                    logger.error("\(breaker.name): the fallback's output was lost: \(error)")
+                    return .outputLost(error)
+                }
                 return .fixed(exitCode: exitCode)
             case .command(let command):
                 argv = command
@@ -84,7 +90,11 @@ public struct FallbackRunner {
                 killAfter: breaker.killAfter
             )
             do {
-                return .process(try supervisor.run(specification).termination)
+                let result = try supervisor.run(specification)
+                if result.timedOut, let timeout = breaker.timeout {
+                    logger.error("\(breaker.name): the fallback timed out after \(DurationFormat.string(timeout)); killed")
+                }
+                return .process(result.termination, timedOut: result.timedOut)
             } catch {
                 logger.error("\(breaker.name): fallback could not start: \(error)")
             }

@@ -9,31 +9,36 @@ import Musl
 /// against what its call prints.
 public enum StandardOutput {
     /// Writes `text` to standard output, all of it, retrying short writes and
-    /// `EINTR`. A broken pipe or other error ends the write silently.
+    /// `EINTR`.
     /// - Parameter text: the text, written as UTF-8.
-    public static func write(_ text: String) {
-        writeAll(text, to: STDOUT_FILENO)
+    /// - Throws: `SystemError` when standard output cannot take it (closed,
+    ///   a full disk, a reader that went away).
+    public static func write(_ text: String) throws(SystemError) {
+        try writeAll(text, to: STDOUT_FILENO)
     }
 
-    /// Writes `text` to standard error, as `write(_:)` does for standard output.
+    /// Writes `text` to standard error, as `write(_:)` does for standard
+    /// output; an error is dropped, as there is nowhere left to report it.
     /// - Parameter text: the text, written as UTF-8.
     public static func writeError(_ text: String) {
-        writeAll(text, to: STDERR_FILENO)
+        try? writeAll(text, to: STDERR_FILENO)
     }
 
-    private static func writeAll(_ text: String, to descriptor: Int32) {
+    private static func writeAll(_ text: String, to descriptor: Int32) throws(SystemError) {
         var text = text
-        text.withUTF8 { buffer in
+        let failure: Int32? = text.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return
+                    return errno
                 }
                 offset += written
             }
+            return nil
         }
+        if let failure { throw SystemError("write", path: "standard output", errno: failure) }
     }
 }
 

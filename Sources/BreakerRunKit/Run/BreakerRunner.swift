@@ -58,6 +58,7 @@ public struct BreakerRunner {
         var permit: HeldLock?
         var snapshot = BreakerState()
         var decidedAt: Instant?
+        var transitions: [Transition] = []
         let admission: Admission?
         do {
             admission = try store.update(name) { state, now in
@@ -74,11 +75,13 @@ public struct BreakerRunner {
                 if case .rejected = decision, !breaker.fallbacks.isEmpty {
                     state.counts.fallbacks += 1
                 }
-                report(state.transitions(after: before), of: name)
+                transitions = state.transitions(after: before)
                 snapshot = state
                 decidedAt = now
                 return decision
             }
+            // Reported once stored: a transition that was not written did not happen.
+            report(transitions, of: name)
         } catch {
             logger.warning("\(name): breaker state unavailable (\(error)); running the call unguarded")
             admission = nil
@@ -113,6 +116,7 @@ public struct BreakerRunner {
             if result.timedOut, let timeout = breaker.timeout {
                 logger.notice("\(breaker.name): call timed out after \(DurationFormat.string(timeout)); killed")
             }
+            logger.info("\(breaker.name): \(Self.describe(outcome)) after \(DurationFormat.string(result.duration))")
             let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
             return (.ran(run), outcome)
         } catch {
@@ -123,15 +127,16 @@ public struct BreakerRunner {
 
     private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, releasing permit: inout HeldLock?) {
         do {
-            try store.update(breaker.name) { state, now in
+            let transitions = try store.update(breaker.name) { state, now in
                 let before = state.generation
                 state.record(outcome, for: ticket, at: now, policy: breaker.policy)
-                report(state.transitions(after: before), of: breaker.name)
-                // Released under the state lock, after the outcome is stored, so that
-                // the next trial sees this one's result.
+                // Released under the state lock, once the outcome is decided, so
+                // that the next trial sees this one's result.
                 permit?.release()
                 permit = nil
+                return state.transitions(after: before)
             }
+            report(transitions, of: breaker.name)
         } catch {
             logger.warning("\(breaker.name): outcome not recorded (\(error))")
         }
@@ -152,6 +157,14 @@ public struct BreakerRunner {
         switch rejection {
         case .open(let retryAfter): "breaker is open (next trial in \(retryAfter.secondsRoundedUp)s)"
         default: rejection.description
+        }
+    }
+
+    private static func describe(_ outcome: Outcome) -> String {
+        switch outcome {
+        case .success: "success"
+        case .failure(let reason): "failure (\(reason))"
+        case .ignored(let reason): "ignored (\(reason))"
         }
     }
 

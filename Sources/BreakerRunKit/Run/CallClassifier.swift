@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CircuitBreaker
 
 /// Turns the way a call ended into the breaker's outcome, by DESIGN's
@@ -6,8 +11,9 @@ public enum CallClassifier {
     /// Classifies a finished call.
     ///
     /// A call interrupted because breaker-run itself got a signal is ignored
-    /// (an operator's Ctrl-C is no downstream failure); a timeout and a death
-    /// by signal are failures; an exit status is a success when it is in
+    /// (an operator's Ctrl-C is no downstream failure), and so is a call
+    /// killed by SIGPIPE (whoever read its output stopped reading); a timeout
+    /// and any other death by signal are failures; an exit status is a success when it is in
     /// `success_exit_codes`, ignored when it is in `ignore_exit_codes`, and a
     /// failure otherwise.
     /// - Parameters:
@@ -22,6 +28,10 @@ public enum CallClassifier {
             return .failure(reason: "timeout")
         }
         switch result.termination {
+        case .signaled(SIGPIPE):
+            // Its output's reader went away (`breaker-run run x -- cmd | head`):
+            // the guarded service did nothing wrong.
+            return .ignored(reason: "killed by SIGPIPE (the reader of its output went away)")
         case .signaled(let signal):
             return .failure(reason: "killed by \(SignalName.of(signal))")
         case .exited(let code):

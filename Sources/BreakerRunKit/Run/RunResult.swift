@@ -41,8 +41,11 @@ public struct CallRun: Sendable, Equatable {
 
 /// A fallback that answered a rejected call.
 public enum FallbackRun: Sendable, Equatable {
-    /// A command or shell fallback ran and ended so.
-    case process(Termination)
+    /// A command or shell fallback ran and ended so; `timedOut` when it ran
+    /// past the breaker's `timeout` and was killed.
+    case process(Termination, timedOut: Bool)
     /// A fixed answer was written; the exit status is its own.
     case fixed(exitCode: Int32)
+    /// A fixed answer could not be written to standard output.
+    case outputLost(SystemError)
 }

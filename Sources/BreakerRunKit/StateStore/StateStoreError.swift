@@ -66,7 +66,7 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
         case .notARegularFile(let path):
             return "\(path) is not a regular file; remove it so that breaker-run can recreate it"
         case .notADirectory(let path):
-            return "\(path) is not a directory; remove it so that breaker-run can recreate it"
+            return "\(path) is not a directory, where breaker-run keeps state; check --state-dir, or move the file away"
         case .cannotLock(let path, let error):
             return "cannot lock \(path): \(error.reason); check the file system supports flock(2) or pass --state-dir"
         case .cannotRead(let path, let error):
