@@ -75,6 +75,9 @@ public enum Rejection: Sendable, Equatable {
     case held
     /// The breaker is half-open and every trial permit is taken.
     case trialsTaken
+    /// The bulkhead beside the breaker is full: `maxConcurrent` calls already
+    /// run. The state machine never answers this; the bulkhead does.
+    case concurrencyLimit(maxConcurrent: Int)
 
     /// A short phrase for messages: "breaker is open", and so on.
     public var description: String {
@@ -82,6 +85,7 @@ public enum Rejection: Sendable, Equatable {
         case .open: "breaker is open"
         case .held: "breaker is held open"
         case .trialsTaken: "breaker is half-open and its trial is running"
+        case .concurrencyLimit(let limit): "concurrency limit reached (max_concurrent: \(limit))"
         }
     }
 }

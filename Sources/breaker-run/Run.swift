@@ -44,6 +44,9 @@ extension BreakerRun {
             switch result {
             case .ran(let call):
                 if call.timedOut { exitLikeChild(.exited(ExitStatus.timedOut.rawValue)) }
+                // Interrupted by an operator: end by the same signal, whatever the
+                // call made of it, so that an enclosing shell loop stops too.
+                if let signal = call.interruption { exitLikeChild(.signaled(signal)) }
                 exitLikeChild(call.termination)
             case .launchFailed(let error):
                 exitLikeChild(.exited(error.exitStatus))

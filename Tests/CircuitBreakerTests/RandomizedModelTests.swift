@@ -80,6 +80,8 @@ struct RandomizedModelTests {
                         check(state.phase == .held, "held rejection in \(state.phase)", step: step)
                     case .trialsTaken:
                         check(asked && !granted, "trialsTaken with a permit granted", step: step)
+                    case .concurrencyLimit:
+                        check(false, "the state machine answered for the bulkhead", step: step)
                     }
                 }
             case 35..<38:

@@ -90,6 +90,15 @@ public struct BreakerConfiguration: Sendable, Equatable {
     /// What answers a rejected call, tried in order until one applies; empty
     /// for none (then breaker-run exits with `openExitCode`).
     public var fallbacks: [FallbackSpecification]
+    /// A success slower than this counts as a failure in the breaker's
+    /// statistics (`slow_call_duration`); its output and status still pass
+    /// through. Nil for no limit.
+    public var slowCallDuration: Duration?
+    /// Retries inside the breaker (`retry`); nil for a single attempt.
+    public var retry: RetryPolicy?
+    /// The concurrency limit across processes (`max_concurrent`, `max_wait`);
+    /// nil for none.
+    public var bulkhead: Bulkhead?
 
     /// Creates a breaker configuration; every parameter but the name and
     /// location defaults to DESIGN's default.
@@ -107,6 +116,10 @@ public struct BreakerConfiguration: Sendable, Equatable {
     ///   - environment: extra environment for the call.
     ///   - workingDirectory: the call's working directory.
     ///   - fallbacks: the fallbacks, in order.
+    ///   - slowCallDuration: the duration past which a success counts as a
+    ///     failure, if any.
+    ///   - retry: the retry policy, if any.
+    ///   - bulkhead: the concurrency limit, if any.
     public init(
         name: String,
         location: SourceLocation,
@@ -120,7 +133,10 @@ public struct BreakerConfiguration: Sendable, Equatable {
         openExitCode: Int32 = 75,
         environment: [String: String] = [:],
         workingDirectory: String? = nil,
-        fallbacks: [FallbackSpecification] = []
+        fallbacks: [FallbackSpecification] = [],
+        slowCallDuration: Duration? = nil,
+        retry: RetryPolicy? = nil,
+        bulkhead: Bulkhead? = nil
     ) {
         self.name = name
         self.location = location
@@ -135,6 +151,28 @@ public struct BreakerConfiguration: Sendable, Equatable {
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.fallbacks = fallbacks
+        self.slowCallDuration = slowCallDuration
+        self.retry = retry
+        self.bulkhead = bulkhead
+    }
+}
+
+/// A bulkhead beside the breaker: at most `maxConcurrent` calls of one breaker
+/// run at once, across all processes.
+public struct Bulkhead: Sendable, Equatable {
+    /// Calls allowed at once (`max_concurrent`). At least 1.
+    public var maxConcurrent: Int
+    /// How long a call may wait for a free slot before it is rejected
+    /// (`max_wait`). Default 0: reject at once.
+    public var maxWait: Duration
+
+    /// Creates a bulkhead.
+    /// - Parameters:
+    ///   - maxConcurrent: calls allowed at once (at least 1).
+    ///   - maxWait: how long to wait for a slot.
+    public init(maxConcurrent: Int, maxWait: Duration = .zero) {
+        self.maxConcurrent = max(1, maxConcurrent)
+        self.maxWait = maxWait
     }
 }
 

@@ -8,11 +8,11 @@ struct ConfigurationDecoder {
         "description", "command", "shell", "fail_max", "reset_timeout", "success_threshold",
         "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
         "open_exit_code", "env", "working_dir", "fallback",
+        "slow_call_duration", "retry", "max_concurrent", "max_wait",
     ]
     /// Breaker keys of the design that a later version implements.
     static let futureBreakerKeys = [
-        "http", "tcp", "slow_call_duration", "failure_rate", "backoff", "probe", "retry",
-        "max_concurrent", "max_wait", "on_state_error", "on_transition",
+        "http", "tcp", "failure_rate", "backoff", "probe", "on_state_error", "on_transition",
     ]
     /// Keys that name the call: they belong to one breaker, never to `defaults`.
     static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
@@ -37,6 +37,10 @@ struct ConfigurationDecoder {
         var environment: [String: String]?
         var workingDirectory: String?
         var fallbacks: [FallbackSpecification]?
+        var slowCallDuration: Duration?
+        var retry: RetryPolicy?
+        var maxConcurrent: Int?
+        var maxWait: (value: Duration?, location: SourceLocation)?
     }
 
     /// What one file defines.
@@ -101,6 +105,9 @@ struct ConfigurationDecoder {
                 continue
             }
             let own = fields(breakerPairs, context: "breaker '\(pair.key)'", isDefaults: false)
+            if let wait = own.maxWait ?? defaults.maxWait, (own.maxConcurrent ?? defaults.maxConcurrent) == nil {
+                report(at: wait.location, "'max_wait' applies only with 'max_concurrent' (breaker '\(pair.key)'); add max_concurrent: 1, or remove max_wait")
+            }
             contents.breakers.append(breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults))
         }
         return contents
@@ -126,7 +133,12 @@ struct ConfigurationDecoder {
             openExitCode: own.openExitCode ?? defaults.openExitCode ?? builtIn.openExitCode,
             environment: own.environment ?? defaults.environment ?? builtIn.environment,
             workingDirectory: own.workingDirectory ?? defaults.workingDirectory,
-            fallbacks: own.fallbacks ?? defaults.fallbacks ?? builtIn.fallbacks
+            fallbacks: own.fallbacks ?? defaults.fallbacks ?? builtIn.fallbacks,
+            slowCallDuration: own.slowCallDuration ?? defaults.slowCallDuration,
+            retry: own.retry ?? defaults.retry,
+            bulkhead: (own.maxConcurrent ?? defaults.maxConcurrent).map {
+                Bulkhead(maxConcurrent: $0, maxWait: own.maxWait?.value ?? defaults.maxWait?.value ?? .zero)
+            }
         )
     }
 
@@ -179,6 +191,14 @@ struct ConfigurationDecoder {
                 fields.workingDirectory = nonEmptyString(value, key: key, example: "/srv/app")
             case "fallback":
                 fields.fallbacks = fallbacks(value)
+            case "slow_call_duration":
+                fields.slowCallDuration = duration(value, key: key, allowsZero: false)
+            case "retry":
+                fields.retry = retry(value)
+            case "max_concurrent":
+                fields.maxConcurrent = integer(value, key: key, in: 1...Int(Int32.max), example: "1")
+            case "max_wait":
+                fields.maxWait = (duration(value, key: key, allowsZero: true), pair.keyLocation)
             default:
                 unknownOrFuture(pair, known: Self.breakerKeys, future: Self.futureBreakerKeys, context: context)
             }
@@ -287,7 +307,7 @@ struct ConfigurationDecoder {
 
     // MARK: Scalars
 
-    private mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
+    mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
         let expected = "a whole number such as \(example)"
         guard case let .scalar(text, isPlain) = node.content else {
             report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
@@ -352,7 +372,7 @@ struct ConfigurationDecoder {
         return .failure(.notANumber)
     }
 
-    private mutating func duration(_ node: YAMLNode, key: String, allowsZero: Bool) -> Duration? {
+    mutating func duration(_ node: YAMLNode, key: String, allowsZero: Bool) -> Duration? {
         let expected = "a duration such as 30s, 500ms or 1m30s"
         guard case let .scalar(text, isPlain) = node.content else {
             report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
@@ -534,7 +554,7 @@ struct ConfigurationDecoder {
         return values[0]...values[values.count - 1]
     }
 
-    private mutating func mapping(_ node: YAMLNode, key: String, example: String, quoteKey: Bool = true) -> [YAMLPair]? {
+    mutating func mapping(_ node: YAMLNode, key: String, example: String, quoteKey: Bool = true) -> [YAMLPair]? {
         let name = quoteKey ? "'\(key)'" : key
         switch node.content {
         case let .mapping(pairs):
@@ -549,7 +569,7 @@ struct ConfigurationDecoder {
 
     // MARK: Keys and names
 
-    private mutating func unknownOrFuture(_ pair: YAMLPair, known: [String], future: [String], context: String?) {
+    mutating func unknownOrFuture(_ pair: YAMLPair, known: [String], future: [String], context: String?) {
         if future.contains(pair.key) {
             report(at: pair.keyLocation, "'\(pair.key)' is not supported yet by this version of breaker-run")
             return
@@ -634,7 +654,7 @@ struct ConfigurationDecoder {
         return "/" + parts.joined(separator: "/")
     }
 
-    private func describe(_ node: YAMLNode) -> String {
+    func describe(_ node: YAMLNode) -> String {
         switch node.content {
         case .sequence: return "a list"
         case .mapping: return "a mapping"
@@ -644,7 +664,7 @@ struct ConfigurationDecoder {
         }
     }
 
-    private mutating func report(at location: SourceLocation, _ message: String) {
+    mutating func report(at location: SourceLocation, _ message: String) {
         diagnostics.append(Diagnostic(location: location, message: message))
     }
 }

@@ -42,7 +42,7 @@ public struct FallbackRunner {
         var variables = [
             "BREAKER_NAME": breaker.name,
             "BREAKER_STATE": state.effectivePhase(at: now).name.rawValue,
-            "BREAKER_REASON": state.openReason ?? rejection.description,
+            "BREAKER_REASON": reason(for: rejection, state: state),
             "BREAKER_FAILURES": String(state.consecutiveFailures),
             "BREAKER_COMMAND": arguments.map(ShellQuote.quote).joined(separator: " "),
         ]
@@ -53,6 +53,15 @@ public struct FallbackRunner {
             variables["BREAKER_RETRY_AFTER"] = String(retryAfter.secondsRoundedUp)
         }
         return variables
+    }
+
+    /// Why the call was rejected, for `BREAKER_REASON`: why the breaker
+    /// opened when it is open, else the rejection itself.
+    private static func reason(for rejection: Rejection, state: BreakerState) -> String {
+        switch rejection {
+        case .open, .held: state.openReason ?? rejection.description
+        case .trialsTaken, .concurrencyLimit: rejection.description
+        }
     }
 
     /// Runs the fallbacks in order until one applies.

@@ -16,6 +16,8 @@ public struct BreakerRunner {
     public var environment: [String: String]
     /// Starts and supervises the call and command fallbacks.
     public var supervisor: ProcessSupervisor
+    /// A source of random values in `0..<1`, for retry jitter.
+    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     /// Creates a runner.
     /// - Parameters:
@@ -45,15 +47,52 @@ public struct BreakerRunner {
         }
     }
 
-    /// Runs `arguments` under `breaker`.
+    /// Runs `arguments` under `breaker`: through the bulkhead when the
+    /// breaker has one, then attempt after attempt while the retry policy
+    /// allows and the breaker admits them.
+    ///
+    /// A bulkhead slot is held for the whole invocation; no lock is held
+    /// while waiting between attempts. Only the last attempt's result is
+    /// returned; an attempt the breaker rejects ends the retries with that
+    /// rejection (its fallback, or `open_exit_code`).
     /// - Parameters:
     ///   - arguments: the call's argv (see `arguments(for:command:)`).
     ///   - breaker: the breaker's configuration.
     ///   - force: run even when the breaker is open (`run --force`); the
-    ///     outcome counts as a trial outcome.
+    ///     outcome counts as a trial outcome, and there are no retries.
     /// - Returns: how the run ended. State that cannot be read or written is
     ///   warned about and the call runs unguarded (`on_state_error: fail-open`).
     public func run(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool = false) -> RunResult {
+        var slot: HeldLock?
+        if let bulkhead = breaker.bulkhead {
+            do {
+                slot = try waitForSlot(of: breaker.name, in: bulkhead)
+                if slot == nil {
+                    return rejectByBulkhead(bulkhead, breaker: breaker, arguments: arguments)
+                }
+            } catch {
+                logger.warning("\(breaker.name): concurrency slot unavailable (\(error)); running the call without the limit")
+            }
+        }
+        defer { slot?.release() }
+
+        let attempts = force ? 1 : (breaker.retry?.attempts ?? 1)
+        var attempt = 1
+        while true {
+            let (result, outcome) = runOnce(arguments, under: breaker, force: force)
+            guard let retry = breaker.retry, case .failure(let reason)? = outcome, attempt < attempts else {
+                return result
+            }
+            let delay = retry.delay(after: attempt, random: random())
+            logger.info("\(breaker.name): attempt \(attempt) of \(attempts) failed (\(reason)); next in \(DurationFormat.string(delay))")
+            Pause.sleep(for: delay)
+            attempt += 1
+        }
+    }
+
+    /// One attempt: admission, the call, its outcome recorded.
+    /// - Returns: the result, and the outcome when the call ran.
+    private func runOnce(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool) -> (RunResult, Outcome?) {
         let name = breaker.name
         var permit: HeldLock?
         var snapshot = BreakerState()
@@ -89,14 +128,44 @@ public struct BreakerRunner {
 
         switch admission {
         case .rejected(let rejection)?:
-            return reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments)
+            return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments), nil)
         case .admitted(let ticket)?:
             if force { logger.notice("\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             let result = call(arguments, breaker: breaker)
             record(result.outcome, ticket: ticket, breaker: breaker, releasing: &permit)
-            return result.run
+            return (result.run, result.outcome)
         case nil:
-            return call(arguments, breaker: breaker).run
+            let result = call(arguments, breaker: breaker)
+            return (result.run, result.outcome)
+        }
+    }
+
+    /// A free bulkhead slot, waiting for one up to `max_wait`.
+    /// - Returns: the slot, or nil when none came free in time.
+    private func waitForSlot(of name: String, in bulkhead: Bulkhead) throws -> HeldLock? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + bulkhead.maxWait
+        while true {
+            if let slot = try store.acquireSlot(name, slots: bulkhead.maxConcurrent) { return slot }
+            if clock.now >= deadline { return nil }
+            Pause.sleep(for: min(.milliseconds(20), deadline - clock.now))
+        }
+    }
+
+    /// Counts a rejection by the bulkhead and answers it as any rejection.
+    private func rejectByBulkhead(_ bulkhead: Bulkhead, breaker: BreakerConfiguration, arguments: [String]) -> RunResult {
+        let rejection = Rejection.concurrencyLimit(maxConcurrent: bulkhead.maxConcurrent)
+        do {
+            let (state, now) = try store.update(breaker.name) { state, now in
+                state.counts.rejected += 1
+                if !breaker.fallbacks.isEmpty { state.counts.fallbacks += 1 }
+                return (state, now)
+            }
+            return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
+        } catch {
+            logger.warning("\(breaker.name): rejection not recorded (\(error))")
+            let (state, now) = (try? store.read(breaker.name)) ?? (BreakerState(), Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
+            return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
         }
     }
 
@@ -146,7 +215,18 @@ public struct BreakerRunner {
     private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, arguments: [String]) -> RunResult {
         let runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
         if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
-            logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); fallback answered")
+            let how: String
+            switch answer {
+            case .process(.exited(0), timedOut: false), .fixed:
+                how = "fallback answered"
+            case .process(.exited(let code), timedOut: false):
+                how = "fallback answered with exit status \(code)"
+            case .process(.signaled(let signal), timedOut: false):
+                how = "fallback was killed by \(SignalName.of(signal))"
+            case .process(_, timedOut: true), .outputLost:
+                how = "fallback failed"
+            }
+            logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); \(how)")
             return .fellBack(rejection, answer)
         }
         logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")

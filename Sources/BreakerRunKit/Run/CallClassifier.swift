@@ -14,7 +14,8 @@ public enum CallClassifier {
     /// (an operator's Ctrl-C is no downstream failure), and so is a call
     /// killed by SIGPIPE (whoever read its output stopped reading); a timeout
     /// and any other death by signal are failures; an exit status is a success when it is in
-    /// `success_exit_codes`, ignored when it is in `ignore_exit_codes`, and a
+    /// `success_exit_codes` (unless the call took longer than
+    /// `slow_call_duration`: then it is a failure for the statistics), ignored when it is in `ignore_exit_codes`, and a
     /// failure otherwise.
     /// - Parameters:
     ///   - result: how the process ended.
@@ -35,7 +36,12 @@ public enum CallClassifier {
         case .signaled(let signal):
             return .failure(reason: "killed by \(SignalName.of(signal))")
         case .exited(let code):
-            if breaker.successExitCodes.contains(Int(code)) { return .success }
+            if breaker.successExitCodes.contains(Int(code)) {
+                if let slow = breaker.slowCallDuration, result.duration > slow {
+                    return .failure(reason: "slow call (\(DurationFormat.string(result.duration)), over slow_call_duration \(DurationFormat.string(slow)))")
+                }
+                return .success
+            }
             if breaker.ignoreExitCodes.contains(Int(code)) { return .ignored(reason: "exit status \(code)") }
             return .failure(reason: "exit status \(code)")
         }

@@ -161,11 +161,29 @@ public struct FileStateStore: Sendable {
     ///   be created or opened, a symlink stands in the way, or `flock` fails
     ///   other than by the lock being taken.
     public func acquirePermit(_ name: String, slots: Int) throws -> HeldLock? {
+        try acquireFirstFree(prefix: "permit", of: name, slots: slots)
+    }
+
+    /// Takes a free bulkhead slot of breaker `name` (`max_concurrent`), as
+    /// `acquirePermit(_:slots:)` takes a trial permit: an exclusive
+    /// non-blocking `flock(2)` on the first free of `NAME/slot.0` ...
+    /// `NAME/slot.(slots-1)`, held for the call's duration and freed by the
+    /// kernel if the process dies.
+    /// - Parameters:
+    ///   - name: the breaker's name, a validated safe file name.
+    ///   - slots: how many slots exist (`max_concurrent`).
+    /// - Returns: the slot taken, or nil when all are held.
+    /// - Throws: `StateStoreError`, as `acquirePermit(_:slots:)` does.
+    public func acquireSlot(_ name: String, slots: Int) throws -> HeldLock? {
+        try acquireFirstFree(prefix: "slot", of: name, slots: slots)
+    }
+
+    private func acquireFirstFree(prefix: String, of name: String, slots: Int) throws -> HeldLock? {
         guard slots > 0 else { return nil }
         let files = try BreakerDirectory.open(store: self, name: name, creating: true)!
         defer { files.close() }
         for slot in 0..<slots {
-            let file = "permit.\(slot)"
+            let file = "\(prefix).\(slot)"
             let descriptor = try files.openRegularFile(file, flags: O_RDONLY | O_CREAT)
             while true {
                 if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {

@@ -1,0 +1,72 @@
+import CircuitBreaker
+
+/// The values of the resilience keys: `retry` and its percentages and
+/// multipliers.
+extension ConfigurationDecoder {
+    static let retryKeys = ["attempts", "delay", "multiplier", "max_delay", "jitter"]
+
+    /// Reads `retry: {attempts: 3, delay: 1s, multiplier: 2, max_delay: 30s, jitter: 10%}`;
+    /// only `attempts` is required.
+    mutating func retry(_ node: YAMLNode) -> RetryPolicy? {
+        guard let pairs = mapping(node, key: "retry", example: "{attempts: 3, delay: 1s}") else { return nil }
+        var policy = RetryPolicy(attempts: 1)
+        var hasAttempts = false
+        var isValid = true
+        for pair in pairs {
+            let key = "retry.\(pair.key)"
+            switch pair.key {
+            case "attempts":
+                if let attempts = integer(pair.value, key: key, in: 1...100, example: "3") {
+                    policy.attempts = attempts
+                    hasAttempts = true
+                } else { isValid = false }
+            case "delay":
+                if let delay = duration(pair.value, key: key, allowsZero: true) { policy.delay = delay } else { isValid = false }
+            case "max_delay":
+                if let delay = duration(pair.value, key: key, allowsZero: true) { policy.maxDelay = delay } else { isValid = false }
+            case "multiplier":
+                if let multiplier = decimal(pair.value, key: key, atLeast: 1, example: "2") { policy.multiplier = multiplier } else { isValid = false }
+            case "jitter":
+                if let jitter = percentage(pair.value, key: key, example: "10%") { policy.jitter = jitter } else { isValid = false }
+            default:
+                unknownOrFuture(pair, known: Self.retryKeys, future: [], context: "'retry'")
+                isValid = false
+            }
+        }
+        if isValid && !hasAttempts {
+            report(at: node.location, "'retry' needs 'attempts', the number of attempts in all, such as {attempts: 3}")
+            return nil
+        }
+        return isValid ? policy : nil
+    }
+
+    /// Reads a plain decimal number such as `2` or `1.5`.
+    mutating func decimal(_ node: YAMLNode, key: String, atLeast minimum: Double, example: String) -> Double? {
+        let expected = "a number such as \(example)"
+        guard case let .scalar(text, isPlain) = node.content, isPlain, !node.isNull,
+              text.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), text.first.map { ("0"..."9").contains($0) } == true,
+              let value = Double(text) else {
+            report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
+            return nil
+        }
+        guard value >= minimum else {
+            report(at: node.location, "'\(key)' must be at least \(Int(minimum)), not \(text)")
+            return nil
+        }
+        return value
+    }
+
+    /// Reads a percentage such as `10%` or `12.5%`, as a fraction from 0 to 1.
+    mutating func percentage(_ node: YAMLNode, key: String, example: String) -> Double? {
+        guard case let .scalar(text, _) = node.content, !node.isNull, text.hasSuffix("%") else {
+            report(at: node.location, "'\(key)' must be a percentage such as \(example), not \(describe(node))")
+            return nil
+        }
+        let number = text.dropLast()
+        guard !number.isEmpty, number.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), let value = Double(number), value <= 100 else {
+            report(at: node.location, "'\(key)' must be a percentage from 0% to 100% such as \(example), not '\(text)'")
+            return nil
+        }
+        return value / 100
+    }
+}
