@@ -215,4 +215,22 @@ struct ResilienceTests {
         #expect(process.terminationStatus == 124)
         #expect(try sandbox.counts("plain")["ignored"] == 1)
     }
+
+    @Test func grandchildrenHoldingStdoutOpenDoNotOutliveTheTimeout() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        // The reader of breaker-run's output (cat) sees end-of-file only when
+        // every holder of the pipe is gone: the kill must reach the grandchild.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\"$0\" --config \"$1\" --state-dir \"$2\" run stubborn -- sh -c 'sleep 30 & echo started; exec sleep 30' | cat", Sandbox.binary, sandbox.configPath, sandbox.stateDirectory]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text == "started\n")
+        #expect(Date().timeIntervalSince(started) < 4)
+    }
 }
