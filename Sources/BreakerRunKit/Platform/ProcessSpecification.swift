@@ -14,6 +14,11 @@ public struct ProcessSpecification: Sendable, Equatable {
     /// The grace after the time-out's SIGTERM before the group gets SIGKILL
     /// (GNU `timeout --kill-after`). Ignored without a `timeout`.
     public var killAfter: Duration
+    /// Whether the child is a background helper (a transition hook) rather
+    /// than the call: then its standard input is `/dev/null`, its standard
+    /// output goes to breaker-run's standard error (so that it never mixes
+    /// with the call's output), and it never gets the terminal.
+    public var isBackground: Bool
 
     /// Creates a specification.
     /// - Parameters:
@@ -23,17 +28,21 @@ public struct ProcessSpecification: Sendable, Equatable {
     ///   - timeout: the run-time limit, or `nil` for none.
     ///   - killAfter: the grace between SIGTERM and SIGKILL after a time-out;
     ///     5 seconds unless given.
+    ///   - isBackground: run it as a background helper: input from
+    ///     `/dev/null`, output to standard error, no terminal.
     public init(
         arguments: [String],
         environment: [String: String],
         workingDirectory: String? = nil,
         timeout: Duration? = nil,
-        killAfter: Duration = .seconds(5)
+        killAfter: Duration = .seconds(5),
+        isBackground: Bool = false
     ) {
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.timeout = timeout
         self.killAfter = killAfter
+        self.isBackground = isBackground
     }
 }

@@ -69,7 +69,7 @@ public struct ProcessSupervisor: Sendable {
         let pid = try Self.spawn(spec, command: command)
         // Declared after the mask's `defer`, so it runs first: taking the
         // terminal back from the background needs SIGTTOU still blocked.
-        var terminal = TerminalHandoff(handingOverTo: pid)
+        var terminal = TerminalHandoff(handingOverTo: pid, lending: !spec.isBackground)
         defer { terminal.takeBack() }
 
         var deadline = spec.timeout.map { started + $0 }
@@ -157,6 +157,10 @@ public struct ProcessSupervisor: Sendable {
             }
             let code = addChdir(&actions, directory)
             if code != 0 { throw .failed(SystemError("posix_spawn_file_actions_addchdir_np", path: directory, errno: code)) }
+        }
+        if spec.isBackground {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
         }
         if let addClosefrom = GlibcExtensions.addClosefrom {
             _ = addClosefrom(&actions, 3)

@@ -17,21 +17,27 @@ struct TerminalHandoff {
     /// Whether the child's group holds the terminal now.
     private(set) var isLent = false
 
+    /// Whether the child may have the terminal at all.
+    let mayLend: Bool
+
     /// Gives the terminal on stdin to `group` when stdin is a terminal and
     /// breaker-run's group is its foreground group; otherwise (no terminal,
     /// or started in the background) lends it later, if ever, from
     /// `childStopped(by:)`.
-    /// - Parameter group: the child's process group.
-    init(handingOverTo group: pid_t) {
+    /// - Parameters:
+    ///   - group: the child's process group.
+    ///   - lending: false for a child that must never have the terminal.
+    init(handingOverTo group: pid_t, lending: Bool = true) {
         childGroup = group
         ownGroup = getpgrp()
+        mayLend = lending
         lendIfForeground()
     }
 
     /// Lends the terminal to the child's group when breaker-run's group is
     /// the terminal's foreground group.
     mutating func lendIfForeground() {
-        guard !isLent, isatty(0) == 1, tcgetpgrp(0) == ownGroup, tcsetpgrp(0, childGroup) == 0 else { return }
+        guard mayLend, !isLent, isatty(0) == 1, tcgetpgrp(0) == ownGroup, tcsetpgrp(0, childGroup) == 0 else { return }
         isLent = true
     }
 
@@ -55,7 +61,7 @@ struct TerminalHandoff {
     mutating func childStopped(by signal: Int32) {
         if signal == SIGTTIN || signal == SIGTTOU {
             lendIfForeground()
-            if !isLent && isatty(0) == 1 {
+            if mayLend && !isLent && isatty(0) == 1 {
                 _ = kill(getpid(), SIGSTOP)
                 lendIfForeground()
             }

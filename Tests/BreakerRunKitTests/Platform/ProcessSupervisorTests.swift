@@ -173,6 +173,19 @@ import Testing
         #expect(standard.termination == .exited(0))
     }
 
+    @Test func runsABackgroundHelperWithNoInputAndItsOutputOnStandardError() throws {
+        let directory = try temporaryDirectory()
+        let report = directory.appendingPathComponent("fds").path
+        let spec = ProcessSpecification(
+            arguments: ["/bin/sh", "-c", "readlink /proc/$$/fd/0 > \(report); [ \"$(readlink /proc/$$/fd/1)\" = \"$(readlink /proc/$$/fd/2)\" ] && echo same >> \(report)"],
+            environment: ["PATH": "/usr/bin:/bin"],
+            isBackground: true
+        )
+        let result = try ProcessSupervisor().run(spec)
+        #expect(result.termination == .exited(0))
+        #expect(try String(contentsOfFile: report, encoding: .utf8) == "/dev/null\nsame\n")
+    }
+
     @Test func makesTheChildLeadItsOwnProcessGroup() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
