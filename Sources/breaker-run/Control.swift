@@ -68,21 +68,21 @@ extension BreakerRun {
     }
 }
 
-/// A locked update of one breaker's state that reports its transitions once
-/// they are stored, or exits 74 when the state cannot be written.
+/// A locked update of one breaker's state that reports its transitions (and
+/// runs its hook) once they are stored, or exits 74 when the state cannot be
+/// written.
 private func update(_ context: Context, _ breaker: BreakerConfiguration, _ body: (inout BreakerState, Instant) -> Void) throws {
-    let transitions: [Transition]
+    let (transitions, state, now): ([Transition], BreakerState, Instant)
     do {
-        transitions = try context.store.update(breaker.name) { state, now in
+        (transitions, state, now) = try context.store.update(breaker.name) { state, now in
             let before = state.generation
             body(&state, now)
-            return state.transitions(after: before)
+            return (state.transitions(after: before), state, now)
         }
     } catch {
         report(error)
         throw ExitCode(ExitStatus.ioError.rawValue)
     }
-    for transition in transitions {
-        context.logger.notice("\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
-    }
+    TransitionReporter(logger: context.logger, environment: context.environment)
+        .report(transitions, of: breaker, state: state, at: now)
 }

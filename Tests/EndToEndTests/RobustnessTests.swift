@@ -124,6 +124,6 @@ struct RobustnessTests {
         let sandbox = try Sandbox(config: Self.config)
         #expect(try sandbox.run(["status", "-q", "-v"]).status == 64)
         let verbose = try sandbox.run(["run", "-v", "alpha", "--", "true"])
-        #expect(verbose.stderr.contains("alpha: success after "))
+        #expect(verbose.stderr.contains("alpha: call: success after "))
     }
 }

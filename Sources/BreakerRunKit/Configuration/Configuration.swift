@@ -99,6 +99,12 @@ public struct BreakerConfiguration: Sendable, Equatable {
     /// The concurrency limit across processes (`max_concurrent`, `max_wait`);
     /// nil for none.
     public var bulkhead: Bulkhead?
+    /// A cheap call run as the half-open trial instead of the real call
+    /// (`probe`); nil to let the real call be the trial.
+    public var probe: Probe?
+    /// A command run once per transition, by the process that made it
+    /// (`on_transition`); nil for none.
+    public var onTransition: TransitionHook?
 
     /// Creates a breaker configuration; every parameter but the name and
     /// location defaults to DESIGN's default.
@@ -120,6 +126,8 @@ public struct BreakerConfiguration: Sendable, Equatable {
     ///     failure, if any.
     ///   - retry: the retry policy, if any.
     ///   - bulkhead: the concurrency limit, if any.
+    ///   - probe: the probe run as the trial, if any.
+    ///   - onTransition: the transition hook, if any.
     public init(
         name: String,
         location: SourceLocation,
@@ -136,7 +144,9 @@ public struct BreakerConfiguration: Sendable, Equatable {
         fallbacks: [FallbackSpecification] = [],
         slowCallDuration: Duration? = nil,
         retry: RetryPolicy? = nil,
-        bulkhead: Bulkhead? = nil
+        bulkhead: Bulkhead? = nil,
+        probe: Probe? = nil,
+        onTransition: TransitionHook? = nil
     ) {
         self.name = name
         self.location = location
@@ -154,6 +164,45 @@ public struct BreakerConfiguration: Sendable, Equatable {
         self.slowCallDuration = slowCallDuration
         self.retry = retry
         self.bulkhead = bulkhead
+        self.probe = probe
+        self.onTransition = onTransition
+    }
+}
+
+/// A probe (`probe:`): a cheap call, such as a health check, used as the
+/// half-open trial instead of the real call. A passing probe closes the
+/// breaker and the real call then runs; a failing one reopens it.
+public struct Probe: Sendable, Equatable {
+    /// What to run: `command` or `shell`.
+    public var call: CallSpecification
+    /// The probe's own time limit; nil for the breaker's `timeout`.
+    public var timeout: Duration?
+
+    /// Creates a probe.
+    /// - Parameters:
+    ///   - call: what to run.
+    ///   - timeout: its time limit, or nil for the breaker's.
+    public init(call: CallSpecification, timeout: Duration? = nil) {
+        self.call = call
+        self.timeout = timeout
+    }
+}
+
+/// A transition hook (`on_transition:`): run exactly once per transition, by
+/// the process that made it, after the state is saved and outside the lock.
+public struct TransitionHook: Sendable, Equatable {
+    /// What to run: `command` or `shell`.
+    public var call: CallSpecification
+    /// Its time limit. Default 10 seconds.
+    public var timeout: Duration
+
+    /// Creates a hook.
+    /// - Parameters:
+    ///   - call: what to run.
+    ///   - timeout: its time limit.
+    public init(call: CallSpecification, timeout: Duration = .seconds(10)) {
+        self.call = call
+        self.timeout = timeout
     }
 }
 

@@ -16,6 +16,10 @@ public struct BreakerRunner {
     public var environment: [String: String]
     /// Starts and supervises the call and command fallbacks.
     public var supervisor: ProcessSupervisor
+    /// Reports transitions and runs `on_transition` hooks.
+    public var reporter: TransitionReporter {
+        TransitionReporter(logger: logger, environment: environment, supervisor: supervisor)
+    }
     /// A source of random values in `0..<1`, for retry jitter.
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
@@ -120,7 +124,7 @@ public struct BreakerRunner {
                 return decision
             }
             // Reported once stored: a transition that was not written did not happen.
-            report(transitions, of: name)
+            reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!)
         } catch {
             logger.warning("\(name): breaker state unavailable (\(error)); running the call unguarded")
             admission = nil
@@ -129,6 +133,8 @@ public struct BreakerRunner {
         switch admission {
         case .rejected(let rejection)?:
             return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments), nil)
+        case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && breaker.probe != nil:
+            return runProbe(breaker.probe!, as: ticket, arguments: arguments, breaker: breaker, releasing: &permit)
         case .admitted(let ticket)?:
             if force { logger.notice("\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             let result = call(arguments, breaker: breaker)
@@ -138,6 +144,38 @@ public struct BreakerRunner {
             let result = call(arguments, breaker: breaker)
             return (result.run, result.outcome)
         }
+    }
+
+    /// Runs the probe as the half-open trial, records its outcome, and then
+    /// makes the real attempt: a passing probe has closed the breaker, so the
+    /// call runs; a failing one has reopened it, so the attempt is rejected
+    /// (fallback or `open_exit_code`).
+    private func runProbe(_ probe: Probe, as ticket: Ticket, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout HeldLock?) -> (RunResult, Outcome?) {
+        var checker = breaker
+        checker.timeout = probe.timeout ?? breaker.timeout
+        checker.successExitCodes = ExitCodeSet([0...0])
+        checker.ignoreExitCodes = ExitCodeSet([])
+        checker.slowCallDuration = nil
+        let argv: [String]
+        switch probe.call {
+        case .command(let command): argv = command
+        case .shell(let script): argv = ["/bin/sh", "-c", script]
+        }
+        let result = call(argv, breaker: checker, label: "probe", isBackground: true)
+        record(result.outcome, ticket: ticket, breaker: breaker, releasing: &permit)
+        switch (result.run, result.outcome) {
+        case (.ran(let run), _) where run.interruption != nil:
+            return (result.run, result.outcome)
+        case (.launchFailed, _):
+            return (result.run, result.outcome)
+        case (_, .success):
+            logger.notice("\(breaker.name): probe passed; running the call")
+        case (_, .failure(let reason)):
+            logger.notice("\(breaker.name): probe failed (\(reason))")
+        case (_, .ignored(let reason)):
+            logger.notice("\(breaker.name): probe ignored (\(reason))")
+        }
+        return runOnce(arguments, under: breaker, force: false)
     }
 
     /// A free bulkhead slot, waiting for one up to `max_wait`.
@@ -169,7 +207,7 @@ public struct BreakerRunner {
         }
     }
 
-    private func call(_ arguments: [String], breaker: BreakerConfiguration) -> (run: RunResult, outcome: Outcome) {
+    private func call(_ arguments: [String], breaker: BreakerConfiguration, label: String = "call", isBackground: Bool = false) -> (run: RunResult, outcome: Outcome) {
         var callEnvironment = environment.merging(breaker.environment) { $1 }
         callEnvironment["BREAKER_NAME"] = breaker.name
         let specification = ProcessSpecification(
@@ -177,35 +215,36 @@ public struct BreakerRunner {
             environment: callEnvironment,
             workingDirectory: breaker.workingDirectory,
             timeout: breaker.timeout,
-            killAfter: breaker.killAfter
+            killAfter: breaker.killAfter,
+            isBackground: isBackground
         )
         do {
             let result = try supervisor.run(specification)
             let outcome = CallClassifier.classify(result, for: breaker)
             if result.timedOut, let timeout = breaker.timeout {
-                logger.notice("\(breaker.name): call timed out after \(DurationFormat.string(timeout)); killed")
+                logger.notice("\(breaker.name): \(label) timed out after \(DurationFormat.string(timeout)); killed")
             }
-            logger.info("\(breaker.name): \(Self.describe(outcome)) after \(DurationFormat.string(result.duration))")
+            logger.info("\(breaker.name): \(label): \(Self.describe(outcome)) after \(DurationFormat.string(result.duration))")
             let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
             return (.ran(run), outcome)
         } catch {
-            logger.error("\(breaker.name): \(error)")
+            logger.error("\(breaker.name): \(label == "call" ? "" : "\(label): ")\(error)")
             return (.launchFailed(error), .ignored(reason: "could not start: \(error)"))
         }
     }
 
     private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, releasing permit: inout HeldLock?) {
         do {
-            let transitions = try store.update(breaker.name) { state, now in
+            let (transitions, state, now) = try store.update(breaker.name) { state, now in
                 let before = state.generation
                 state.record(outcome, for: ticket, at: now, policy: breaker.policy)
                 // Released under the state lock, once the outcome is decided, so
                 // that the next trial sees this one's result.
                 permit?.release()
                 permit = nil
-                return state.transitions(after: before)
+                return (state.transitions(after: before), state, now)
             }
-            report(transitions, of: breaker.name)
+            reporter.report(transitions, of: breaker, state: state, at: now)
         } catch {
             logger.warning("\(breaker.name): outcome not recorded (\(error))")
         }
@@ -248,9 +287,4 @@ public struct BreakerRunner {
         }
     }
 
-    private func report(_ transitions: [Transition], of name: String) {
-        for transition in transitions {
-            logger.notice("\(name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
-        }
-    }
 }

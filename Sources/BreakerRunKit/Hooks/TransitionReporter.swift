@@ -1,0 +1,98 @@
+import CircuitBreaker
+import Logging
+
+/// Tells the world about a breaker's transitions once they are stored: one
+/// notice per transition, and the breaker's `on_transition` hook run once for
+/// each, by the process that made it, outside the state lock.
+public struct TransitionReporter {
+    /// Where notices and hook warnings go.
+    public var logger: Logger
+    /// breaker-run's own environment, which hooks inherit.
+    public var environment: [String: String]
+    /// Starts hooks.
+    public var supervisor: ProcessSupervisor
+
+    /// Creates a reporter.
+    /// - Parameters:
+    ///   - logger: where messages go.
+    ///   - environment: the environment hooks inherit.
+    ///   - supervisor: starts hooks.
+    public init(logger: Logger, environment: [String: String], supervisor: ProcessSupervisor = ProcessSupervisor()) {
+        self.logger = logger
+        self.environment = environment
+        self.supervisor = supervisor
+    }
+
+    /// The variables a hook gets for one transition, from DESIGN's
+    /// "Environment given to fallbacks and hooks".
+    /// - Parameters:
+    ///   - transition: the transition.
+    ///   - breaker: the breaker.
+    ///   - state: the breaker's state after the transition was stored.
+    ///   - now: when it was stored.
+    /// - Returns: the variables by name.
+    public static func variables(for transition: Transition, of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) -> [String: String] {
+        var variables = [
+            "BREAKER_NAME": breaker.name,
+            "BREAKER_FROM": transition.from.rawValue,
+            "BREAKER_TO": transition.to.rawValue,
+            "BREAKER_STATE": transition.to.rawValue,
+            "BREAKER_REASON": transition.reason,
+            "BREAKER_FAILURES": String(state.consecutiveFailures),
+        ]
+        if let opened = state.openedAt {
+            variables["BREAKER_OPENED_AT"] = formatRFC3339(wallNanoseconds: opened.wallNanoseconds)
+        }
+        if let retryAfter = state.retryAfter(at: now) {
+            variables["BREAKER_RETRY_AFTER"] = String(retryAfter.secondsRoundedUp)
+        }
+        return variables
+    }
+
+    /// Reports stored transitions: a notice for each, then the hook for each.
+    /// A hook that fails, times out or cannot start is a warning; it never
+    /// changes the call's result.
+    /// - Parameters:
+    ///   - transitions: the transitions, oldest first.
+    ///   - breaker: the breaker.
+    ///   - state: the breaker's state after they were stored.
+    ///   - now: when they were stored.
+    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) {
+        for transition in transitions {
+            logger.notice("\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
+        }
+        guard let hook = breaker.onTransition else { return }
+        for transition in transitions {
+            let argv: [String]
+            switch hook.call {
+            case .command(let command): argv = command
+            case .shell(let script): argv = ["/bin/sh", "-c", script, breaker.name]
+            }
+            let specification = ProcessSpecification(
+                arguments: argv,
+                environment: environment.merging(breaker.environment) { $1 }.merging(Self.variables(for: transition, of: breaker, state: state, at: now)) { $1 },
+                workingDirectory: breaker.workingDirectory,
+                timeout: hook.timeout,
+                killAfter: .seconds(1),
+                isBackground: true
+            )
+            do {
+                let result = try supervisor.run(specification)
+                if result.timedOut {
+                    logger.warning("\(breaker.name): on_transition hook timed out after \(DurationFormat.string(hook.timeout)); killed")
+                } else if result.termination != .exited(0) {
+                    logger.warning("\(breaker.name): on_transition hook \(Self.describe(result.termination))")
+                }
+            } catch {
+                logger.warning("\(breaker.name): on_transition hook could not start: \(error)")
+            }
+        }
+    }
+
+    private static func describe(_ termination: Termination) -> String {
+        switch termination {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "was killed by \(SignalName.of(signal))"
+        }
+    }
+}
