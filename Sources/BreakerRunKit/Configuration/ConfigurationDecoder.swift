@@ -34,7 +34,7 @@ struct ConfigurationDecoder {
         var successExitCodes: ExitCodeSet?
         var ignoreExitCodes: ExitCodeSet?
         var openExitCode: Int32?
-        var environment: [String: String]?
+        var environment: [String: InterpolatedString]?
         var workingDirectory: String?
         var fallbacks: [FallbackSpecification]?
     }
@@ -108,6 +108,11 @@ struct ConfigurationDecoder {
 
     private func breaker(named name: String, at location: SourceLocation, own: Fields, defaults: Fields) -> BreakerConfiguration {
         let builtIn = BreakerConfiguration(name: name, location: location)
+        var literalEnvironment: [String: String] = [:]
+        var interpolatedEnvironment: [String: InterpolatedString] = [:]
+        for (key, value) in own.environment ?? defaults.environment ?? [:] {
+            if let text = value.literalValue { literalEnvironment[key] = text } else { interpolatedEnvironment[key] = value }
+        }
         return BreakerConfiguration(
             name: name,
             location: location,
@@ -124,7 +129,8 @@ struct ConfigurationDecoder {
             successExitCodes: own.successExitCodes ?? defaults.successExitCodes ?? builtIn.successExitCodes,
             ignoreExitCodes: own.ignoreExitCodes ?? defaults.ignoreExitCodes ?? builtIn.ignoreExitCodes,
             openExitCode: own.openExitCode ?? defaults.openExitCode ?? builtIn.openExitCode,
-            environment: own.environment ?? defaults.environment ?? builtIn.environment,
+            environment: literalEnvironment,
+            interpolatedEnvironment: interpolatedEnvironment,
             workingDirectory: own.workingDirectory ?? defaults.workingDirectory,
             fallbacks: own.fallbacks ?? defaults.fallbacks ?? builtIn.fallbacks
         )
@@ -266,17 +272,17 @@ struct ConfigurationDecoder {
         return result
     }
 
-    private mutating func environment(_ node: YAMLNode) -> [String: String]? {
+    private mutating func environment(_ node: YAMLNode) -> [String: InterpolatedString]? {
         guard let pairs = mapping(node, key: "env", example: "{LANG: C.UTF-8}") else { return nil }
-        var result: [String: String] = [:]
+        var result: [String: InterpolatedString] = [:]
         var isValid = true
         for pair in pairs {
-            guard isValidVariableName(pair.key) else {
+            guard InterpolatedString.isVariableName(pair.key) else {
                 report(at: pair.keyLocation, "'\(pair.key)' is not a valid environment variable name; use letters, digits and '_', not starting with a digit")
                 isValid = false
                 continue
             }
-            if let value = string(pair.value, key: "env.\(pair.key)", example: "'value'") {
+            if let value = interpolated(pair.value, key: "env.\(pair.key)", example: "'value'") {
                 result[pair.key] = value
             } else {
                 isValid = false
@@ -286,6 +292,28 @@ struct ConfigurationDecoder {
     }
 
     // MARK: Scalars
+
+    /// Reads a string that may use `${VAR}` and `$$`; the http keys will
+    /// read theirs with it too.
+    private mutating func interpolated(_ node: YAMLNode, key: String, example: String) -> InterpolatedString? {
+        guard let text = string(node, key: key, example: example) else { return nil }
+        do {
+            return try InterpolatedString.parse(text, at: node.location)
+        } catch {
+            switch error {
+            case .loneDollar:
+                report(at: node.location, "'\(key)' has a '$' that starts neither ${NAME} nor $$; write $$ for a literal '$'")
+            case .unclosed:
+                report(at: node.location, "'\(key)' has a '${' with no closing '}'; write ${NAME}, or $${ for a literal '${'")
+            case let .invalidName(name, _) where name.contains(":"):
+                report(at: node.location, "'\(key)' uses '${\(name)}', which is not supported: write ${NAME} and set NAME")
+            case let .invalidName(name, _):
+                report(at: node.location,
+                       "'\(key)' reads '${\(name)}', which is not a variable name; use letters, digits and '_', not starting with a digit")
+            }
+            return nil
+        }
+    }
 
     private mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
         let expected = "a whole number such as \(example)"
@@ -601,12 +629,6 @@ struct ConfigurationDecoder {
         let bytes = Array(name.utf8)
         guard (1...64).contains(bytes.count), bytes[0].isASCIIAlphanumeric else { return false }
         return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-    }
-
-    private func isValidVariableName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") }
     }
 
     private func absolutePath(_ path: String) -> String {
