@@ -63,7 +63,7 @@ struct GlobalOptions: ParsableArguments {
         let files = ConfigurationLoader.discover(explicit: config, environment: environment, isRoot: isRoot)
         let configuration: Configuration
         do {
-            configuration = try ConfigurationLoader.load(files: files, isRoot: isRoot)
+            configuration = try ConfigurationLoader.load(files: files, environment: environment, isRoot: isRoot)
         } catch {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
