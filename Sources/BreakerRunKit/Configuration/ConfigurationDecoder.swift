@@ -233,7 +233,7 @@ struct ConfigurationDecoder {
             case "command", "shell", "output":
                 kinds.append(pair)
                 if kinds.count > 1 {
-                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell' or 'output'; this one also has '\(kinds[0].key)'; split it into a list of fallbacks")
+                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell' or 'output', and this one has both '\(kinds[0].key)' and '\(pair.key)'; split it into a list of fallbacks")
                     isValid = false
                     continue
                 }
