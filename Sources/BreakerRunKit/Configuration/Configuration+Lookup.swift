@@ -62,6 +62,17 @@ extension BreakerConfiguration {
         public var key: String
         /// Where the value that reads it is written.
         public var location: SourceLocation
+
+        /// Creates the record of an unset variable.
+        /// - Parameters:
+        ///   - name: the variable's name.
+        ///   - key: the key that reads it, such as `env.TOKEN`.
+        ///   - location: where the value is written.
+        public init(name: String, key: String, location: SourceLocation) {
+            self.name = name
+            self.key = key
+            self.location = location
+        }
     }
 
     /// The variables this breaker reads that `environment` does not set,

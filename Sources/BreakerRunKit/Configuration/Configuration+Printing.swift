@@ -143,8 +143,11 @@ enum YAMLText {
                 || "/._-+=@%,:".unicodeScalars.contains($0) || $0 == " "
         }
         guard text.unicodeScalars.allSatisfy(allowed) else { return false }
-        // '-', ':' and ',' would start or end YAML syntax; ' ' would be trimmed.
-        if "-:,% ".unicodeScalars.contains(first) || last == ":" || last == " " { return false }
+        // Other first characters are YAML indicators ('-', '@', '%', ...); a
+        // trailing ':' or ' ' would be read as syntax or trimmed.
+        let startsSafely = ("a"..."z").contains(first) || ("A"..."Z").contains(first) || ("0"..."9").contains(first)
+            || "/._".unicodeScalars.contains(first)
+        if !startsSafely || last == ":" || last == " " { return false }
         if text.contains(": ") || text.contains(",") { return false }
         return true
     }

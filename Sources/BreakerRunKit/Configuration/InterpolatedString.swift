@@ -122,6 +122,12 @@ public struct InterpolatedString: Sendable, Equatable, CustomStringConvertible {
     public struct UnsetVariables: Error, Sendable, Equatable {
         /// The names, in order of first use.
         public var names: [String]
+
+        /// Creates the error.
+        /// - Parameter names: the unset variables, in order of first use.
+        public init(names: [String]) {
+            self.names = names
+        }
     }
 
     /// The value as it would be written in the configuration: `${NAME}` for a
