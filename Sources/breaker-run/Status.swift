@@ -23,14 +23,7 @@ extension BreakerRun {
             let selected = names.isEmpty ? context.configuration.breakerNames : names
             var statuses: [BreakerStatus] = []
             for name in selected {
-                // The definition, not the resolved breaker: status runs nothing,
-                // so a ${VAR} unset in this shell must not hide the state.
-                do {
-                    _ = try context.configuration.definition(named: name)
-                } catch {
-                    report(error)
-                    throw ExitCode(ExitStatus.configuration.rawValue)
-                }
+                _ = try context.breaker(name)
                 do {
                     let (state, now) = try context.store.read(name)
                     statuses.append(BreakerStatus(name: name, state: state, now: now))
