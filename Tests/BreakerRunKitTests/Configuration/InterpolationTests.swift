@@ -80,7 +80,7 @@ private let here = SourceLocation(file: "b.yaml", line: 1, column: 1)
         let definition = try configuration.definition(named: "payments")
         #expect(definition.environment == ["PRICE": "$5", "LANG": "C"])
         #expect(definition.interpolatedEnvironment["URL"]?.description == "https://${HOST}/pay")
-        #expect(definition.interpolatedEnvironment["URL"]?.location == SourceLocation(file: "b.yaml", line: 8, column: 35))
+        #expect(definition.interpolatedEnvironment["URL"]?.location == SourceLocation(file: "b.yaml", line: 8, column: 30))
     }
 
     @Test func anUnsetVariableStopsOnlyTheBreakersThatReadIt() throws {
@@ -115,8 +115,8 @@ private let here = SourceLocation(file: "b.yaml", line: 1, column: 1)
         let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml", environment: [:])
         #expect(configuration.unsetVariableWarnings().map(\.description) == [
             "b.yaml:3:15: environment variable 'TOKEN' is not set; breakers 'a', 'b', 'c' and 1 more read it in 'env.AUTH'; set it, or write $${TOKEN} for the literal text",
-            "b.yaml:10:15: environment variable 'TOKEN' is not set; breaker 'e' reads it in 'env.X'; set it, or write $${TOKEN} for the literal text",
-            "b.yaml:10:15: environment variable 'X' is not set; breaker 'e' reads it in 'env.X'; set it, or write $${X} for the literal text",
+            "b.yaml:10:14: environment variable 'TOKEN' is not set; breaker 'e' reads it in 'env.X'; set it, or write $${TOKEN} for the literal text",
+            "b.yaml:10:14: environment variable 'X' is not set; breaker 'e' reads it in 'env.X'; set it, or write $${X} for the literal text",
         ])
         let resolved = try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml", environment: ["TOKEN": "t", "X": "x"])
         #expect(resolved.unsetVariableWarnings().isEmpty)
