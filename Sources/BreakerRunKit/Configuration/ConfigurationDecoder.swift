@@ -362,6 +362,12 @@ struct ConfigurationDecoder {
 
     /// Reads a decimal integer: an optional '-' and digits, no leading zero.
     static func parseInteger(_ text: String) -> Result<Int, IntegerProblem> {
+        // The common case, on bytes: up to 18 digits cannot overflow an Int.
+        let utf8 = text.utf8
+        if (1...18).contains(utf8.count), utf8.count == 1 || utf8.first != UInt8(ascii: "0"),
+           utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let value = Int(text) {
+            return .success(value)
+        }
         let isNegative = text.hasPrefix("-")
         let digits = isNegative ? String(text.dropFirst()) : text
         if !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) {
@@ -430,7 +436,7 @@ struct ConfigurationDecoder {
     /// Reads `500ms`, `30s`, `1m30s`, `2h`, `1d` (units from largest to
     /// smallest, each once) or a bare whole number of seconds, in milliseconds.
     static func parseDuration(_ text: String) -> Result<Int64, IntegerProblem> {
-        if text.allSatisfy(\.isASCIIDigit) || text.contains(":") {
+        if text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) || text.utf8.contains(UInt8(ascii: ":")) {
             switch parseInteger(text) {
             case let .success(seconds) where seconds >= 0:
                 let (value, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
@@ -441,18 +447,29 @@ struct ConfigurationDecoder {
                 return .failure(problem)
             }
         }
-        let units: [(name: String, milliseconds: Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+        // On bytes, not Characters: this runs for every duration of every breaker.
+        let units: [(name: [UInt8], milliseconds: Int64)] = [
+            (Array("d".utf8), 86_400_000), (Array("h".utf8), 3_600_000), (Array("m".utf8), 60_000),
+            (Array("s".utf8), 1_000), (Array("ms".utf8), 1),
+        ]
+        let bytes = Array(text.utf8)
         var total: Int64 = 0
         var lastUnit = -1
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return .failure(.notANumber) }
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isASCIIDigit }
-            rest = rest.dropFirst(digits.count)
-            let name = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(name.count)
-            guard !digits.isEmpty, digits.count <= 15, let number = Int64(digits),
-                  let unit = units.firstIndex(where: { $0.name == name }), unit > lastUnit else {
+        var index = 0
+        guard !bytes.isEmpty else { return .failure(.notANumber) }
+        while index < bytes.count {
+            var number: Int64 = 0
+            let digitsStart = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]), index - digitsStart < 16 {
+                number = number * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                index += 1
+            }
+            let digitCount = index - digitsStart
+            let nameStart = index
+            while index < bytes.count, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[index] | 0x20) { index += 1 }
+            let name = bytes[nameStart..<index]
+            guard digitCount > 0, digitCount <= 15,
+                  let unit = units.firstIndex(where: { $0.name[...] == name }), unit > lastUnit else {
                 return .failure(.notANumber)
             }
             lastUnit = unit
@@ -538,14 +555,21 @@ struct ConfigurationDecoder {
             report(at: node.location, "each item of '\(key)' must be an exit status such as 3 or a range such as 2-4, not \(describe(node))")
             return nil
         }
-        let bounds = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        // Bytes, not Characters: this runs for every exit status of every breaker.
+        let bytes = Array(text.utf8)
+        var bounds: [String] = []
+        if let dash = bytes.firstIndex(of: UInt8(ascii: "-")) {
+            bounds = [Self.trimmingSpaces(bytes[..<dash]), Self.trimmingSpaces(bytes[(dash + 1)...])]
+        } else {
+            bounds = [Self.trimmingSpaces(bytes[...])]
+        }
         var values: [Int] = []
         for bound in bounds {
-            switch Self.parseInteger(bound.trimmingSpaces) {
+            switch Self.parseInteger(bound) {
             case let .success(value) where (0...255).contains(value):
                 values.append(value)
             case .success:
-                report(at: node.location, "exit statuses in '\(key)' are between 0 and 255, not \(bound.trimmingSpaces)")
+                report(at: node.location, "exit statuses in '\(key)' are between 0 and 255, not \(bound)")
                 return nil
             case let .failure(.leadingZero(written)):
                 report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")
@@ -683,8 +707,12 @@ extension UInt8 {
     }
 }
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+extension ConfigurationDecoder {
+    /// The bytes as a string without leading and trailing spaces.
+    fileprivate static func trimmingSpaces(_ bytes: ArraySlice<UInt8>) -> String {
+        var slice = bytes
+        while slice.first == UInt8(ascii: " ") { slice = slice.dropFirst() }
+        while slice.last == UInt8(ascii: " ") { slice = slice.dropLast() }
+        return String(decoding: slice, as: UTF8.self)
     }
 }

@@ -183,18 +183,21 @@ public enum ConfigurationLoader {
             try checkOwnership(path, info, what: "the file")
             try checkDirectories(of: path)
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
+        // Read straight into one buffer sized from fstat, growing it only if
+        // the file grew meanwhile.
+        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+        var filled = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 65_536)) }
+            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .unreadable(path: path, reason: reason(errno))
             }
             if count == 0 { break }
-            bytes += chunk[..<count]
+            filled += count
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes[..<filled], as: UTF8.self)
     }
 
     private static func checkOwnership(_ path: String, _ info: stat, what: String, allowsSticky: Bool = false) throws(ConfigurationError) {

@@ -27,7 +27,10 @@ struct YAMLNode {
     /// Whether the node is a plain `null`, `~` or empty scalar.
     var isNull: Bool {
         if case let .scalar(text, isPlain) = content, isPlain {
-            return ["", "~", "null", "Null", "NULL"].contains(text)
+            switch text {
+            case "", "~", "null", "Null", "NULL": return true
+            default: return false
+            }
         }
         return false
     }
@@ -165,6 +168,7 @@ struct YAMLReader {
                                        in document: inout yaml_document_t, depth: Int) -> YAMLNode {
         var local: [YAMLPair] = []
         var seen: [String: SourceLocation] = [:]
+        seen.reserveCapacity(indices.count)
         var merged: [YAMLPair] = []
         for (keyIndex, valueIndex) in indices {
             let key = build(keyIndex, in: &document, depth: depth + 1)
