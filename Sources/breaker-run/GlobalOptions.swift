@@ -93,8 +93,22 @@ struct Context {
     var logger: Logger
     var environment: [String: String]
 
-    /// The breaker named `name`, or exit 78 naming the known ones.
+    /// The breaker named `name` as defined, its `${VAR}` values not read
+    /// (status, trip and reset run nothing, so a variable unset in this
+    /// shell must not stop them), or exit 78 naming the known ones.
     func breaker(_ name: String) throws -> BreakerConfiguration {
+        do {
+            return try configuration.definition(named: name)
+        } catch {
+            report(error)
+            throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+    }
+
+    /// The breaker named `name` ready to run, its `${VAR}` values read from
+    /// the environment, or exit 78 naming the unknown breaker or the unset
+    /// variable.
+    func runnableBreaker(_ name: String) throws -> BreakerConfiguration {
         do {
             return try configuration.breaker(named: name)
         } catch {

@@ -27,7 +27,7 @@ extension BreakerRun {
 
         func run() throws {
             let context = try options.loadContext()
-            let breaker = try context.breaker(name)
+            let breaker = try context.runnableBreaker(name)
             guard let arguments = BreakerRunner.arguments(for: breaker, command: command) else {
                 throw ValidationError("breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'")
             }

@@ -2,19 +2,35 @@ import ArgumentParser
 import BreakerRunKit
 
 extension BreakerRun {
-    /// `breaker-run validate`: parse and check the configuration.
+    /// `breaker-run validate [--print]`: parse and check the configuration.
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the configuration: exit 0 when it is valid, else print every error and exit 78."
+            abstract: "Check the configuration: exit 0 when it is valid, else print every error and exit 78.",
+            discussion: """
+                An environment variable that a breaker reads (${VAR}) and that is not set is \
+                a warning here, and an error when that breaker runs.
+                """
         )
 
         @OptionGroup var options: GlobalOptions
 
+        @Flag(name: .customLong("print"),
+              help: "Print the effective configuration of every breaker, after defaults and merge keys.")
+        var printsEffectiveConfiguration = false
+
         func run() throws {
             let context = try options.loadContext()
-            let count = context.configuration.breakers.count
+            let configuration = context.configuration
+            for warning in configuration.unsetVariableWarnings() {
+                StandardOutput.writeError("breaker-run: \(warning.location): warning: \(warning.message)\n")
+            }
+            if printsEffectiveConfiguration {
+                try output(configuration.effectiveYAML(stateDirectoryInUse: context.stateDirectory))
+                return
+            }
+            let count = configuration.breakers.count
             if !options.quiet {
-                try output("\(context.configuration.files.joined(separator: ", ")): OK, \(count) breaker\(count == 1 ? "" : "s")\n")
+                try output("\(configuration.files.joined(separator: ", ")): OK, \(count) breaker\(count == 1 ? "" : "s")\n")
             }
         }
     }

@@ -9,18 +9,23 @@ public struct Configuration: Sendable, Equatable {
     /// one is relative to the directory of the file that names it); nil when
     /// no file names one.
     public var stateDirectory: String?
-    /// Every breaker, by name.
+    /// Every breaker, by name, as defined: `${VAR}` values are not resolved
+    /// yet (see `breaker(named:)`).
     public var breakers: [String: BreakerConfiguration]
+    /// The environment that `${VAR}` reads, as given to the loader.
+    public var environment: [String: String]
 
     /// Creates a configuration.
     /// - Parameters:
     ///   - files: the files read.
     ///   - stateDirectory: the absolute state directory, if configured.
     ///   - breakers: the breakers by name.
-    public init(files: [String], stateDirectory: String?, breakers: [String: BreakerConfiguration]) {
+    ///   - environment: the environment that `${VAR}` reads.
+    public init(files: [String], stateDirectory: String?, breakers: [String: BreakerConfiguration], environment: [String: String] = [:]) {
         self.files = files
         self.stateDirectory = stateDirectory
         self.breakers = breakers
+        self.environment = environment
     }
 
     /// The breaker names in alphabetical order.
@@ -83,8 +88,13 @@ public struct BreakerConfiguration: Sendable, Equatable {
     /// The exit status of a rejected call with no fallback (`open_exit_code`).
     /// Default 75, EX_TEMPFAIL from sysexits.h.
     public var openExitCode: Int32
-    /// Extra environment for the call (`env`), on top of breaker-run's own.
+    /// Extra environment for the call (`env`), on top of breaker-run's own:
+    /// the values ready to use. Values that read a variable (`${VAR}`) are
+    /// in `interpolatedEnvironment` until the breaker is resolved.
     public var environment: [String: String]
+    /// `env` values that read variables, not resolved yet; empty once
+    /// `resolved(in:)` has moved them into `environment`.
+    public var interpolatedEnvironment: [String: InterpolatedString]
     /// The call's working directory (`working_dir`); nil for breaker-run's own.
     public var workingDirectory: String?
     /// What answers a rejected call, tried in order until one applies; empty
@@ -119,7 +129,8 @@ public struct BreakerConfiguration: Sendable, Equatable {
     ///   - successExitCodes: statuses that count as success.
     ///   - ignoreExitCodes: statuses that are ignored.
     ///   - openExitCode: the status of a rejection with no fallback.
-    ///   - environment: extra environment for the call.
+    ///   - environment: extra environment for the call, ready to use.
+    ///   - interpolatedEnvironment: extra environment that reads variables.
     ///   - workingDirectory: the call's working directory.
     ///   - fallbacks: the fallbacks, in order.
     ///   - slowCallDuration: the duration past which a success counts as a
@@ -140,6 +151,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
         ignoreExitCodes: ExitCodeSet = ExitCodeSet([]),
         openExitCode: Int32 = 75,
         environment: [String: String] = [:],
+        interpolatedEnvironment: [String: InterpolatedString] = [:],
         workingDirectory: String? = nil,
         fallbacks: [FallbackSpecification] = [],
         slowCallDuration: Duration? = nil,
@@ -159,6 +171,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
         self.ignoreExitCodes = ignoreExitCodes
         self.openExitCode = openExitCode
         self.environment = environment
+        self.interpolatedEnvironment = interpolatedEnvironment
         self.workingDirectory = workingDirectory
         self.fallbacks = fallbacks
         self.slowCallDuration = slowCallDuration

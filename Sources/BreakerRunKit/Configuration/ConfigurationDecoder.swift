@@ -34,7 +34,7 @@ struct ConfigurationDecoder {
         var successExitCodes: ExitCodeSet?
         var ignoreExitCodes: ExitCodeSet?
         var openExitCode: Int32?
-        var environment: [String: String]?
+        var environment: [String: InterpolatedString]?
         var workingDirectory: String?
         var fallbacks: [FallbackSpecification]?
         var slowCallDuration: Duration?
@@ -115,6 +115,11 @@ struct ConfigurationDecoder {
 
     private func breaker(named name: String, at location: SourceLocation, own: Fields, defaults: Fields) -> BreakerConfiguration {
         let builtIn = BreakerConfiguration(name: name, location: location)
+        var literalEnvironment: [String: String] = [:]
+        var interpolatedEnvironment: [String: InterpolatedString] = [:]
+        for (key, value) in own.environment ?? defaults.environment ?? [:] {
+            if let text = value.literalValue { literalEnvironment[key] = text } else { interpolatedEnvironment[key] = value }
+        }
         return BreakerConfiguration(
             name: name,
             location: location,
@@ -131,7 +136,8 @@ struct ConfigurationDecoder {
             successExitCodes: own.successExitCodes ?? defaults.successExitCodes ?? builtIn.successExitCodes,
             ignoreExitCodes: own.ignoreExitCodes ?? defaults.ignoreExitCodes ?? builtIn.ignoreExitCodes,
             openExitCode: own.openExitCode ?? defaults.openExitCode ?? builtIn.openExitCode,
-            environment: own.environment ?? defaults.environment ?? builtIn.environment,
+            environment: literalEnvironment,
+            interpolatedEnvironment: interpolatedEnvironment,
             workingDirectory: own.workingDirectory ?? defaults.workingDirectory,
             fallbacks: own.fallbacks ?? defaults.fallbacks ?? builtIn.fallbacks,
             slowCallDuration: own.slowCallDuration ?? defaults.slowCallDuration,
@@ -247,7 +253,7 @@ struct ConfigurationDecoder {
             case "command", "shell", "output":
                 kinds.append(pair)
                 if kinds.count > 1 {
-                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell' or 'output'; this one also has '\(kinds[0].key)'; split it into a list of fallbacks")
+                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell' or 'output', and this one has both '\(kinds[0].key)' and '\(pair.key)'; split it into a list of fallbacks")
                     isValid = false
                     continue
                 }
@@ -286,17 +292,17 @@ struct ConfigurationDecoder {
         return result
     }
 
-    private mutating func environment(_ node: YAMLNode) -> [String: String]? {
+    private mutating func environment(_ node: YAMLNode) -> [String: InterpolatedString]? {
         guard let pairs = mapping(node, key: "env", example: "{LANG: C.UTF-8}") else { return nil }
-        var result: [String: String] = [:]
+        var result: [String: InterpolatedString] = [:]
         var isValid = true
         for pair in pairs {
-            guard isValidVariableName(pair.key) else {
+            guard InterpolatedString.isVariableName(pair.key) else {
                 report(at: pair.keyLocation, "'\(pair.key)' is not a valid environment variable name; use letters, digits and '_', not starting with a digit")
                 isValid = false
                 continue
             }
-            if let value = string(pair.value, key: "env.\(pair.key)", example: "'value'") {
+            if let value = interpolated(pair.value, key: "env.\(pair.key)", example: "'value'") {
                 result[pair.key] = value
             } else {
                 isValid = false
@@ -306,6 +312,28 @@ struct ConfigurationDecoder {
     }
 
     // MARK: Scalars
+
+    /// Reads a string that may use `${VAR}` and `$$`; the http keys will
+    /// read theirs with it too.
+    private mutating func interpolated(_ node: YAMLNode, key: String, example: String) -> InterpolatedString? {
+        guard let text = string(node, key: key, example: example) else { return nil }
+        do {
+            return try InterpolatedString.parse(text, at: node.location)
+        } catch {
+            switch error {
+            case .loneDollar:
+                report(at: node.location, "'\(key)' has a '$' that starts neither ${NAME} nor $$; write $$ for a literal '$'")
+            case .unclosed:
+                report(at: node.location, "'\(key)' has a '${' with no closing '}'; write ${NAME}, or $${ for a literal '${'")
+            case let .invalidName(name, _) where name.contains(":"):
+                report(at: node.location, "'\(key)' uses '${\(name)}', which is not supported: write ${NAME} and set NAME")
+            case let .invalidName(name, _):
+                report(at: node.location,
+                       "'\(key)' reads '${\(name)}', which is not a variable name; use letters, digits and '_', not starting with a digit")
+            }
+            return nil
+        }
+    }
 
     mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
         let expected = "a whole number such as \(example)"
@@ -354,6 +382,12 @@ struct ConfigurationDecoder {
 
     /// Reads a decimal integer: an optional '-' and digits, no leading zero.
     static func parseInteger(_ text: String) -> Result<Int, IntegerProblem> {
+        // The common case, on bytes: up to 18 digits cannot overflow an Int.
+        let utf8 = text.utf8
+        if (1...18).contains(utf8.count), utf8.count == 1 || utf8.first != UInt8(ascii: "0"),
+           utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let value = Int(text) {
+            return .success(value)
+        }
         let isNegative = text.hasPrefix("-")
         let digits = isNegative ? String(text.dropFirst()) : text
         if !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) {
@@ -422,7 +456,7 @@ struct ConfigurationDecoder {
     /// Reads `500ms`, `30s`, `1m30s`, `2h`, `1d` (units from largest to
     /// smallest, each once) or a bare whole number of seconds, in milliseconds.
     static func parseDuration(_ text: String) -> Result<Int64, IntegerProblem> {
-        if text.allSatisfy(\.isASCIIDigit) || text.contains(":") {
+        if text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) || text.utf8.contains(UInt8(ascii: ":")) {
             switch parseInteger(text) {
             case let .success(seconds) where seconds >= 0:
                 let (value, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
@@ -433,18 +467,29 @@ struct ConfigurationDecoder {
                 return .failure(problem)
             }
         }
-        let units: [(name: String, milliseconds: Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+        // On bytes, not Characters: this runs for every duration of every breaker.
+        let units: [(name: [UInt8], milliseconds: Int64)] = [
+            (Array("d".utf8), 86_400_000), (Array("h".utf8), 3_600_000), (Array("m".utf8), 60_000),
+            (Array("s".utf8), 1_000), (Array("ms".utf8), 1),
+        ]
+        let bytes = Array(text.utf8)
         var total: Int64 = 0
         var lastUnit = -1
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return .failure(.notANumber) }
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isASCIIDigit }
-            rest = rest.dropFirst(digits.count)
-            let name = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(name.count)
-            guard !digits.isEmpty, digits.count <= 15, let number = Int64(digits),
-                  let unit = units.firstIndex(where: { $0.name == name }), unit > lastUnit else {
+        var index = 0
+        guard !bytes.isEmpty else { return .failure(.notANumber) }
+        while index < bytes.count {
+            var number: Int64 = 0
+            let digitsStart = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]), index - digitsStart < 16 {
+                number = number * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                index += 1
+            }
+            let digitCount = index - digitsStart
+            let nameStart = index
+            while index < bytes.count, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[index] | 0x20) { index += 1 }
+            let name = bytes[nameStart..<index]
+            guard digitCount > 0, digitCount <= 15,
+                  let unit = units.firstIndex(where: { $0.name[...] == name }), unit > lastUnit else {
                 return .failure(.notANumber)
             }
             lastUnit = unit
@@ -530,14 +575,21 @@ struct ConfigurationDecoder {
             report(at: node.location, "each item of '\(key)' must be an exit status such as 3 or a range such as 2-4, not \(describe(node))")
             return nil
         }
-        let bounds = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        // Bytes, not Characters: this runs for every exit status of every breaker.
+        let bytes = Array(text.utf8)
+        var bounds: [String] = []
+        if let dash = bytes.firstIndex(of: UInt8(ascii: "-")) {
+            bounds = [Self.trimmingSpaces(bytes[..<dash]), Self.trimmingSpaces(bytes[(dash + 1)...])]
+        } else {
+            bounds = [Self.trimmingSpaces(bytes[...])]
+        }
         var values: [Int] = []
         for bound in bounds {
-            switch Self.parseInteger(bound.trimmingSpaces) {
+            switch Self.parseInteger(bound) {
             case let .success(value) where (0...255).contains(value):
                 values.append(value)
             case .success:
-                report(at: node.location, "exit statuses in '\(key)' are between 0 and 255, not \(bound.trimmingSpaces)")
+                report(at: node.location, "exit statuses in '\(key)' are between 0 and 255, not \(bound)")
                 return nil
             case let .failure(.leadingZero(written)):
                 report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")
@@ -623,12 +675,6 @@ struct ConfigurationDecoder {
         return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    private func isValidVariableName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") }
-    }
-
     private func absolutePath(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         let directory: String
@@ -681,8 +727,12 @@ extension UInt8 {
     }
 }
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+extension ConfigurationDecoder {
+    /// The bytes as a string without leading and trailing spaces.
+    fileprivate static func trimmingSpaces(_ bytes: ArraySlice<UInt8>) -> String {
+        var slice = bytes
+        while slice.first == UInt8(ascii: " ") { slice = slice.dropFirst() }
+        while slice.last == UInt8(ascii: " ") { slice = slice.dropLast() }
+        return String(decoding: slice, as: UTF8.self)
     }
 }

@@ -38,6 +38,10 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     /// someone other than root, so it is refused (as cron and sudo refuse
     /// theirs).
     case unsafe(path: String, reason: String)
+    /// The breaker `breaker` reads the environment variable `name` (`${NAME}`)
+    /// in its `key` (such as `env.TOKEN`), written at `location`, and the
+    /// variable is not set. Raised only when that breaker is used.
+    case unsetVariable(name: String, breaker: String, key: String, location: SourceLocation)
 
     /// One sentence (one per problem for `.invalid`) that names the file,
     /// place or breaker and says what to do.
@@ -60,6 +64,19 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             return "no breaker named '\(name)' in the configuration; the breakers are: \(known.joined(separator: ", "))"
         case let .unsafe(path, reason):
             return "refusing configuration \(path): \(reason); make it owned by root and writable only by root (chmod go-w)"
+        case let .unsetVariable(name, breaker, key, location):
+            return "\(location): \(Self.unsetVariableMessage(name: name, breakers: [breaker], key: key))"
         }
+    }
+}
+
+extension ConfigurationError {
+    /// The message for a variable that is not set, as `run` and `validate`
+    /// print it.
+    static func unsetVariableMessage(name: String, breakers: [String], key: String) -> String {
+        let shown = breakers.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+        let more = breakers.count > 3 ? " and \(breakers.count - 3) more" : ""
+        let who = breakers.count == 1 ? "breaker \(shown)" : "breakers \(shown)\(more)"
+        return "environment variable '\(name)' is not set; \(who) read\(breakers.count == 1 ? "s" : "") it in '\(key)'; set it, or write $${\(name)} for the literal text"
     }
 }

@@ -12,6 +12,8 @@ public enum ConfigurationLoader {
     /// drop-in reads the same whatever else is installed.
     /// - Parameters:
     ///   - files: the files, in the order to read them (see `discover`).
+    ///   - environment: the environment that `${VAR}` values read when a
+    ///     breaker is used (normally the process environment).
     ///   - isRoot: whether to refuse files and directories that someone other
     ///     than root could change; true when running as root.
     /// - Returns: the effective configuration.
@@ -20,14 +22,14 @@ public enum ConfigurationLoader {
     ///   directory is not owned by root or is writable by group or others;
     ///   `.invalid` with every problem found, including a breaker defined in
     ///   two files or two different `state_dir`s.
-    public static func load(files: [String], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
+    public static func load(files: [String], environment: [String: String] = [:], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
         guard !files.isEmpty else { throw .notFound(searched: []) }
         var texts: [String] = []
         for path in files {
             texts.append(try readFile(path, isRoot: isRoot))
         }
         var diagnostics: [Diagnostic] = []
-        var configuration = Configuration(files: files, stateDirectory: nil, breakers: [:])
+        var configuration = Configuration(files: files, stateDirectory: nil, breakers: [:], environment: environment)
         var stateDirectoryLocation: SourceLocation?
         for (path, text) in zip(files, texts) {
             var fileDiagnostics: [Diagnostic] = []
@@ -59,7 +61,7 @@ public enum ConfigurationLoader {
     /// - Parameters:
     ///   - explicit: the `--config` path, if given.
     ///   - environment: the process environment (`BREAKER_RUN_CONFIG`,
-    ///     `XDG_CONFIG_HOME`, `HOME`).
+    ///     `XDG_CONFIG_HOME`, `HOME`), also what `${VAR}` values read.
     ///   - isRoot: whether running as root.
     /// - Returns: the effective configuration.
     /// - Throws: `.notFound` naming the places searched when no file exists;
@@ -69,7 +71,7 @@ public enum ConfigurationLoader {
         guard !files.isEmpty else {
             throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
         }
-        return try load(files: files, isRoot: isRoot)
+        return try load(files: files, environment: environment, isRoot: isRoot)
     }
 
     /// Parses one configuration from text, for tests and `validate`.
@@ -77,15 +79,16 @@ public enum ConfigurationLoader {
     ///   - yaml: the YAML text.
     ///   - file: the name used in messages and to resolve a relative
     ///     `state_dir` (relative to its directory).
+    ///   - environment: what `${VAR}` values read when a breaker is used.
     /// - Returns: the configuration, with `files` set to `[file]`.
     /// - Throws: `.invalid` with every problem found, sorted by position.
-    public static func parse(yaml: String, file: String) throws(ConfigurationError) -> Configuration {
+    public static func parse(yaml: String, file: String, environment: [String: String] = [:]) throws(ConfigurationError) -> Configuration {
         var diagnostics: [Diagnostic] = []
         let contents = decode(yaml: yaml, file: file, diagnostics: &diagnostics)
         var breakers: [String: BreakerConfiguration] = [:]
         for breaker in contents.breakers { breakers[breaker.name] = breaker }
         guard diagnostics.isEmpty else { throw .invalid(diagnostics.sorted { $0.location < $1.location }) }
-        return Configuration(files: [file], stateDirectory: contents.stateDirectory?.path, breakers: breakers)
+        return Configuration(files: [file], stateDirectory: contents.stateDirectory?.path, breakers: breakers, environment: environment)
     }
 
     /// The configuration files to read, in order: the `--config` path; else
@@ -180,18 +183,21 @@ public enum ConfigurationLoader {
             try checkOwnership(path, info, what: "the file")
             try checkDirectories(of: path)
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
+        // Read straight into one buffer sized from fstat, growing it only if
+        // the file grew meanwhile.
+        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+        var filled = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 65_536)) }
+            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .unreadable(path: path, reason: reason(errno))
             }
             if count == 0 { break }
-            bytes += chunk[..<count]
+            filled += count
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes[..<filled], as: UTF8.self)
     }
 
     private static func checkOwnership(_ path: String, _ info: stat, what: String, allowsSticky: Bool = false) throws(ConfigurationError) {

@@ -27,7 +27,10 @@ struct YAMLNode {
     /// Whether the node is a plain `null`, `~` or empty scalar.
     var isNull: Bool {
         if case let .scalar(text, isPlain) = content, isPlain {
-            return ["", "~", "null", "Null", "NULL"].contains(text)
+            switch text {
+            case "", "~", "null", "Null", "NULL": return true
+            default: return false
+            }
         }
         return false
     }
@@ -141,6 +144,8 @@ struct YAMLReader {
             return YAMLNode(content: .scalar(text, isPlain: scalar.style == YAML_PLAIN_SCALAR_STYLE), location: location)
         case YAML_SEQUENCE_NODE:
             var indices: [Int32] = []
+            let sequence = node.pointee.data.sequence.items
+            if let start = sequence.start, let top = sequence.top { indices.reserveCapacity(top - start) }
             var item = node.pointee.data.sequence.items.start
             while let current = item, current < node.pointee.data.sequence.items.top {
                 indices.append(current.pointee)
@@ -150,6 +155,8 @@ struct YAMLReader {
             return YAMLNode(content: .sequence(items), location: location)
         case YAML_MAPPING_NODE:
             var indices: [(key: Int32, value: Int32)] = []
+            let mapping = node.pointee.data.mapping.pairs
+            if let start = mapping.start, let top = mapping.top { indices.reserveCapacity(top - start) }
             var pair = node.pointee.data.mapping.pairs.start
             while let current = pair, current < node.pointee.data.mapping.pairs.top {
                 indices.append((current.pointee.key, current.pointee.value))
@@ -164,7 +171,10 @@ struct YAMLReader {
     private mutating func buildMapping(_ indices: [(key: Int32, value: Int32)], location: SourceLocation,
                                        in document: inout yaml_document_t, depth: Int) -> YAMLNode {
         var local: [YAMLPair] = []
-        var seen: [String: SourceLocation] = [:]
+        local.reserveCapacity(indices.count)
+        // Most mappings are small: a linear search of the keys so far beats
+        // hashing; a large one (the breakers) gets a dictionary.
+        var seen = SeenKeys(isLarge: indices.count > 16)
         var merged: [YAMLPair] = []
         for (keyIndex, valueIndex) in indices {
             let key = build(keyIndex, in: &document, depth: depth + 1)
@@ -177,18 +187,18 @@ struct YAMLReader {
                 merged += mergeSources(value)
                 continue
             }
-            if let first = seen[name] {
+            if let first = seen.location(of: name, in: local) {
                 report(at: key.location,
                        "duplicate key '\(name)' (first at line \(first.line), column \(first.column)); keep only one")
                 continue
             }
-            seen[name] = key.location
+            seen.insert(name, at: key.location, index: local.count)
             local.append(YAMLPair(key: name, keyLocation: key.location, value: value))
         }
         // Local keys win over merged ones; of several merged mappings, the
         // first that has a key wins, as YAML 1.1's merge key specifies.
-        for pair in merged where seen[pair.key] == nil {
-            seen[pair.key] = pair.keyLocation
+        for pair in merged where seen.location(of: pair.key, in: local) == nil {
+            seen.insert(pair.key, at: pair.keyLocation, index: local.count)
             local.append(pair)
         }
         return YAMLNode(content: .mapping(local), location: location)
@@ -212,5 +222,24 @@ struct YAMLReader {
             report(at: value.location, "'<<' merges mappings only; write <<: *anchor or <<: [*a, *b] with anchors of mappings")
             return []
         }
+    }
+}
+
+/// The keys of a mapping seen so far, for duplicate and merge checks.
+private struct SeenKeys {
+    private var indexByKey: [String: Int]?
+
+    init(isLarge: Bool) {
+        indexByKey = isLarge ? [:] : nil
+    }
+
+    /// Where `key` is among `pairs` (the mapping's pairs so far), if it is.
+    func location(of key: String, in pairs: [YAMLPair]) -> SourceLocation? {
+        if let indexByKey { return indexByKey[key].map { pairs[$0].keyLocation } }
+        return pairs.first { $0.key == key }?.keyLocation
+    }
+
+    mutating func insert(_ key: String, at location: SourceLocation, index: Int) {
+        indexByKey?[key] = index
     }
 }

@@ -1,0 +1,166 @@
+extension Configuration {
+    /// The effective configuration as YAML, for `validate --print`: every
+    /// breaker in name order, each with every key in schema order and its
+    /// value after `defaults` and merge keys (built-in defaults included).
+    ///
+    /// A key with no value (no call, no `timeout`) is shown as a comment.
+    /// `env` values that read variables are shown as written (`${TOKEN}`),
+    /// never with the variable's value. The text loads back as the same
+    /// configuration.
+    /// - Parameter stateDirectoryInUse: the state directory this invocation
+    ///   uses, shown as a comment when no file sets `state_dir`.
+    /// - Returns: the text, ending with a newline.
+    public func effectiveYAML(stateDirectoryInUse: String? = nil) -> String {
+        var lines: [String] = ["# effective configuration of \(files.joined(separator: ", "))", "version: 1"]
+        if let stateDirectory {
+            lines.append("state_dir: \(YAMLText.scalar(stateDirectory))")
+        } else if let stateDirectoryInUse {
+            lines.append("# state_dir: not set; this invocation uses \(stateDirectoryInUse)")
+        }
+        if breakers.isEmpty {
+            lines.append("breakers: {}")
+        } else {
+            lines.append("breakers:")
+        }
+        for name in breakerNames {
+            lines += breakers[name]!.effectiveYAMLLines(indent: "  ")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension BreakerConfiguration {
+    /// The breaker's lines of `Configuration.effectiveYAML`.
+    func effectiveYAMLLines(indent: String) -> [String] {
+        let inner = indent + "  "
+        var lines = ["\(indent)\(YAMLText.scalar(name)):  # defined at \(location)"]
+        func add(_ key: String, _ value: String) { lines.append("\(inner)\(key): \(value)") }
+        func absent(_ key: String, _ meaning: String) { lines.append("\(inner)# \(key): not set (\(meaning))") }
+        if let description { add("description", YAMLText.scalar(description)) } else { absent("description", "none") }
+        switch call {
+        case let .command(argv): add("command", YAMLText.flowList(argv))
+        case let .shell(script): add("shell", YAMLText.scalar(script))
+        case nil: absent("command", "the command comes after -- on the command line")
+        }
+        add("fail_max", "\(policy.failMax)")
+        add("reset_timeout", YAMLText.duration(policy.resetTimeout))
+        add("success_threshold", "\(policy.successThreshold)")
+        add("half_open_max_calls", "\(policy.halfOpenMaxCalls)")
+        if let timeout { add("timeout", YAMLText.duration(timeout)) } else { absent("timeout", "no limit") }
+        add("kill_after", YAMLText.duration(killAfter))
+        add("success_exit_codes", successExitCodes.description)
+        add("ignore_exit_codes", ignoreExitCodes.description)
+        add("open_exit_code", "\(openExitCode)")
+        var environmentText: [String: String] = interpolatedEnvironment.mapValues(\.description)
+        for (key, value) in environment where environmentText[key] == nil {
+            environmentText[key] = InterpolatedString.escaped(value)
+        }
+        if environmentText.isEmpty {
+            add("env", "{}")
+        } else {
+            lines.append("\(inner)env:")
+            for key in environmentText.keys.sorted() {
+                lines.append("\(inner)  \(key): \(YAMLText.scalar(environmentText[key]!))")
+            }
+        }
+        if let workingDirectory { add("working_dir", YAMLText.scalar(workingDirectory)) } else {
+            absent("working_dir", "breaker-run's own")
+        }
+        if fallbacks.isEmpty {
+            add("fallback", "[]")
+        } else {
+            lines.append("\(inner)fallback:")
+            for fallback in fallbacks {
+                switch fallback {
+                case let .command(argv):
+                    lines.append("\(inner)  - command: \(YAMLText.flowList(argv))")
+                case let .shell(script):
+                    lines.append("\(inner)  - shell: \(YAMLText.scalar(script))")
+                case let .fixed(output, exitCode):
+                    lines.append("\(inner)  - output: \(YAMLText.scalar(output))")
+                    lines.append("\(inner)    exit_code: \(exitCode)")
+                }
+            }
+        }
+        return lines
+    }
+}
+
+/// Writes values as YAML that the loader reads back as the same value.
+enum YAMLText {
+    /// `text` as a YAML scalar: plain when it is safe, else single-quoted, else
+    /// double-quoted with escapes (for control characters and line breaks).
+    static func scalar(_ text: String) -> String {
+        if isSafePlain(text) { return text }
+        if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && !isSpecialBreak($0) }) {
+            return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+        }
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            case "\r": quoted += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || isSpecialBreak(scalar) {
+                    quoted += "\\u" + hex(scalar.value, digits: 4)
+                } else {
+                    quoted.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return quoted + "\""
+    }
+
+    /// `[a, b]` with each item written by `scalar`.
+    static func flowList(_ items: [String]) -> String {
+        "[" + items.map(scalar).joined(separator: ", ") + "]"
+    }
+
+    /// A duration in the units the loader reads: `1h30m`, `500ms`, `0s`.
+    static func duration(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        var milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if milliseconds <= 0 { return "0s" }
+        var text = ""
+        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where milliseconds >= size {
+            text += "\(milliseconds / size)\(unit)"
+            milliseconds %= size
+        }
+        return text
+    }
+
+    /// Plain scalars that read back as the same string in every place the
+    /// loader reads a string: letters, digits and a few punctuation marks,
+    /// not a null word, not starting with an indicator.
+    private static func isSafePlain(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return false }
+        if ["~", "null", "Null", "NULL", "<<"].contains(text) { return false }
+        let allowed: (Unicode.Scalar) -> Bool = {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                || "/._-+=@%,:".unicodeScalars.contains($0) || $0 == " "
+        }
+        guard text.unicodeScalars.allSatisfy(allowed) else { return false }
+        // Other first characters are YAML indicators ('-', '@', '%', ...); a
+        // trailing ':' or ' ' would be read as syntax or trimmed.
+        let startsSafely = ("a"..."z").contains(first) || ("A"..."Z").contains(first) || ("0"..."9").contains(first)
+            || "/._".unicodeScalars.contains(first)
+        if !startsSafely || last == ":" || last == " " { return false }
+        if text.contains(": ") || text.contains(",") { return false }
+        return true
+    }
+
+    private static func isSpecialBreak(_ scalar: Unicode.Scalar) -> Bool {
+        // NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are line breaks to
+        // libyaml, a BOM is dropped, and C1 controls and U+FFFE/U+FFFF are
+        // refused unescaped.
+        [0x85, 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF].contains(scalar.value) || (0x80...0x9F).contains(scalar.value)
+    }
+
+    private static func hex(_ value: UInt32, digits: Int) -> String {
+        let text = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Fuzz the configuration loader with libFuzzer for SECONDS (default 600).
+#
+#   scripts/fuzz-config.sh [SECONDS]
+#
+# Builds .build-fuzz/config-fuzzer from Sources/CircuitBreaker,
+# Sources/BreakerRunKit/Configuration and Fuzz/ConfigurationFuzzer.swift with
+# swiftc -sanitize=fuzzer,address (the SwiftPM build is not involved), seeds
+# it with examples/ and the bad-configuration corpus, and runs it with a memory
+# limit and a time limit per input. Findings land in .build-fuzz/findings/;
+# the growing corpus is kept in .build-fuzz/corpus/ between runs.
+set -eu
+
+seconds=${1:-600}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/.build-fuzz"
+mkdir -p "$out/corpus" "$out/seeds" "$out/findings"
+
+log="$out/build.log"
+echo "building $out/config-fuzzer (log: $log)"
+flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6"
+swiftc $flags -emit-library -static -module-name CircuitBreaker \
+    -emit-module -emit-module-path "$out/CircuitBreaker.swiftmodule" \
+    -o "$out/libCircuitBreaker.a" "$root"/Sources/CircuitBreaker/*.swift >"$log" 2>&1 || { cat "$log"; exit 1; }
+swiftc $flags -module-name BreakerRunKit \
+    -I "$out" -I "$root/Sources/CYAML" -L "$out" -lCircuitBreaker -lyaml \
+    -o "$out/config-fuzzer" \
+    "$root"/Sources/BreakerRunKit/Configuration/*.swift "$root/Fuzz/ConfigurationFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+
+find "$root/examples" "$root/Tests/Fixtures" -name '*.yaml' 2>/dev/null | while read -r file; do
+    cp "$file" "$out/seeds/$(echo "$file" | sed "s|^$root/||; s|/|_|g")"
+done
+
+cd "$out/findings"
+exec "$out/config-fuzzer" \
+    -max_total_time="$seconds" \
+    -rss_limit_mb=1024 \
+    -malloc_limit_mb=1024 \
+    -timeout=5 \
+    -max_len=8192 \
+    -dict="$root/Fuzz/yaml.dict" \
+    -print_final_stats=1 \
+    "$out/corpus" "$out/seeds"
