@@ -66,6 +66,31 @@ extension BreakerConfiguration {
         if let workingDirectory { add("working_dir", YAMLText.scalar(workingDirectory)) } else {
             absent("working_dir", "breaker-run's own")
         }
+        if let slowCallDuration { add("slow_call_duration", YAMLText.duration(slowCallDuration)) } else {
+            absent("slow_call_duration", "none")
+        }
+        if let retry {
+            add("retry", "{attempts: \(retry.attempts), delay: \(YAMLText.duration(retry.delay)), multiplier: \(YAMLText.number(retry.multiplier)), "
+                + "max_delay: \(YAMLText.duration(retry.maxDelay)), jitter: \(YAMLText.number(retry.jitter * 100))%}")
+        } else {
+            absent("retry", "one attempt")
+        }
+        if let bulkhead {
+            add("max_concurrent", "\(bulkhead.maxConcurrent)")
+            add("max_wait", YAMLText.duration(bulkhead.maxWait))
+        } else {
+            absent("max_concurrent", "no limit")
+        }
+        func timedCall(_ key: String, _ call: CallSpecification, _ timeout: Duration?) {
+            lines.append("\(inner)\(key):")
+            switch call {
+            case let .command(argv): lines.append("\(inner)  command: \(YAMLText.flowList(argv))")
+            case let .shell(script): lines.append("\(inner)  shell: \(YAMLText.scalar(script))")
+            }
+            if let timeout { lines.append("\(inner)  timeout: \(YAMLText.duration(timeout))") }
+        }
+        if let probe { timedCall("probe", probe.call, probe.timeout) } else { absent("probe", "the real call is the trial") }
+        if let onTransition { timedCall("on_transition", onTransition.call, onTransition.timeout) } else { absent("on_transition", "none") }
         if fallbacks.isEmpty {
             add("fallback", "[]")
         } else {
@@ -114,9 +139,22 @@ enum YAMLText {
         return quoted + "\""
     }
 
-    /// `[a, b]` with each item written by `scalar`.
+    /// `[a, b]` with each item written by `scalar`, quoted where a plain
+    /// scalar would end early in a flow collection (at `,`, `[`, `]`, `{`, `}`).
     static func flowList(_ items: [String]) -> String {
-        "[" + items.map(scalar).joined(separator: ", ") + "]"
+        "[" + items.map(flowScalar).joined(separator: ", ") + "]"
+    }
+
+    /// `text` as a scalar inside a flow collection.
+    static func flowScalar(_ text: String) -> String {
+        let written = scalar(text)
+        guard written == text, text.contains(where: { ",[]{}".contains($0) }) else { return written }
+        return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+    }
+
+    /// A number as the loader reads it: `2`, `1.5`.
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     /// A duration in the units the loader reads: `1h30m`, `500ms`, `0s`.

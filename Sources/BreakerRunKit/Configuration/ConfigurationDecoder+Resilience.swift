@@ -69,4 +69,43 @@ extension ConfigurationDecoder {
         }
         return value / 100
     }
+
+    static let timedCallKeys = ["command", "shell", "timeout"]
+
+    /// Reads a call with an optional time limit, as `probe` and
+    /// `on_transition` take: `{command: [ARGV...]}` or `{shell: SCRIPT}`, and
+    /// `timeout`.
+    mutating func timedCall(_ node: YAMLNode, key: String) -> (call: CallSpecification, timeout: Duration?)? {
+        let example = "{shell: 'curl -fs http://127.0.0.1/health'}"
+        guard let pairs = mapping(node, key: key, example: example) else { return nil }
+        var call: CallSpecification?
+        var timeout: Duration?
+        var isValid = true
+        for pair in pairs {
+            switch pair.key {
+            case "command", "shell":
+                if call != nil {
+                    report(at: pair.keyLocation, "'\(key)' has one of 'command' or 'shell', not both; keep one")
+                    isValid = false
+                } else if pair.key == "command" {
+                    call = commandList(pair.value, key: "\(key).command").map { .command($0) }
+                } else {
+                    call = nonEmptyString(pair.value, key: "\(key).shell", example: "'curl -fs http://127.0.0.1/health'").map { .shell($0) }
+                }
+                if call == nil { isValid = false }
+            case "timeout":
+                timeout = duration(pair.value, key: "\(key).timeout", allowsZero: false)
+                if timeout == nil { isValid = false }
+            default:
+                unknownOrFuture(pair, known: Self.timedCallKeys, future: [], context: "'\(key)'")
+                isValid = false
+            }
+        }
+        guard isValid else { return nil }
+        guard let call else {
+            report(at: node.location, "'\(key)' needs 'command' or 'shell', such as \(example)")
+            return nil
+        }
+        return (call, timeout)
+    }
 }

@@ -8,11 +8,11 @@ struct ConfigurationDecoder {
         "description", "command", "shell", "fail_max", "reset_timeout", "success_threshold",
         "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
         "open_exit_code", "env", "working_dir", "fallback",
-        "slow_call_duration", "retry", "max_concurrent", "max_wait",
+        "slow_call_duration", "retry", "max_concurrent", "max_wait", "probe", "on_transition",
     ]
     /// Breaker keys of the design that a later version implements.
     static let futureBreakerKeys = [
-        "http", "tcp", "failure_rate", "backoff", "probe", "on_state_error", "on_transition",
+        "http", "tcp", "failure_rate", "backoff", "on_state_error",
     ]
     /// Keys that name the call: they belong to one breaker, never to `defaults`.
     static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
@@ -41,6 +41,8 @@ struct ConfigurationDecoder {
         var retry: RetryPolicy?
         var maxConcurrent: Int?
         var maxWait: (value: Duration?, location: SourceLocation)?
+        var probe: Probe?
+        var onTransition: TransitionHook?
     }
 
     /// What one file defines.
@@ -144,7 +146,9 @@ struct ConfigurationDecoder {
             retry: own.retry ?? defaults.retry,
             bulkhead: (own.maxConcurrent ?? defaults.maxConcurrent).map {
                 Bulkhead(maxConcurrent: $0, maxWait: own.maxWait?.value ?? defaults.maxWait?.value ?? .zero)
-            }
+            },
+            probe: own.probe ?? defaults.probe,
+            onTransition: own.onTransition ?? defaults.onTransition
         )
     }
 
@@ -205,6 +209,10 @@ struct ConfigurationDecoder {
                 fields.maxConcurrent = integer(value, key: key, in: 1...Int(Int32.max), example: "1")
             case "max_wait":
                 fields.maxWait = (duration(value, key: key, allowsZero: true), pair.keyLocation)
+            case "probe":
+                fields.probe = timedCall(value, key: key).map { Probe(call: $0.call, timeout: $0.timeout) }
+            case "on_transition":
+                fields.onTransition = timedCall(value, key: key).map { TransitionHook(call: $0.call, timeout: $0.timeout ?? .seconds(10)) }
             default:
                 unknownOrFuture(pair, known: Self.breakerKeys, future: Self.futureBreakerKeys, context: context)
             }
@@ -501,7 +509,7 @@ struct ConfigurationDecoder {
         return .success(total)
     }
 
-    private mutating func string(_ node: YAMLNode, key: String, example: String) -> String? {
+    mutating func string(_ node: YAMLNode, key: String, example: String) -> String? {
         guard case let .scalar(text, _) = node.content else {
             report(at: node.location, "'\(key)' must be a string such as \(example), not \(describe(node))")
             return nil
@@ -513,7 +521,7 @@ struct ConfigurationDecoder {
         return text
     }
 
-    private mutating func nonEmptyString(_ node: YAMLNode, key: String, example: String) -> String? {
+    mutating func nonEmptyString(_ node: YAMLNode, key: String, example: String) -> String? {
         guard let text = string(node, key: key, example: example) else { return nil }
         if text.isEmpty {
             report(at: node.location, "'\(key)' is empty; write a string such as \(example)")
@@ -522,7 +530,7 @@ struct ConfigurationDecoder {
         return text
     }
 
-    private mutating func commandList(_ node: YAMLNode, key: String) -> [String]? {
+    mutating func commandList(_ node: YAMLNode, key: String) -> [String]? {
         let example = "[/usr/bin/pay-batch, --since, yesterday]"
         guard case let .sequence(items) = node.content else {
             let hint = node.text != nil && !node.isNull ? "; for a shell command line use 'shell'" : ""

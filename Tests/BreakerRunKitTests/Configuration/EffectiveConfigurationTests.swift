@@ -6,6 +6,32 @@ import Glibc
 #endif
 
 @Suite struct EffectiveConfigurationTests {
+    @Test func printsTheResilienceKeysSoTheyLoadBackTheSame() throws {
+        let yaml = """
+        version: 1
+        breakers:
+          busy:
+            slow_call_duration: 2s
+            retry: {attempts: 3, delay: 250ms, multiplier: 1.5, jitter: 10%}
+            max_concurrent: 2
+            max_wait: 5s
+            probe: {shell: 'curl -fs http://127.0.0.1/health', timeout: 3s}
+            on_transition: {command: [logger, -t, breaker]}
+          commas:
+            command: ['a,b', '[x]', '{y}']
+        """
+        let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml")
+        let printed = configuration.effectiveYAML()
+        #expect(printed.contains("    retry: {attempts: 3, delay: 250ms, multiplier: 1.5, max_delay: 30s, jitter: 10%}\n"))
+        #expect(printed.contains("    probe:\n      shell: curl -fs http://127.0.0.1/health\n      timeout: 3s\n"))
+        #expect(printed.contains("    on_transition:\n      command: [logger, '-t', breaker]\n      timeout: 10s\n"))
+        let reloaded = try ConfigurationLoader.parse(yaml: printed, file: "b.yaml")
+        var copy = try #require(reloaded.breakers["busy"])
+        copy.location = configuration.breakers["busy"]!.location
+        #expect(copy == configuration.breakers["busy"])
+        #expect(reloaded.breakers["commas"]?.call == .command(["a,b", "[x]", "{y}"]))
+    }
+
     @Test func printsEveryKeyWithItsEffectiveValueInAStableOrder() throws {
         let yaml = """
         version: 1
@@ -43,6 +69,11 @@ import Glibc
             env:
               AUTH: 'Bearer ${TOKEN}'
             # working_dir: not set (breaker-run's own)
+            # slow_call_duration: not set (none)
+            # retry: not set (one attempt)
+            # max_concurrent: not set (no limit)
+            # probe: not set (the real call is the trial)
+            # on_transition: not set (none)
             fallback: []
           zeta:  # defined at /etc/b.yaml:8:3
             # description: not set (none)
@@ -60,6 +91,11 @@ import Glibc
               LANG: C
               PRICE: '$$5'
             # working_dir: not set (breaker-run's own)
+            # slow_call_duration: not set (none)
+            # retry: not set (one attempt)
+            # max_concurrent: not set (no limit)
+            # probe: not set (the real call is the trial)
+            # on_transition: not set (none)
             fallback:
               - output: "down\\n"
                 exit_code: 3
