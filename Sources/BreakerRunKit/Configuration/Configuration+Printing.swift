@@ -159,15 +159,7 @@ enum YAMLText {
 
     /// A duration in the units the loader reads: `1h30m`, `500ms`, `0s`.
     static func duration(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        var milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        if milliseconds <= 0 { return "0s" }
-        var text = ""
-        for (unit, size) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] where milliseconds >= size {
-            text += "\(milliseconds / size)\(unit)"
-            milliseconds %= size
-        }
-        return text
+        DurationFormat.string(duration)
     }
 
     /// Plain scalars that read back as the same string in every place the

@@ -343,8 +343,9 @@ struct ConfigurationDecoder {
         }
     }
 
-    mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
-        let expected = "a whole number such as \(example)"
+    /// The text of a scalar that is not null, or nil after reporting that
+    /// the node is a collection or has no value.
+    mutating func scalarText(_ node: YAMLNode, key: String, expected: String) -> (text: String, isPlain: Bool)? {
         guard case let .scalar(text, isPlain) = node.content else {
             report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
             return nil
@@ -353,6 +354,12 @@ struct ConfigurationDecoder {
             report(at: node.location, "'\(key)' has no value; write \(expected)")
             return nil
         }
+        return (text, isPlain)
+    }
+
+    mutating func integer(_ node: YAMLNode, key: String, in range: ClosedRange<Int>, example: String) -> Int? {
+        let expected = "a whole number such as \(example)"
+        guard let (text, isPlain) = scalarText(node, key: key, expected: expected) else { return nil }
         guard isPlain else {
             report(at: node.location, "'\(key)' must be \(expected), not the quoted string '\(text)'; remove the quotes")
             return nil
@@ -416,14 +423,7 @@ struct ConfigurationDecoder {
 
     mutating func duration(_ node: YAMLNode, key: String, allowsZero: Bool) -> Duration? {
         let expected = "a duration such as 30s, 500ms or 1m30s"
-        guard case let .scalar(text, isPlain) = node.content else {
-            report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
-            return nil
-        }
-        if node.isNull {
-            report(at: node.location, "'\(key)' has no value; write \(expected)")
-            return nil
-        }
+        guard let (text, isPlain) = scalarText(node, key: key, expected: expected) else { return nil }
         let milliseconds: Int64
         switch Self.parseDuration(text) {
         case let .success(value):
