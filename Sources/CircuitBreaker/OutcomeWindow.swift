@@ -114,6 +114,9 @@ struct CallRing: Sendable {
     private var start = 0
     /// How many outcomes the ring holds, at most `capacity`.
     private(set) var count = 0
+    /// How many of them are failures: kept up to date so that the whole
+    /// window's totals take no scan.
+    private var failures = 0
 
     init(capacity: Int) {
         self.capacity = min(FailureRate.maximumCalls, max(1, capacity))
@@ -130,18 +133,25 @@ struct CallRing: Sendable {
         let position: Int
         if count == capacity {
             position = start
+            if self.isFailure(at: 0) { failures -= 1 }
             start = (start + 1) % capacity
         } else {
             position = (start + count) % capacity
             count += 1
         }
         let bit: UInt64 = 1 << UInt64(position % 64)
-        if isFailure { words[position / 64] |= bit } else { words[position / 64] &= ~bit }
+        if isFailure {
+            words[position / 64] |= bit
+            failures += 1
+        } else {
+            words[position / 64] &= ~bit
+        }
     }
 
     /// The calls and failures among the latest `n` outcomes.
     func totals(last n: Int) -> WindowTotals {
         let calls = min(max(0, n), count)
+        if calls == count { return WindowTotals(calls: calls, failures: failures) }
         var failures = 0
         for index in (count - calls)..<count where isFailure(at: index) {
             failures += 1
