@@ -65,12 +65,15 @@ public struct Backoff: Sendable, Equatable {
 }
 
 extension Duration {
-    /// A duration of `nanoseconds`, rounded down, taken into 0 ... `Int64.max`
-    /// nanoseconds: converting a larger `Double` to `Int64` would trap.
+    /// A duration of `nanoseconds`, rounded to the nearest, taken into
+    /// 0 ... `Int64.max` nanoseconds: converting a larger `Double` to `Int64`
+    /// would trap. Rounding is monotonic, so a product that is at most
+    /// another stays at most it.
     static func saturating(nanoseconds: Double) -> Duration {
-        guard nanoseconds > 0 else { return .zero }
+        let rounded = nanoseconds.rounded()
+        guard rounded > 0 else { return .zero }
         // 2^63 is the first Double past Int64.max.
-        guard nanoseconds < 9_223_372_036_854_775_808.0 else { return .nanoseconds(Int64.max) }
-        return .nanoseconds(Int64(nanoseconds))
+        guard rounded < 9_223_372_036_854_775_808.0 else { return .nanoseconds(Int64.max) }
+        return .nanoseconds(Int64(rounded))
     }
 }

@@ -51,7 +51,7 @@ public struct Policy: Sendable, Equatable {
     public var longestOpenInterval: Duration {
         guard let backoff else { return resetTimeout }
         let cap = Double(backoff.cap(resetTimeout: resetTimeout).nanoseconds)
-        // Rounded up: the jittered interval is rounded down from the same product.
-        return .saturating(nanoseconds: (cap * (1 + backoff.jitter)).rounded(.up))
+        // Every jittered interval is a smaller or equal product, rounded alike.
+        return .saturating(nanoseconds: cap * (1 + backoff.jitter))
     }
 }
