@@ -2,9 +2,12 @@
 /// mutations of it. Pure: time is passed in, nothing is read or written.
 ///
 /// - closed: calls run. Consecutive failures are counted; `failMax` of them
-///   trip the breaker.
-/// - open: calls are rejected. After the open interval (`resetTimeout`) the
-///   breaker becomes half-open.
+///   trip the breaker (pybreaker). With a `failureRate` rule, outcomes also
+///   go into a bounded sliding window, and a failure share at or above the
+///   threshold trips it too (resilience4j).
+/// - open: calls are rejected. After the open interval (`resetTimeout`, or
+///   longer with `backoff` while trials keep failing) the breaker becomes
+///   half-open.
 /// - half-open: up to `halfOpenMaxCalls` trials run at once; `successThreshold`
 ///   successful trials close the breaker, one failed trial opens it again.
 ///
@@ -32,9 +35,19 @@ public struct BreakerState: Sendable, Equatable {
     public var counts = Counts()
     /// The latest transitions, oldest first, at most `historyLimit` of them.
     public private(set) var recentTransitions: [Transition] = []
+    /// The recent outcomes the failure-rate rule looks at, while closed.
+    /// Cleared on every transition.
+    public private(set) var failureWindow = OutcomeWindow()
+    /// The base length (before jitter) of the latest opening the rules made,
+    /// which the next reopen after a failed trial multiplies under `backoff`;
+    /// nil once closed or reset. A `trip --for` leaves it as it was.
+    public private(set) var backoffInterval: Duration?
 
     /// How many transitions `recentTransitions` keeps.
-    public static let historyLimit = 20
+    public static let historyLimit = 50
+    /// The longest reason, failure or actor text kept, in characters; longer
+    /// ones are cut, so that the state stays small whatever it is given.
+    public static let textLimit = 200
 
     /// Creates a new closed breaker with zero counts.
     public init() {}
@@ -76,6 +89,15 @@ public struct BreakerState: Sendable, Equatable {
         recentTransitions.filter { $0.generation > generation }
     }
 
+    /// The calls and failures in the failure-rate window as of `now`.
+    /// - Parameters:
+    ///   - now: the current time.
+    ///   - policy: the breaker's rules.
+    /// - Returns: the totals, or nil when the policy has no failure-rate rule.
+    public func failureRateTotals(at now: Instant, policy: Policy) -> WindowTotals? {
+        policy.failureRate.map { failureWindow.totals(at: now, over: $0.window) }
+    }
+
     // MARK: Admission
 
     /// Decides whether a call may run now, and takes the transition from
@@ -113,12 +135,15 @@ public struct BreakerState: Sendable, Equatable {
 
     /// Admits a call whatever the state (`run --force`). Its outcome counts
     /// as a trial outcome: a success closes the breaker, a failure opens it
-    /// anew. A held breaker stays held.
-    /// - Parameter now: the current time.
+    /// anew (a reopen, which backoff lengthens). A held breaker stays held.
+    /// - Parameters:
+    ///   - now: the current time.
+    ///   - actor: who forced the call ("uid 0 (root)"), recorded on the
+    ///     transitions its outcome makes; nil when not known.
     /// - Returns: the ticket to record the outcome with.
-    public mutating func admitForced(at now: Instant) -> Ticket {
+    public mutating func admitForced(at now: Instant, by actor: String? = nil) -> Ticket {
         settle(at: now)
-        return Ticket(generation: generation, isTrial: phase != .closed, isForced: true)
+        return Ticket(generation: generation, isTrial: phase != .closed, isForced: true, actor: actor.map(Self.bounded))
     }
 
     // MARK: Recording
@@ -126,51 +151,83 @@ public struct BreakerState: Sendable, Equatable {
     /// Records the outcome of an admitted call: updates the lifetime counts,
     /// and, when the ticket is of the current generation, applies the
     /// pattern's rules (which may trip, reopen or close the breaker).
+    ///
+    /// A stale outcome (of an older generation) and an ignored one enter
+    /// neither the consecutive count nor the failure-rate window.
     /// - Parameters:
     ///   - outcome: how the call ended.
     ///   - ticket: the ticket the call was admitted with.
     ///   - now: the current time.
     ///   - policy: the breaker's rules.
-    public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy) {
+    ///   - random: a value in `0..<1` from the caller's random source, for
+    ///     the jitter of an opening this outcome makes; 0.5 for none.
+    public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy, random: Double = 0.5) {
         switch outcome {
         case .success:
             counts.successes.addOneSaturating()
         case .failure(let reason):
             counts.failures.addOneSaturating()
-            lastFailure = reason
+            lastFailure = Self.bounded(reason)
             lastFailureAt = now
         case .ignored:
             counts.ignored.addOneSaturating()
         }
         guard ticket.generation == generation else { return }
+        let actor = ticket.isForced ? ticket.actor.map(Self.bounded) : nil
 
         switch (phase, outcome) {
         case (_, .ignored):
             return
         case (.closed, .success):
             consecutiveFailures = 0
+            if let reason = noteInWindow(isFailure: false, at: now, policy: policy) {
+                openFromClosed(at: now, reason: reason, actor: actor, policy: policy, random: random)
+            }
         case (.closed, .failure):
             consecutiveFailures.addOneSaturating()
+            let rateReason = noteInWindow(isFailure: true, at: now, policy: policy)
             if consecutiveFailures >= policy.failMax {
                 let noun = consecutiveFailures == 1 ? "failure" : "consecutive failures"
-                open(at: now, for: policy.resetTimeout, reason: "\(consecutiveFailures) \(noun)")
+                openFromClosed(at: now, reason: "\(consecutiveFailures) \(noun)", actor: actor, policy: policy, random: random)
+            } else if let rateReason {
+                openFromClosed(at: now, reason: rateReason, actor: actor, policy: policy, random: random)
             }
         case (.halfOpen(let successes), .success):
             if ticket.isForced || successes >= policy.successThreshold - 1 {
-                close(at: now, reason: ticket.isForced ? "forced call succeeded" : "trial succeeded")
+                close(at: now, reason: ticket.isForced ? "forced call succeeded" : "trial succeeded", actor: actor)
             } else {
                 phase = .halfOpen(successes: successes + 1)
             }
         case (.halfOpen, .failure):
             consecutiveFailures.addOneSaturating()
-            open(at: now, for: policy.resetTimeout, reason: ticket.isForced ? "forced call failed" : "trial failed")
+            reopen(at: now, reason: ticket.isForced ? "forced call failed" : "trial failed", actor: actor, policy: policy, random: random)
         case (.open, .success):
-            close(at: now, reason: "forced call succeeded")
+            close(at: now, reason: "forced call succeeded", actor: actor)
         case (.open, .failure):
             consecutiveFailures.addOneSaturating()
-            open(at: now, for: policy.resetTimeout, reason: "forced call failed")
+            reopen(at: now, reason: "forced call failed", actor: actor, policy: policy, random: random)
         case (.held, _):
             return
+        }
+    }
+
+    /// Adds a closed breaker's outcome to the failure-rate window.
+    /// - Returns: the reason to trip when the failure-rate rule fires now.
+    private mutating func noteInWindow(isFailure: Bool, at now: Instant, policy: Policy) -> String? {
+        guard let rule = policy.failureRate else {
+            failureWindow.clear()
+            return nil
+        }
+        failureWindow.add(isFailure: isFailure, at: now, over: rule.window)
+        let totals = failureWindow.totals(at: now, over: rule.window)
+        guard rule.trips(calls: totals.calls, failures: totals.failures) else { return nil }
+        let percent = Int((Double(totals.failures) * 100 / Double(totals.calls)).rounded())
+        switch rule.window.normalized {
+        case .calls:
+            let calls = totals.calls == 1 ? "call" : "\(totals.calls) calls"
+            return "failure rate \(percent)% over the last \(calls)"
+        case .duration:
+            return "failure rate \(percent)% of \(totals.calls) calls over \(rule.window.phrase)"
         }
     }
 
@@ -179,29 +236,52 @@ public struct BreakerState: Sendable, Equatable {
     /// Opens the breaker now (`trip`), whatever its state. A held breaker
     /// stays held: only `reset` releases a hold, so a plain trip of a held
     /// breaker changes nothing.
+    ///
+    /// Without `interval`, the breaker opens for the current backoff step,
+    /// not lengthened (a trip is no failed trial): `resetTimeout` from
+    /// closed, else the base interval of the latest opening, spread by the
+    /// jitter. With `interval` (`trip --for`), it opens for exactly that
+    /// long, that once: the backoff is left as it was, so a failed trial
+    /// afterwards reopens for the next step as if the trip had not happened
+    /// (`resetTimeout` when the breaker was closed before).
     /// - Parameters:
     ///   - now: the current time.
-    ///   - interval: how long to stay open; nil for the policy's reset timeout.
+    ///   - interval: how long to stay open; nil for the current backoff step.
     ///   - hold: keep it open until `reset`, whatever the time.
     ///   - reason: why, for people; "manual" by default.
     ///   - policy: the breaker's rules.
-    public mutating func trip(at now: Instant, for interval: Duration? = nil, hold: Bool = false, reason: String = "manual", policy: Policy) {
+    ///   - random: a value in `0..<1` from the caller's random source, for
+    ///     the jitter; 0.5 for none.
+    ///   - actor: who tripped it ("uid 0 (root)"), or nil.
+    public mutating func trip(
+        at now: Instant, for interval: Duration? = nil, hold: Bool = false, reason: String = "manual",
+        policy: Policy, random: Double = 0.5, by actor: String? = nil
+    ) {
         if phase == .held && !hold { return }
+        let actor = actor.map(Self.bounded)
         if hold {
-            transition(to: .held, at: now, reason: reason)
+            transition(to: .held, at: now, reason: reason, actor: actor)
             openedAt = now
-            openReason = reason
+            openReason = Self.bounded(reason)
+        } else if let interval {
+            open(at: now, until: now + max(.zero, interval), reason: reason, actor: actor)
         } else {
-            open(at: now, for: interval ?? policy.resetTimeout, reason: reason)
+            var base = policy.resetTimeout
+            if let backoff = policy.backoff, phase != .closed, let current = backoffInterval {
+                base = min(current, backoff.cap(resetTimeout: policy.resetTimeout))
+            }
+            open(at: now, base: base, reason: reason, actor: actor, policy: policy, random: random)
         }
     }
 
     /// Closes the breaker now (`reset`) and clears the consecutive failure
-    /// count and any hold. Lifetime counts are kept.
-    /// - Parameter now: the current time.
-    public mutating func reset(at now: Instant) {
-        consecutiveFailures = 0
-        close(at: now, reason: "manual reset")
+    /// count, the failure-rate window, the backoff and any hold. Lifetime
+    /// counts are kept.
+    /// - Parameters:
+    ///   - now: the current time.
+    ///   - actor: who reset it ("uid 0 (root)"), or nil.
+    public mutating func reset(at now: Instant, by actor: String? = nil) {
+        close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
     }
 
     // MARK: Clocks
@@ -209,7 +289,9 @@ public struct BreakerState: Sendable, Equatable {
     /// Re-expresses the stored instants on a new monotonic clock after a
     /// reboot, using the wall clock to tell how long ago each was. A stored
     /// wall time in the future counts as now, so an open interval is measured
-    /// from now at most and never lasts longer than configured.
+    /// from now at most and never lasts longer than configured. A time
+    /// window of the failure-rate rule is emptied: its boot-clock stamps
+    /// mean nothing on the new boot.
     /// - Parameter now: the current time, read after the reboot.
     public mutating func rebase(toBootOf now: Instant) {
         func moved(_ instant: Instant) -> Instant {
@@ -236,6 +318,7 @@ public struct BreakerState: Sendable, Equatable {
             openedAt = openedAt.map(moved)
         }
         lastFailureAt = lastFailureAt.map(moved)
+        failureWindow.forgetTimes()
         recentTransitions = recentTransitions.map { transition in
             var copy = transition
             copy.at = moved(transition.at)
@@ -249,14 +332,17 @@ public struct BreakerState: Sendable, Equatable {
     /// - Parameters:
     ///   - now: the current time.
     ///   - longestInterval: the longest open interval that the breaker can
-    ///     have been given; an interval ending later than this from now is
-    ///     cut to end then.
+    ///     have been given (`Policy.longestOpenInterval`, or a longer
+    ///     `trip --for`); an interval ending later than this from now is
+    ///     cut to end then, and failure-rate buckets starting later are
+    ///     dropped.
     public mutating func clamp(to now: Instant, longestInterval: Duration) {
         if let opened = openedAt, opened > now { openedAt = now }
         if case .open(let until) = phase, until > now + longestInterval {
             phase = .open(until: now + longestInterval)
         }
         if let failed = lastFailureAt, failed > now { lastFailureAt = now }
+        failureWindow.dropBuckets(after: now, slack: longestInterval)
     }
 
     // MARK: Transitions
@@ -269,26 +355,58 @@ public struct BreakerState: Sendable, Equatable {
         }
     }
 
-    private mutating func open(at now: Instant, for interval: Duration, reason: String) {
-        transition(to: .open(until: now + interval), at: now, reason: reason)
+    /// Opens a closed breaker by a rule (`failMax`, `failureRate`): the
+    /// first opening waits `resetTimeout`, spread by the jitter.
+    private mutating func openFromClosed(at now: Instant, reason: String, actor: String?, policy: Policy, random: Double) {
+        open(at: now, base: policy.resetTimeout, reason: reason, actor: actor, policy: policy, random: random)
+    }
+
+    /// Opens again after a failed trial or forced call: the previous base
+    /// interval times the backoff multiplier, capped; `resetTimeout` when
+    /// there is no backoff, or no opening by the rules to grow from.
+    private mutating func reopen(at now: Instant, reason: String, actor: String?, policy: Policy, random: Double) {
+        var base = policy.resetTimeout
+        if let backoff = policy.backoff, let previous = backoffInterval {
+            base = backoff.base(after: previous, resetTimeout: policy.resetTimeout)
+        }
+        open(at: now, base: base, reason: reason, actor: actor, policy: policy, random: random)
+    }
+
+    /// Opens for `base` spread by the backoff's jitter, and keeps `base` as
+    /// the step the next reopen grows from.
+    private mutating func open(at now: Instant, base: Duration, reason: String, actor: String?, policy: Policy, random: Double) {
+        let interval = policy.backoff?.interval(base: base, random: random) ?? base
+        open(at: now, until: now + interval, reason: reason, actor: actor)
+        backoffInterval = base
+    }
+
+    private mutating func open(at now: Instant, until: Instant, reason: String, actor: String?) {
+        transition(to: .open(until: until), at: now, reason: reason, actor: actor)
         openedAt = now
-        openReason = reason
+        openReason = Self.bounded(reason)
     }
 
-    private mutating func close(at now: Instant, reason: String) {
+    private mutating func close(at now: Instant, reason: String, actor: String?) {
         consecutiveFailures = 0
-        transition(to: .closed, at: now, reason: reason)
+        backoffInterval = nil
+        transition(to: .closed, at: now, reason: reason, actor: actor)
     }
 
-    private mutating func transition(to next: Phase, at now: Instant, reason: String) {
+    private mutating func transition(to next: Phase, at now: Instant, reason: String, actor: String? = nil) {
         let from = phase.name
         phase = next
+        failureWindow.clear()
         // Wraps rather than traps: tickets are compared for equality only.
         generation &+= 1
-        recentTransitions.append(Transition(from: from, to: next.name, at: now, reason: reason, generation: generation))
+        recentTransitions.append(Transition(from: from, to: next.name, at: now, reason: Self.bounded(reason), generation: generation, actor: actor))
         if recentTransitions.count > Self.historyLimit {
             recentTransitions.removeFirst(recentTransitions.count - Self.historyLimit)
         }
+    }
+
+    /// `text` cut to `textLimit` characters.
+    private static func bounded(_ text: String) -> String {
+        text.count <= textLimit ? text : String(text.prefix(textLimit - 1)) + "…"
     }
 }
 
@@ -302,6 +420,7 @@ extension BreakerState: Codable {
         case openedAt = "opened_at", openReason = "open_reason"
         case lastFailure = "last_failure", lastFailureAt = "last_failure_at"
         case counts, recentTransitions = "transitions"
+        case failureWindow = "failure_window", backoffInterval = "backoff_interval_ns"
     }
 
     /// Decodes a state, taking defaults for missing or malformed fields.
@@ -350,6 +469,8 @@ extension BreakerState: Codable {
         lastFailureAt = field(Instant.self, .lastFailureAt)
         counts = field(Counts.self, .counts) ?? Counts()
         recentTransitions = Array((field([Transition].self, .recentTransitions) ?? []).suffix(Self.historyLimit))
+        failureWindow = field(OutcomeWindow.self, .failureWindow) ?? OutcomeWindow()
+        backoffInterval = field(Int64.self, .backoffInterval).flatMap { $0 >= 0 ? .nanoseconds($0) : nil }
     }
 
     /// Encodes the state as a flat object.
@@ -371,6 +492,10 @@ extension BreakerState: Codable {
         try c.encodeIfPresent(lastFailureAt, forKey: .lastFailureAt)
         try c.encode(counts, forKey: .counts)
         try c.encode(recentTransitions, forKey: .recentTransitions)
+        if !failureWindow.isEmpty {
+            try c.encode(failureWindow, forKey: .failureWindow)
+        }
+        try c.encodeIfPresent(backoffInterval?.nanoseconds, forKey: .backoffInterval)
     }
 }
 

@@ -54,16 +54,21 @@ public struct Ticket: Sendable, Equatable, Codable {
     public var isTrial: Bool
     /// Whether the call was forced past an open breaker (`run --force`).
     public var isForced: Bool
+    /// Who forced the call ("uid 0 (root)"), for the transitions its outcome
+    /// makes; nil when not forced or not known.
+    public var actor: String?
 
     /// Creates a ticket.
     /// - Parameters:
     ///   - generation: the generation at admission.
     ///   - isTrial: whether the call is a trial.
     ///   - isForced: whether the call was forced past an open breaker.
-    public init(generation: UInt64, isTrial: Bool, isForced: Bool = false) {
+    ///   - actor: who forced it, or nil.
+    public init(generation: UInt64, isTrial: Bool, isForced: Bool = false, actor: String? = nil) {
         self.generation = generation
         self.isTrial = isTrial
         self.isForced = isForced
+        self.actor = actor
     }
 }
 
@@ -110,6 +115,10 @@ public struct Transition: Sendable, Equatable, Codable {
     public var reason: String
     /// The generation the transition started.
     public var generation: UInt64
+    /// Who made it by hand (`trip`, `reset`, a forced call), such as
+    /// "uid 0 (root)"; nil for a transition the rules made. Stored as `by`,
+    /// left out when nil.
+    public var actor: String?
 
     /// Creates a transition record.
     /// - Parameters:
@@ -118,12 +127,18 @@ public struct Transition: Sendable, Equatable, Codable {
     ///   - at: when it happened.
     ///   - reason: why, in a few words.
     ///   - generation: the generation it started.
-    public init(from: StateName, to: StateName, at: Instant, reason: String, generation: UInt64) {
+    ///   - actor: who made it by hand, or nil.
+    public init(from: StateName, to: StateName, at: Instant, reason: String, generation: UInt64, actor: String? = nil) {
         self.from = from
         self.to = to
         self.at = at
         self.reason = reason
         self.generation = generation
+        self.actor = actor
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case from, to, at, reason, generation, actor = "by"
     }
 }
 
@@ -145,6 +160,12 @@ public struct Counts: Sendable, Equatable, Codable {
     public init() {}
 
     /// Creates counts with the given totals.
+    /// - Parameters:
+    ///   - successes: calls that succeeded.
+    ///   - failures: calls that failed.
+    ///   - ignored: calls that were ignored.
+    ///   - rejected: calls rejected without running.
+    ///   - fallbacks: rejected calls answered by a fallback.
     public init(successes: UInt64, failures: UInt64, ignored: UInt64, rejected: UInt64, fallbacks: UInt64) {
         self.successes = successes
         self.failures = failures
@@ -153,6 +174,9 @@ public struct Counts: Sendable, Equatable, Codable {
         self.fallbacks = fallbacks
     }
 
+    /// Decodes counts leniently: a missing or malformed total is zero.
+    /// - Parameter decoder: the decoder to read from.
+    /// - Throws: `DecodingError` when the value is not an object.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         successes = (try? container.decodeIfPresent(UInt64.self, forKey: .successes)) ?? 0

@@ -25,14 +25,29 @@ struct RandomizedModelTests {
         var holdsPermit: Bool
     }
 
-    /// Runs one random sequence; returns the violations found (empty when none).
-    static func run(seed: UInt64, steps: Int) -> [String] {
+    /// Runs one random sequence; returns the violations found (empty when
+    /// none), and adds to `seen` the kinds of event it reached.
+    static func run(seed: UInt64, steps: Int, seen: inout Set<String>) -> [String] {
         var rng = SplitMix64(state: seed)
+        let failureRate: FailureRate? = switch Int.random(in: 0..<3, using: &rng) {
+        case 0: nil
+        case 1: FailureRate(
+            threshold: Double.random(in: 0.2...1, using: &rng), window: .calls(Int.random(in: 1...30, using: &rng)),
+            minimumCalls: Int.random(in: 1...10, using: &rng))
+        default: FailureRate(
+            threshold: Double.random(in: 0.2...1, using: &rng), window: .duration(.seconds(Int.random(in: 1...120, using: &rng))),
+            minimumCalls: Int.random(in: 1...10, using: &rng))
+        }
+        let backoff: Backoff? = Bool.random(using: &rng) ? nil : Backoff(
+            multiplier: Double.random(in: 1...3, using: &rng), max: .seconds(Int.random(in: 1...300, using: &rng)),
+            jitter: Double.random(in: 0...0.5, using: &rng))
         let policy = Policy(
-            failMax: Int.random(in: 1...4, using: &rng),
+            failMax: Int.random(in: 1...8, using: &rng),
             resetTimeout: .seconds(Int.random(in: 1...30, using: &rng)),
             successThreshold: Int.random(in: 1...3, using: &rng),
-            halfOpenMaxCalls: Int.random(in: 1...3, using: &rng)
+            halfOpenMaxCalls: Int.random(in: 1...3, using: &rng),
+            failureRate: failureRate,
+            backoff: backoff
         )
         var state = BreakerState()
         var now = t(0)
@@ -41,7 +56,11 @@ struct RandomizedModelTests {
         var recorded: UInt64 = 0
         var rejections: UInt64 = 0
         var transitions: UInt64 = 0
-        var openInterval = policy.resetTimeout
+        // The model of the backoff: the base interval the next reopen grows from.
+        var modelBase: Duration?
+        // The model of the failure-rate window: the current generation's
+        // closed-state outcomes (true for a failure), with their times.
+        var modelWindow: [(at: Instant, isFailure: Bool)] = []
         var violations: [String] = []
 
         func check(_ condition: Bool, _ message: @autoclosure () -> String, step: Int) {
@@ -51,6 +70,11 @@ struct RandomizedModelTests {
         for step in 0..<steps {
             let before = state
             var tripInterval: Duration?
+            var expectedBase: Duration?
+            var wasTrip = false
+            var forcedRecord = false
+            var recordedInClosed: Bool?
+            let random = Double.random(in: 0..<1, using: &rng)
             let roll = Int.random(in: 0..<100, using: &rng)
             switch roll {
             case 0..<35:
@@ -85,7 +109,7 @@ struct RandomizedModelTests {
                     }
                 }
             case 35..<38:
-                let ticket = state.admitForced(at: now)
+                let ticket = state.admitForced(at: now, by: "uid \(step)")
                 check(ticket.isForced && ticket.generation == state.generation, "forced ticket \(ticket)", step: step)
                 inFlight.append(Call(ticket: ticket, holdsPermit: false))
             case 38..<75:
@@ -96,8 +120,28 @@ struct RandomizedModelTests {
                 case 4..<9: .failure(reason: "exit status 1")
                 default: .ignored(reason: "interrupted")
                 }
-                state.record(outcome, for: call.ticket, at: now, policy: policy)
+                state.record(outcome, for: call.ticket, at: now, policy: policy, random: random)
                 recorded += 1
+                if call.ticket.generation == before.generation {
+                    forcedRecord = call.ticket.isForced
+                    switch (before.phase, outcome) {
+                    case (.closed, .success): recordedInClosed = false
+                    case (.closed, .failure): recordedInClosed = true
+                    default: break
+                    }
+                    if case .failure = outcome, before.phase != .closed {
+                        // A failed trial or forced call reopens: the step grows.
+                        if let backoff = policy.backoff, let base = modelBase {
+                            let cap = max(backoff.max, policy.resetTimeout)
+                            let grown = Duration.nanoseconds(Int64(min(9e18, Double(base.nanoseconds) * backoff.multiplier).rounded()))
+                            expectedBase = min(cap, grown)
+                        } else {
+                            expectedBase = policy.resetTimeout
+                        }
+                    } else {
+                        expectedBase = policy.resetTimeout
+                    }
+                }
                 if call.holdsPermit { permitsHeld -= 1 }
                 let isStale = call.ticket.generation != before.generation
                 if case .ignored = outcome {} else if !isStale {
@@ -111,10 +155,17 @@ struct RandomizedModelTests {
             case 93..<97:
                 let hold = Int.random(in: 0..<4, using: &rng) == 0
                 tripInterval = Bool.random(using: &rng) ? .seconds(Int.random(in: 1...120, using: &rng)) : nil
-                state.trip(at: now, for: tripInterval, hold: hold, policy: policy)
-                tripInterval = tripInterval ?? policy.resetTimeout
+                state.trip(at: now, for: tripInterval, hold: hold, policy: policy, random: random, by: "uid \(step)")
+                wasTrip = true
+                if tripInterval == nil {
+                    if let backoff = policy.backoff, before.phase != .closed, let base = modelBase {
+                        expectedBase = min(base, max(backoff.max, policy.resetTimeout))
+                    } else {
+                        expectedBase = policy.resetTimeout
+                    }
+                }
             default:
-                state.reset(at: now)
+                state.reset(at: now, by: "uid \(step)")
                 check(state.phase == .closed && state.consecutiveFailures == 0, "reset left \(state.phase)", step: step)
                 check(state.counts == before.counts, "reset changed the counts", step: step)
             }
@@ -138,18 +189,80 @@ struct RandomizedModelTests {
             }
             check(state.recentTransitions.count <= BreakerState.historyLimit, "history of \(state.recentTransitions.count)", step: step)
 
-            // Only a transition into open sets opened_at; the interval is the one asked for.
+            // Only a transition into open sets opened_at; the interval is the
+            // one asked for, or the backoff step spread by the jitter.
             if made == 0 {
                 check(state.openedAt == before.openedAt, "opened_at moved without a transition", step: step)
+                check(state.backoffInterval == before.backoffInterval, "the backoff moved without a transition", step: step)
             }
-            if made > 0, state.phase.name == .open {
-                openInterval = tripInterval ?? policy.resetTimeout
+            for transition in new {
+                let byHand = wasTrip || roll >= 97 || forcedRecord
+                check((transition.actor != nil) == byHand, "actor \(String(describing: transition.actor)) on \(transition.reason)", step: step)
+            }
+            for transition in new {
+                if transition.reason.hasPrefix("failure rate") {
+                    if case .calls = policy.failureRate?.window { seen.insert("rate trip, count window") } else { seen.insert("rate trip, time window") }
+                }
+                if transition.actor != nil { seen.insert("\(transition.to) by hand") }
+            }
+            if let base = state.backoffInterval, base > policy.resetTimeout, made > 0 { seen.insert("backoff grew") }
+            if let base = state.backoffInterval, base == max(policy.backoff?.max ?? .zero, policy.resetTimeout), (policy.backoff?.multiplier ?? 1) > 1, made > 0 {
+                seen.insert("backoff capped")
+            }
+            if made > 0, case .open(let until) = state.phase {
                 check(state.openedAt == now, "opened at \(String(describing: state.openedAt)), now \(now)", step: step)
+                let length = until.duration(since: now)
+                if let tripInterval {
+                    check(length == tripInterval, "tripped for \(tripInterval), open for \(length)", step: step)
+                    check(state.backoffInterval == modelBase, "trip --for moved the backoff step", step: step)
+                } else if let base = expectedBase {
+                    check(state.backoffInterval == base, "step \(String(describing: state.backoffInterval)), expected \(base)", step: step)
+                    let jitter = policy.backoff?.jitter ?? 0
+                    let lower = Double(base.nanoseconds) * (1 - jitter) - 1
+                    let upper = Double(base.nanoseconds) * (1 + jitter) + 1
+                    let ns = Double(length.nanoseconds)
+                    check(ns >= lower && ns <= upper, "open for \(length), base \(base), jitter \(jitter)", step: step)
+                    modelBase = base
+                } else {
+                    check(false, "opened with no cause the model knows", step: step)
+                }
+                check(length <= max(policy.longestOpenInterval, tripInterval ?? .zero), "open for \(length), too long", step: step)
             }
-            if case .open(let until) = state.phase {
-                let length = state.openedAt.map { until.duration(since: $0) }
-                check(length == openInterval, "open for \(String(describing: length)), expected \(openInterval)", step: step)
-                check(length.map { $0 <= max(policy.resetTimeout, tripInterval ?? .zero, openInterval) } ?? false, "open too long", step: step)
+            if state.phase == .closed {
+                modelBase = nil
+                check(state.backoffInterval == nil, "closed with a backoff step", step: step)
+            }
+
+            // The failure-rate window: emptied by every transition, fed only by
+            // current closed-state outcomes, and tripping exactly when the
+            // outcomes within it reach the rule.
+            if let isFailure = recordedInClosed {
+                let model = modelWindow + [(now, isFailure)]
+                modelWindow = model
+                if let rule = policy.failureRate, case .calls(let n) = rule.window {
+                    let last = model.suffix(n)
+                    let calls = last.count
+                    let failures = last.filter(\.isFailure).count
+                    let rateFires = calls >= min(rule.minimumCalls, n) && failures > 0
+                        && Double(failures) / Double(calls) >= rule.threshold
+                    let failMaxFires = isFailure && before.consecutiveFailures + 1 >= policy.failMax
+                    check((made > 0) == (rateFires || failMaxFires), "rate \(failures)/\(calls), fail run \(before.consecutiveFailures + 1): opened \(made > 0) (\(String(describing: state.openReason)))", step: step)
+                    if made == 0 {
+                        check(state.failureRateTotals(at: now, policy: policy) == WindowTotals(calls: calls, failures: failures), "window totals", step: step)
+                    }
+                }
+            }
+            if made > 0 { modelWindow = [] }
+            if let rule = policy.failureRate, case .duration(let window) = rule.window, state.phase == .closed {
+                // Buckets drop an outcome up to one bucket (window / 60) early, never late.
+                let totals = state.failureRateTotals(at: now, policy: policy) ?? WindowTotals(calls: -1, failures: -1)
+                let young = modelWindow.filter { now.duration(since: $0.at) < window }
+                let surely = modelWindow.filter { now.duration(since: $0.at) < window - window / 60 - .milliseconds(1) }
+                check(totals.calls <= young.count && totals.calls >= surely.count, "time window \(totals.calls) calls, model \(surely.count)...\(young.count)", step: step)
+                check(totals.failures <= young.filter(\.isFailure).count && totals.failures >= surely.filter(\.isFailure).count, "time window failures", step: step)
+            }
+            if made > 0 || policy.failureRate == nil {
+                check(state.failureRateTotals(at: now, policy: policy).map { $0.calls == 0 } ?? true, "window kept across a transition", step: step)
             }
 
             // Permits and phases.
@@ -175,12 +288,18 @@ struct RandomizedModelTests {
     @Test func invariantsHoldOverThousandsOfRandomSequences() {
         var violations: [String] = []
         var seed: UInt64 = 0x5EED
+        var seen: Set<String> = []
         for _ in 0..<2_000 {
-            violations += Self.run(seed: seed, steps: 300)
+            violations += Self.run(seed: seed, steps: 300, seen: &seen)
             if violations.count >= 5 { break }
             seed &+= 1
         }
         #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
+        // Guards against a generator that never reaches the rules under test.
+        #expect(seen == [
+            "rate trip, count window", "rate trip, time window", "backoff grew", "backoff capped",
+            "open by hand", "closed by hand",
+        ])
     }
 
     @Test func theSequencesReachEveryPhase() {

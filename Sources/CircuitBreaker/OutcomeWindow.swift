@@ -1,0 +1,305 @@
+/// The recent outcomes that a failure-rate rule looks at, in bounded space
+/// whatever the call rate: for a count window, a ring of one bit per call (at
+/// most `FailureRate.maximumCalls`); for a time window, at most
+/// `FailureRate.maximumBuckets` buckets of counts on the monotonic clock.
+/// These are resilience4j's two sliding windows.
+///
+/// The breaker clears the window on every transition and, for a time window,
+/// after a reboot. A window kept for another kind of window, or for a time
+/// window of another bucket width (the configuration was edited), counts as
+/// empty and is started anew; a count window of another size keeps its
+/// latest outcomes.
+public struct OutcomeWindow: Sendable, Equatable {
+    enum Storage: Sendable, Equatable {
+        case empty
+        case calls(CallRing)
+        case time(TimeBuckets)
+    }
+
+    var storage: Storage = .empty
+
+    /// Creates an empty window.
+    public init() {}
+
+    /// Whether the window holds no outcome.
+    public var isEmpty: Bool {
+        switch storage {
+        case .empty: true
+        case .calls(let ring): ring.count == 0
+        case .time(let buckets): buckets.buckets.isEmpty
+        }
+    }
+
+    /// The calls and failures within `window` as of `now`.
+    /// - Parameters:
+    ///   - now: the current time.
+    ///   - window: the failure-rate rule's window.
+    /// - Returns: the totals; zero when the stored window is of another kind.
+    public func totals(at now: Instant, over window: FailureRate.Window) -> WindowTotals {
+        switch (window.normalized, storage) {
+        case (.calls(let n), .calls(let ring)):
+            return ring.totals(last: n)
+        case (.duration(let d), .time(let buckets)) where buckets.width == FailureRate.Window.bucketWidth(for: d):
+            return buckets.totals(at: now.monotonicNanoseconds, window: d.nanoseconds)
+        default:
+            return WindowTotals(calls: 0, failures: 0)
+        }
+    }
+
+    /// Adds one success (`isFailure` false) or failure at `now`, dropping
+    /// what lies outside `window`.
+    mutating func add(isFailure: Bool, at now: Instant, over window: FailureRate.Window) {
+        switch (window.normalized, storage) {
+        case (.calls(let n), .calls(var ring)):
+            if ring.capacity != n { ring = ring.resized(to: n) }
+            ring.append(isFailure: isFailure)
+            storage = .calls(ring)
+        case (.calls(let n), _):
+            var ring = CallRing(capacity: n)
+            ring.append(isFailure: isFailure)
+            storage = .calls(ring)
+        case (.duration(let d), let stored):
+            let width = FailureRate.Window.bucketWidth(for: d)
+            var buckets = TimeBuckets(width: width)
+            if case .time(let kept) = stored, kept.width == width { buckets = kept }
+            buckets.add(isFailure: isFailure, at: now.monotonicNanoseconds, window: d.nanoseconds)
+            storage = .time(buckets)
+        }
+    }
+
+    /// Empties the window.
+    mutating func clear() {
+        storage = .empty
+    }
+
+    /// Empties a time window: its monotonic stamps mean nothing on another boot.
+    mutating func forgetTimes() {
+        if case .time = storage { storage = .empty }
+    }
+
+    /// Drops time buckets that start more than `slack` after `now` (a
+    /// damaged or hand-edited file): they would otherwise count for as long
+    /// as they lie ahead.
+    mutating func dropBuckets(after now: Instant, slack: Duration) {
+        guard case .time(var buckets) = storage else { return }
+        let limit = now.monotonicNanoseconds.addingSaturating(max(.zero, slack).nanoseconds)
+        buckets.buckets.removeAll { $0.start > limit }
+        storage = buckets.buckets.isEmpty ? .empty : .time(buckets)
+    }
+}
+
+/// The calls and failures in a failure-rate window.
+public struct WindowTotals: Sendable, Equatable {
+    /// Successes and failures in the window (ignored outcomes are not calls).
+    public var calls: Int
+    /// Failures in the window.
+    public var failures: Int
+
+    /// Creates totals.
+    /// - Parameters:
+    ///   - calls: successes and failures.
+    ///   - failures: failures among them.
+    public init(calls: Int, failures: Int) {
+        self.calls = calls
+        self.failures = failures
+    }
+}
+
+/// The last `capacity` outcomes, one bit each (1 for a failure), in a ring
+/// of 64-bit words.
+struct CallRing: Sendable {
+    private(set) var capacity: Int
+    private var words: [UInt64]
+    /// The position of the oldest outcome.
+    private var start = 0
+    /// How many outcomes the ring holds, at most `capacity`.
+    private(set) var count = 0
+    /// How many of them are failures: kept up to date so that the whole
+    /// window's totals take no scan.
+    private var failures = 0
+
+    init(capacity: Int) {
+        self.capacity = min(FailureRate.maximumCalls, max(1, capacity))
+        words = Array(repeating: 0, count: (self.capacity + 63) / 64)
+    }
+
+    /// Whether the `index`th outcome, counting from the oldest, is a failure.
+    func isFailure(at index: Int) -> Bool {
+        let position = (start + index) % capacity
+        return words[position / 64] & (1 << UInt64(position % 64)) != 0
+    }
+
+    mutating func append(isFailure: Bool) {
+        let position: Int
+        if count == capacity {
+            position = start
+            if self.isFailure(at: 0) { failures -= 1 }
+            start = (start + 1) % capacity
+        } else {
+            position = (start + count) % capacity
+            count += 1
+        }
+        let bit: UInt64 = 1 << UInt64(position % 64)
+        if isFailure {
+            words[position / 64] |= bit
+            failures += 1
+        } else {
+            words[position / 64] &= ~bit
+        }
+    }
+
+    /// The calls and failures among the latest `n` outcomes.
+    func totals(last n: Int) -> WindowTotals {
+        let calls = min(max(0, n), count)
+        if calls == count { return WindowTotals(calls: calls, failures: failures) }
+        var failures = 0
+        for index in (count - calls)..<count where isFailure(at: index) {
+            failures += 1
+        }
+        return WindowTotals(calls: calls, failures: failures)
+    }
+
+    /// A ring of another capacity holding the latest outcomes of this one.
+    func resized(to capacity: Int) -> CallRing {
+        var ring = CallRing(capacity: capacity)
+        for index in max(0, count - ring.capacity)..<count {
+            ring.append(isFailure: isFailure(at: index))
+        }
+        return ring
+    }
+}
+
+extension CallRing: Equatable {
+    /// Rings are equal when they hold the same outcomes in the same order,
+    /// wherever in their words those lie.
+    static func == (lhs: CallRing, rhs: CallRing) -> Bool {
+        lhs.capacity == rhs.capacity && lhs.count == rhs.count
+            && (0..<lhs.count).allSatisfy { lhs.isFailure(at: $0) == rhs.isFailure(at: $0) }
+    }
+}
+
+/// Counts of outcomes in buckets of `width` nanoseconds on the monotonic
+/// clock, oldest first; a bucket counts while its start lies within the
+/// window, so none of its outcomes is older than the window.
+struct TimeBuckets: Sendable, Equatable {
+    struct Bucket: Sendable, Equatable {
+        /// Where the bucket starts on the monotonic clock, in nanoseconds: a
+        /// multiple of the width.
+        var start: Int64
+        var successes: Int
+        var failures: Int
+    }
+
+    var width: Int64
+    var buckets: [Bucket] = []
+
+    init(width: Int64, buckets: [Bucket] = []) {
+        self.width = max(1, width)
+        self.buckets = buckets
+    }
+
+    func totals(at now: Int64, window: Int64) -> WindowTotals {
+        let oldest = now.subtractingSaturating(window)
+        var totals = WindowTotals(calls: 0, failures: 0)
+        for bucket in buckets where bucket.start > oldest {
+            totals.calls = totals.calls.addingSaturating(bucket.successes.addingSaturating(bucket.failures))
+            totals.failures = totals.failures.addingSaturating(bucket.failures)
+        }
+        return totals
+    }
+
+    mutating func add(isFailure: Bool, at now: Int64, window: Int64) {
+        // Floor division, so that instants before the boot clock's zero (in
+        // tests, or rebased stamps) fall into the bucket that contains them.
+        let start = (now >= 0 ? now / width : (now - width + 1) / width) * width
+        // Another process may have stored a later bucket first: its clock
+        // read came later but its lock came earlier. Keep the order by start.
+        if let index = buckets.lastIndex(where: { $0.start <= start }), buckets[index].start == start {
+            increment(&buckets[index], isFailure: isFailure)
+        } else {
+            var bucket = Bucket(start: start, successes: 0, failures: 0)
+            increment(&bucket, isFailure: isFailure)
+            let index = buckets.firstIndex { $0.start > start } ?? buckets.endIndex
+            buckets.insert(bucket, at: index)
+        }
+        let oldest = now.subtractingSaturating(window)
+        buckets.removeAll { $0.start <= oldest }
+        if buckets.count > FailureRate.maximumBuckets {
+            buckets.removeFirst(buckets.count - FailureRate.maximumBuckets)
+        }
+    }
+
+    private func increment(_ bucket: inout Bucket, isFailure: Bool) {
+        if isFailure {
+            bucket.failures = bucket.failures.addingSaturating(1)
+        } else {
+            bucket.successes = bucket.successes.addingSaturating(1)
+        }
+    }
+}
+
+extension Int {
+    func addingSaturating(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        if !overflow { return sum }
+        return other > 0 ? .max : .min
+    }
+}
+
+/// The window as a small JSON object, decoded leniently: anything odd gives
+/// an empty window rather than an error.
+///
+/// - a count window: `{"calls": 20, "outcomes": "ssfsf"}`, one letter per
+///   call, oldest first (`s` success, `f` failure);
+/// - a time window: `{"bucket_ns": 10000000000, "buckets": [[start_ns,
+///   successes, failures], ...]}`, oldest first, starts on the boot clock.
+extension OutcomeWindow: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case calls, outcomes, bucketWidth = "bucket_ns", buckets
+    }
+
+    /// Decodes a window; a malformed one decodes as empty.
+    /// - Parameter decoder: the decoder to read from.
+    /// - Throws: never; a window that cannot be read is empty.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        guard let c = try? decoder.container(keyedBy: CodingKeys.self) else { return }
+        if let calls = (try? c.decodeIfPresent(Int.self, forKey: .calls)) ?? nil,
+           let outcomes = (try? c.decodeIfPresent(String.self, forKey: .outcomes)) ?? nil,
+           (1...FailureRate.maximumCalls).contains(calls), outcomes.utf8.count <= calls,
+           outcomes.utf8.allSatisfy({ $0 == UInt8(ascii: "s") || $0 == UInt8(ascii: "f") }) {
+            var ring = CallRing(capacity: calls)
+            for letter in outcomes.utf8 {
+                ring.append(isFailure: letter == UInt8(ascii: "f"))
+            }
+            if ring.count > 0 { storage = .calls(ring) }
+        } else if let width = (try? c.decodeIfPresent(Int64.self, forKey: .bucketWidth)) ?? nil,
+                  let rows = (try? c.decodeIfPresent([[Int64]].self, forKey: .buckets)) ?? nil,
+                  width >= 1_000_000, rows.count <= FailureRate.maximumBuckets,
+                  rows.allSatisfy({ $0.count == 3 && $0[1] >= 0 && $0[2] >= 0 && $0[0] % width == 0 }) {
+            let buckets = rows
+                .map { TimeBuckets.Bucket(start: $0[0], successes: Int($0[1]), failures: Int($0[2])) }
+                .sorted { $0.start < $1.start }
+            guard zip(buckets, buckets.dropFirst()).allSatisfy({ $0.start < $1.start }) else { return }
+            if !buckets.isEmpty { storage = .time(TimeBuckets(width: width, buckets: buckets)) }
+        }
+    }
+
+    /// Encodes the window as a small object.
+    /// - Parameter encoder: the encoder to write to.
+    /// - Throws: what the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch storage {
+        case .empty:
+            break
+        case .calls(let ring):
+            try c.encode(ring.capacity, forKey: .calls)
+            let letters = (0..<ring.count).map { ring.isFailure(at: $0) ? UInt8(ascii: "f") : UInt8(ascii: "s") }
+            try c.encode(String(decoding: letters, as: UTF8.self), forKey: .outcomes)
+        case .time(let buckets):
+            try c.encode(buckets.width, forKey: .bucketWidth)
+            try c.encode(buckets.buckets.map { [$0.start, Int64($0.successes), Int64($0.failures)] }, forKey: .buckets)
+        }
+    }
+}

@@ -1,0 +1,296 @@
+import CircuitBreaker
+import Foundation
+import Testing
+
+/// One row of a failure-rate table: outcomes (`s` success, `f` failure, `i`
+/// ignored) at the given seconds, and the state expected after the last.
+struct RateCase: Sendable, CustomTestStringConvertible {
+    var name: String
+    var rule: FailureRate
+    var outcomes: String
+    var times: [Double]
+    var opens: Bool
+    var reason: String? = nil
+
+    var testDescription: String { name }
+
+    /// Outcomes one second apart.
+    init(_ name: String, _ rule: FailureRate, _ outcomes: String, opens: Bool, reason: String? = nil) {
+        self.init(name, rule, outcomes, at: (0..<outcomes.count).map(Double.init), opens: opens, reason: reason)
+    }
+
+    init(_ name: String, _ rule: FailureRate, _ outcomes: String, at times: [Double], opens: Bool, reason: String? = nil) {
+        self.name = name
+        self.rule = rule
+        self.outcomes = outcomes
+        self.times = times
+        self.opens = opens
+        self.reason = reason
+    }
+}
+
+@Suite("Failure-rate rule")
+struct FailureRateTests {
+    static let tenMinutes = FailureRate(threshold: 0.5, window: .duration(.seconds(600)), minimumCalls: 4)
+    static let lastFour = FailureRate(threshold: 0.5, window: .calls(4), minimumCalls: 4)
+    static let lastTwenty = FailureRate(threshold: 0.5, window: .calls(20), minimumCalls: 20)
+
+    static func policy(_ rule: FailureRate) -> Policy {
+        Policy(failMax: 100, resetTimeout: .seconds(60), failureRate: rule)
+    }
+
+    static func outcome(_ letter: Character) -> Outcome {
+        switch letter {
+        case "s": .success
+        case "f": failure
+        default: ignored
+        }
+    }
+
+    static let cases: [RateCase] = [
+        RateCase("fail, fail, ok, ok opens on the fourth call, a success", tenMinutes, "ffss", opens: true,
+                 reason: "failure rate 50% of 4 calls over the last 10m"),
+        RateCase("the same four spread over 12 minutes do not open", tenMinutes, "ffss", at: [0, 240, 480, 720], opens: false),
+        RateCase("the four within 599 s open", tenMinutes, "ffss", at: [0, 1, 2, 599], opens: true),
+        RateCase("a failure exactly 600 s old no longer counts", tenMinutes, "ffss", at: [0, 1, 2, 600], opens: false),
+        RateCase("minimum_calls not reached does not open, even at 100%", tenMinutes, "fff", opens: false),
+        RateCase("ignored outcomes are no calls", tenMinutes, "ffiis", opens: false),
+        RateCase("ignored outcomes are no calls, one more success opens", tenMinutes, "ffiiss", opens: true),
+        RateCase("below the threshold does not open", tenMinutes, "fsss", opens: false),
+        RateCase("a count window of four opens", lastFour, "ffss", opens: true, reason: "failure rate 50% over the last 4 calls"),
+        RateCase("a count window forgets the fifth call back", lastFour, "fsssf", opens: false),
+        RateCase("a count window of 20: 9 failures in 20 calls do not open", lastTwenty,
+                 String(repeating: "s", count: 11) + String(repeating: "f", count: 9), opens: false),
+        RateCase("a count window of 20: 10 failures in 20 calls open", lastTwenty,
+                 String(repeating: "s", count: 10) + String(repeating: "f", count: 10), opens: true,
+                 reason: "failure rate 50% over the last 20 calls"),
+        RateCase("a count window of 20 takes the last 20 calls, not all", lastTwenty,
+                 String(repeating: "s", count: 20) + String(repeating: "f", count: 10), opens: true),
+        RateCase("a count window of 20 with 19 calls does not open", lastTwenty, String(repeating: "f", count: 19), opens: false),
+        RateCase("minimum_calls above a count window's size counts as its size (resilience4j)",
+                 FailureRate(threshold: 0.5, window: .calls(4), minimumCalls: 10), "ffss", opens: true),
+        RateCase("a threshold of 0 never opens without a failure",
+                 FailureRate(threshold: 0, window: .calls(4), minimumCalls: 1), "ssss", opens: false),
+        RateCase("a threshold of 1 opens only at 100%",
+                 FailureRate(threshold: 1, window: .calls(3), minimumCalls: 3), "fsf", opens: false),
+        RateCase("30% is compared exactly: 3 failures in 10 calls open",
+                 FailureRate(threshold: 0.3, window: .calls(10), minimumCalls: 10), "sssssssfff", opens: true),
+    ]
+
+    @Test(arguments: cases)
+    func theRateOpensTheBreakerExactlyWhenItShould(_ row: RateCase) throws {
+        let policy = Self.policy(row.rule)
+        var state = BreakerState()
+        for (letter, seconds) in zip(row.outcomes, row.times) {
+            #expect(state.phase == .closed, "opened before the last outcome")
+            let ticket = try #require(state.admit(at: t(seconds), policy: policy).ticket)
+            state.record(Self.outcome(letter), for: ticket, at: t(seconds), policy: policy)
+        }
+        let last = try #require(row.times.last)
+        #expect(state.phase == (row.opens ? .open(until: t(last + 60)) : .closed))
+        if row.opens {
+            #expect(state.openedAt == t(last))
+            #expect(state.consecutiveFailures < policy.failMax, "the rate opened it, not fail_max")
+        }
+        if let reason = row.reason {
+            #expect(state.openReason == reason)
+            #expect(state.recentTransitions.last?.reason == reason)
+        }
+    }
+
+    @Test func eitherRuleOpensAndFailMaxNamesItselfFirst() {
+        let policy = Policy(failMax: 2, resetTimeout: .seconds(60), failureRate: Self.lastFour)
+        var state = BreakerState()
+        state.call(.success, at: t(0), policy: policy)
+        state.call(failure, at: t(1), policy: policy)
+        state.call(failure, at: t(2), policy: policy)
+        #expect(state.openReason == "2 consecutive failures", "fail_max trips with only 3 calls in the window")
+    }
+
+    @Test func theWindowIsClearedOnEveryTransition() throws {
+        let policy = Self.policy(Self.lastFour)
+        var state = BreakerState()
+        for letter in "ffss" { state.call(Self.outcome(letter), at: t(0), policy: policy) }
+        #expect(state.phase.name == .open)
+        #expect(state.failureRateTotals(at: t(0), policy: policy) == WindowTotals(calls: 0, failures: 0))
+
+        let trial = try #require(state.admit(at: t(60), policy: policy).ticket)
+        state.record(.success, for: trial, at: t(60), policy: policy)
+        #expect(state.phase == .closed)
+        #expect(state.failureRateTotals(at: t(60), policy: policy) == WindowTotals(calls: 0, failures: 0))
+        // Three more calls do not reach the minimum: the four before the trip are gone.
+        for letter in "ffs" { state.call(Self.outcome(letter), at: t(61), policy: policy) }
+        #expect(state.phase == .closed)
+        #expect(state.failureRateTotals(at: t(61), policy: policy) == WindowTotals(calls: 3, failures: 2))
+    }
+
+    @Test(arguments: [FailureRateTests.lastFour, FailureRateTests.tenMinutes])
+    func aStaleOutcomeDoesNotEnterTheWindow(rule: FailureRate) throws {
+        let policy = Self.policy(rule)
+        var state = BreakerState()
+        let late = try #require(state.admit(at: t(0), policy: policy).ticket)
+        state.trip(at: t(1), policy: policy)
+        state.reset(at: t(2))
+        state.call(failure, at: t(3), policy: policy)
+        state.record(failure, for: late, at: t(4), policy: policy)
+        #expect(state.failureRateTotals(at: t(4), policy: policy) == WindowTotals(calls: 1, failures: 1))
+        #expect(state.counts.failures == 2, "the stale failure still counts in the lifetime totals")
+    }
+
+    @Test func theTotalsAgeOutOfATimeWindowWithoutNewCalls() {
+        let policy = Self.policy(Self.tenMinutes)
+        var state = BreakerState()
+        state.call(failure, at: t(0), policy: policy)
+        state.call(.success, at: t(300), policy: policy)
+        #expect(state.failureRateTotals(at: t(300), policy: policy) == WindowTotals(calls: 2, failures: 1))
+        #expect(state.failureRateTotals(at: t(600), policy: policy) == WindowTotals(calls: 1, failures: 0))
+        #expect(state.failureRateTotals(at: t(900), policy: policy) == WindowTotals(calls: 0, failures: 0))
+        #expect(state.failureRateTotals(at: t(900), policy: Policy()) == nil)
+    }
+
+    @Test func aCountWindowMadeSmallerKeepsItsLatestOutcomes() {
+        var state = BreakerState()
+        let wide = Self.policy(FailureRate(threshold: 0.9, window: .calls(10), minimumCalls: 10))
+        for letter in "ffssss" { state.call(Self.outcome(letter), at: t(0), policy: wide) }
+        let narrow = Self.policy(FailureRate(threshold: 0.5, window: .calls(4), minimumCalls: 4))
+        #expect(state.failureRateTotals(at: t(1), policy: narrow) == WindowTotals(calls: 4, failures: 0))
+        state.call(failure, at: t(1), policy: narrow)
+        state.call(failure, at: t(1), policy: narrow)
+        #expect(state.phase.name == .open, "s, s, f, f over the last 4 calls")
+    }
+
+    @Test func aRebootEmptiesATimeWindowButKeepsACountWindow() {
+        let reboot = Instant(monotonicNanoseconds: 5_000_000_000, wallNanoseconds: wallOrigin + 2_000_000_000_000)
+        for (rule, kept) in [(Self.tenMinutes, 0), (Self.lastFour, 3)] {
+            let policy = Self.policy(rule)
+            var state = BreakerState()
+            for letter in "ffs" { state.call(Self.outcome(letter), at: t(1000), policy: policy) }
+            state.rebase(toBootOf: reboot)
+            #expect(state.failureRateTotals(at: reboot, policy: policy)?.calls == kept)
+        }
+    }
+
+    @Test func aBucketFarInTheFutureIsDroppedByClamp() throws {
+        let policy = Self.policy(Self.tenMinutes)
+        let future = bootOrigin + 1_000_000_000_000_000
+        var state = try CodableTests.decode(#"{"failure_window": {"bucket_ns": 10000000000, "buckets": [[\#(future), 0, 9]]}}"#)
+        #expect(state.failureRateTotals(at: t(0), policy: policy) == WindowTotals(calls: 9, failures: 9))
+        state.clamp(to: t(0), longestInterval: .seconds(60))
+        #expect(state.failureRateTotals(at: t(0), policy: policy) == WindowTotals(calls: 0, failures: 0))
+    }
+}
+
+@Suite("Failure-rate window in the state file")
+struct FailureWindowEncodingTests {
+    static let timePolicy = Policy(
+        failMax: 5, resetTimeout: .seconds(30),
+        failureRate: FailureRate(threshold: 0.5, window: .duration(.seconds(600)), minimumCalls: 20),
+        backoff: Backoff(multiplier: 2, max: .seconds(1800), jitter: 0.1)
+    )
+    static let countPolicy = Policy(
+        failMax: 5, resetTimeout: .seconds(30),
+        failureRate: FailureRate(threshold: 0.5, window: .calls(1_000), minimumCalls: 20),
+        backoff: Backoff(multiplier: 2, max: .seconds(1800), jitter: 0.1)
+    )
+
+    /// Runs 100,000 recorded calls, 36 ms apart (100,000 an hour), through
+    /// the breaker: failures in bursts (so it trips, reopens and closes many
+    /// times), manual trips with long reasons, then 20,000 successes so the
+    /// window ends full.
+    static func busyBreaker(_ policy: Policy) throws -> BreakerState {
+        var rng = SplitMix64(state: 42)
+        var state = BreakerState()
+        var now = t(0)
+        var recorded = 0
+        let longText = String(repeating: "x", count: 5_000)
+        var tripped = -1
+        while recorded < 100_000 {
+            now = now + .milliseconds(36)
+            if recorded < 80_000 && recorded % 7_919 == 0 && tripped != recorded {
+                tripped = recorded
+                state.trip(at: now, for: .seconds(1), reason: longText, policy: policy, by: longText)
+            }
+            let admission = state.admit(at: now, policy: policy)
+            if case .rejected(.open(let retryAfter)) = admission {
+                // Skip the rejections of a long open interval: they store nothing.
+                now = now + retryAfter
+                continue
+            }
+            let ticket = try #require(admission.ticket)
+            let burst = recorded < 80_000 && (recorded / 500) % 2 == 0
+            let fails = burst ? Double.random(in: 0..<1, using: &rng) < 0.6 : false
+            state.record(fails ? .failure(reason: longText) : .success, for: ticket, at: now, policy: policy,
+                         random: Double.random(in: 0..<1, using: &rng))
+            recorded += 1
+        }
+        return state
+    }
+
+    @Test(arguments: [("time window", FailureWindowEncodingTests.timePolicy), ("count window", FailureWindowEncodingTests.countPolicy)])
+    func theStateStaysUnder16KiBAfter100000Calls(kind: String, policy: Policy) throws {
+        let state = try Self.busyBreaker(policy)
+        #expect(state.counts.successes + state.counts.failures == 100_000)
+        #expect(state.recentTransitions.count == BreakerState.historyLimit, "the history is full")
+        let data = try CodableTests.encode(state)
+        #expect(data.count < 16 * 1024, "\(kind): \(data.count) bytes")
+
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let window = try #require(json["failure_window"] as? [String: Any])
+        if let buckets = window["buckets"] as? [Any] {
+            #expect(buckets.count == FailureRate.maximumBuckets, "the time window is at its largest")
+        } else {
+            #expect((window["outcomes"] as? String)?.count == FailureRate.maximumCalls, "the ring is full")
+        }
+        #expect(try JSONDecoder().decode(BreakerState.self, from: data) == state)
+    }
+
+    @Test func aCountWindowIsOneLetterPerCallOldestFirst() throws {
+        let policy = Policy(failMax: 10, failureRate: FailureRate(threshold: 0.9, window: .calls(3), minimumCalls: 3))
+        var state = BreakerState()
+        for outcome in [failure, .success, failure, .success] { state.call(outcome, at: t(0), policy: policy) }
+        let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
+        let window = try #require(json["failure_window"] as? [String: Any])
+        #expect(window["calls"] as? Int == 3)
+        #expect(window["outcomes"] as? String == "sfs")
+    }
+
+    @Test func aTimeWindowIsBucketsOfCounts() throws {
+        let policy = Policy(failMax: 10, failureRate: FailureRate(threshold: 0.9, window: .duration(.seconds(60)), minimumCalls: 30))
+        var state = BreakerState()
+        state.call(failure, at: t(0), policy: policy)
+        state.call(.success, at: t(0.5), policy: policy)
+        state.call(.success, at: t(1), policy: policy)
+        let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
+        let window = try #require(json["failure_window"] as? [String: Any])
+        #expect(window["bucket_ns"] as? Int64 == 1_000_000_000)
+        #expect(window["buckets"] as? [[Int64]] == [[bootOrigin, 1, 1], [bootOrigin + 1_000_000_000, 1, 0]])
+    }
+
+    @Test func aClosedBreakerWithNoRateRuleStoresNoWindow() throws {
+        var state = BreakerState()
+        state.call(failure, at: t(0), policy: Policy())
+        let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
+        #expect(json["failure_window"] == nil)
+    }
+
+    static let badWindows = [
+        #""failure_window": 3"#,
+        #""failure_window": {"calls": 3, "outcomes": "ssss"}"#,
+        #""failure_window": {"calls": 3, "outcomes": "sxs"}"#,
+        #""failure_window": {"calls": 0, "outcomes": ""}"#,
+        #""failure_window": {"calls": 5000, "outcomes": "s"}"#,
+        #""failure_window": {"bucket_ns": 10, "buckets": [[0, 1, 1]]}"#,
+        #""failure_window": {"bucket_ns": 1000000000, "buckets": [[0, -1, 1]]}"#,
+        #""failure_window": {"bucket_ns": 1000000000, "buckets": [[0, 1]]}"#,
+        #""failure_window": {"bucket_ns": 1000000000, "buckets": [[5, 1, 1]]}"#,
+        #""failure_window": {"bucket_ns": 1000000000, "buckets": [[0, 1, 1], [0, 2, 2]]}"#,
+        #""failure_window": {"bucket_ns": 1000000000, "buckets": "many"}"#,
+    ]
+
+    @Test(arguments: badWindows)
+    func aBadWindowDecodesAsEmptyAndTheRestIsKept(field: String) throws {
+        let state = try CodableTests.decode(#"{"state": "closed", "consecutive_failures": 2, \#(field)}"#)
+        #expect(state.failureWindow.isEmpty)
+        #expect(state.consecutiveFailures == 2)
+    }
+}
