@@ -38,11 +38,13 @@ extension BreakerRun {
             let context = try options.loadContext()
             let breaker = try context.breaker(name)
             let duration = try interval.map { try DurationParser.parse($0) }
+            let actor = Actor.current()
+            let jitter = Double.random(in: 0..<1)
             try update(context, breaker) { state, now in
                 if state.phase == .held && !hold {
                     context.logger.notice("\(name): held open until 'breaker-run reset \(name)'; left as it is")
                 }
-                state.trip(at: now, for: duration, hold: hold, reason: reason, policy: breaker.policy)
+                state.trip(at: now, for: duration, hold: hold, reason: reason, policy: breaker.policy, random: jitter, by: actor)
             }
         }
     }
@@ -61,8 +63,9 @@ extension BreakerRun {
         func run() throws {
             let context = try options.loadContext()
             let breaker = try context.breaker(name)
+            let actor = Actor.current()
             try update(context, breaker) { state, now in
-                state.reset(at: now)
+                state.reset(at: now, by: actor)
             }
         }
     }

@@ -21,13 +21,14 @@ extension BreakerRun {
         func run() throws {
             let context = try options.loadContext()
             let selected = names.isEmpty ? context.configuration.breakerNames : names
-            for name in selected { _ = try context.breaker(name) }
+            let breakers = try selected.map { try context.breaker($0) }
             // One unreadable state does not hide the others: each breaker is
             // shown, or its error is, and the exit status says (74) if any failed.
-            let entries: [StatusEntry] = selected.map { name in
+            let entries: [StatusEntry] = breakers.map { breaker in
+                let name = breaker.name
                 do {
                     let (state, now) = try context.store.read(name)
-                    return .status(BreakerStatus(name: name, state: state, now: now))
+                    return .status(BreakerStatus(name: name, state: state, now: now, policy: breaker.policy))
                 } catch {
                     report(error)
                     return .error(name: name, message: String(describing: error))
@@ -110,10 +111,13 @@ enum StatusText {
                 lines.append("  next trial at \(next) (in \(seconds)s)")
             }
             lines.append("  consecutive failures: \(status.consecutiveFailures)" + (status.lastFailure.map { "; last failure: \($0)" } ?? ""))
+            if let rate = status.failureRate {
+                lines.append("  failure rate: \(rate.failures) of \(rate.calls) calls in the window")
+            }
             let c = status.counts
             lines.append("  counts: \(c.successes) successes, \(c.failures) failures, \(c.ignored) ignored, \(c.rejected) rejected, \(c.fallbacks) fallbacks")
             for transition in status.transitions.suffix(5) {
-                lines.append("  \(transition.at) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
+                lines.append("  \(transition.at) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -46,6 +46,20 @@ extension BreakerConfiguration {
         add("reset_timeout", YAMLText.duration(policy.resetTimeout))
         add("success_threshold", "\(policy.successThreshold)")
         add("half_open_max_calls", "\(policy.halfOpenMaxCalls)")
+        if let rate = policy.failureRate {
+            let window = switch rate.window {
+            case let .calls(calls): "\(calls)"
+            case let .duration(duration): YAMLText.duration(duration)
+            }
+            add("failure_rate", "{threshold: \(YAMLText.number(rate.threshold * 100))%, window: \(window), minimum_calls: \(rate.minimumCalls)}")
+        } else {
+            absent("failure_rate", "fail_max alone trips")
+        }
+        if let backoff = policy.backoff {
+            add("backoff", "{multiplier: \(YAMLText.number(backoff.multiplier)), max: \(YAMLText.duration(backoff.max)), jitter: \(YAMLText.number(backoff.jitter * 100))%}")
+        } else {
+            absent("backoff", "every opening lasts reset_timeout")
+        }
         if let timeout { add("timeout", YAMLText.duration(timeout)) } else { absent("timeout", "no limit") }
         add("kill_after", YAMLText.duration(killAfter))
         add("success_exit_codes", successExitCodes.description)
@@ -154,7 +168,10 @@ enum YAMLText {
 
     /// A number as the loader reads it: `2`, `1.5`.
     static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        // Rounded to a millionth: 7% is stored as 0.07, and 0.07 × 100 is
+        // 7.000000000000001 in binary floating point.
+        let rounded = (value * 1_000_000).rounded() / 1_000_000
+        return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)
     }
 
     /// A duration in the units the loader reads: `1h30m`, `500ms`, `0s`.

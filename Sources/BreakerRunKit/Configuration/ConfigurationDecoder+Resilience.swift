@@ -108,4 +108,75 @@ extension ConfigurationDecoder {
         }
         return (call, timeout)
     }
+
+    static let failureRateKeys = ["threshold", "window", "minimum_calls"]
+    static let backoffKeys = ["multiplier", "max", "jitter"]
+
+    /// Reads `failure_rate: {threshold: 50%, window: 20 | 10m, minimum_calls: 10}`:
+    /// a whole number of calls or a duration for the window (resilience4j's
+    /// count-based and time-based sliding windows); `minimum_calls` defaults
+    /// to 10.
+    mutating func failureRate(_ node: YAMLNode) -> FailureRate? {
+        let example = "{threshold: 50%, window: 20, minimum_calls: 10}"
+        guard let pairs = mapping(node, key: "failure_rate", example: example) else { return nil }
+        var threshold: Double?
+        var window: FailureRate.Window?
+        var minimumCalls = 10
+        var isValid = true
+        for pair in pairs {
+            let key = "failure_rate.\(pair.key)"
+            switch pair.key {
+            case "threshold":
+                threshold = percentage(pair.value, key: key, example: "50%")
+                if threshold == 0 {
+                    report(at: pair.value.location, "'\(key)' must be more than 0%, such as 50%")
+                    threshold = nil
+                }
+                if threshold == nil { isValid = false }
+            case "window":
+                if case let .scalar(text, true) = pair.value.content, !text.isEmpty, text.allSatisfy({ ("0"..."9").contains($0) }) {
+                    if let calls = integer(pair.value, key: key, in: 1...FailureRate.maximumCalls, example: "20") {
+                        window = .calls(calls)
+                    }
+                } else if let duration = duration(pair.value, key: key, allowsZero: false) {
+                    window = .duration(duration)
+                }
+                if window == nil { isValid = false }
+            case "minimum_calls":
+                if let calls = integer(pair.value, key: key, in: 1...Int(Int32.max), example: "10") { minimumCalls = calls } else { isValid = false }
+            default:
+                unknownOrFuture(pair, known: Self.failureRateKeys, future: [], context: "'failure_rate'")
+                isValid = false
+            }
+        }
+        guard isValid else { return nil }
+        guard let threshold, let window else {
+            report(at: node.location, "'failure_rate' needs 'threshold' and 'window', such as \(example)")
+            return nil
+        }
+        return FailureRate(threshold: threshold, window: window, minimumCalls: minimumCalls)
+    }
+
+    /// Reads `backoff: {multiplier: 2, max: 30m, jitter: 10%}`; every key has
+    /// a default (2, 30 minutes, 0%).
+    mutating func backoff(_ node: YAMLNode) -> Backoff? {
+        guard let pairs = mapping(node, key: "backoff", example: "{multiplier: 2, max: 30m, jitter: 10%}") else { return nil }
+        var backoff = Backoff(multiplier: 2, max: .seconds(1800), jitter: 0)
+        var isValid = true
+        for pair in pairs {
+            let key = "backoff.\(pair.key)"
+            switch pair.key {
+            case "multiplier":
+                if let multiplier = decimal(pair.value, key: key, atLeast: 1, example: "2") { backoff.multiplier = multiplier } else { isValid = false }
+            case "max":
+                if let max = duration(pair.value, key: key, allowsZero: false) { backoff.max = max } else { isValid = false }
+            case "jitter":
+                if let jitter = percentage(pair.value, key: key, example: "10%") { backoff.jitter = jitter } else { isValid = false }
+            default:
+                unknownOrFuture(pair, known: Self.backoffKeys, future: [], context: "'backoff'")
+                isValid = false
+            }
+        }
+        return isValid ? backoff : nil
+    }
 }

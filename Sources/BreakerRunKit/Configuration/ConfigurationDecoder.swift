@@ -9,10 +9,11 @@ struct ConfigurationDecoder {
         "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
         "open_exit_code", "env", "working_dir", "fallback",
         "slow_call_duration", "retry", "max_concurrent", "max_wait", "probe", "on_transition",
+        "failure_rate", "backoff",
     ]
     /// Breaker keys of the design that a later version implements.
     static let futureBreakerKeys = [
-        "http", "tcp", "failure_rate", "backoff", "on_state_error",
+        "http", "tcp", "on_state_error",
     ]
     /// Keys that name the call: they belong to one breaker, never to `defaults`.
     static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
@@ -43,6 +44,8 @@ struct ConfigurationDecoder {
         var maxWait: (value: Duration?, location: SourceLocation)?
         var probe: Probe?
         var onTransition: TransitionHook?
+        var failureRate: FailureRate?
+        var backoff: Backoff?
     }
 
     /// What one file defines.
@@ -131,7 +134,9 @@ struct ConfigurationDecoder {
                 failMax: own.failMax ?? defaults.failMax ?? builtIn.policy.failMax,
                 resetTimeout: own.resetTimeout ?? defaults.resetTimeout ?? builtIn.policy.resetTimeout,
                 successThreshold: own.successThreshold ?? defaults.successThreshold ?? builtIn.policy.successThreshold,
-                halfOpenMaxCalls: own.halfOpenMaxCalls ?? defaults.halfOpenMaxCalls ?? builtIn.policy.halfOpenMaxCalls
+                halfOpenMaxCalls: own.halfOpenMaxCalls ?? defaults.halfOpenMaxCalls ?? builtIn.policy.halfOpenMaxCalls,
+                failureRate: own.failureRate ?? defaults.failureRate,
+                backoff: own.backoff ?? defaults.backoff
             ),
             timeout: own.timeout ?? defaults.timeout,
             killAfter: own.killAfter ?? defaults.killAfter ?? builtIn.killAfter,
@@ -209,6 +214,10 @@ struct ConfigurationDecoder {
                 fields.maxConcurrent = integer(value, key: key, in: 1...Int(Int32.max), example: "1")
             case "max_wait":
                 fields.maxWait = (duration(value, key: key, allowsZero: true), pair.keyLocation)
+            case "failure_rate":
+                fields.failureRate = failureRate(value)
+            case "backoff":
+                fields.backoff = backoff(value)
             case "probe":
                 fields.probe = timedCall(value, key: key).map { Probe(call: $0.call, timeout: $0.timeout) }
             case "on_transition":

@@ -20,7 +20,7 @@ public struct BreakerRunner {
     public var reporter: TransitionReporter {
         TransitionReporter(logger: logger, environment: environment, supervisor: supervisor)
     }
-    /// A source of random values in `0..<1`, for retry jitter.
+    /// A source of random values in `0..<1`, for retry and backoff jitter.
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
     /// Creates a runner.
@@ -102,13 +102,14 @@ public struct BreakerRunner {
         var snapshot = BreakerState()
         var decidedAt: Instant?
         var transitions: [Transition] = []
+        let actor = force ? Actor.current() : nil
         let admission: Admission?
         do {
             admission = try store.update(name) { state, now in
                 let before = state.generation
                 let decision: Admission
                 if force {
-                    decision = .admitted(state.admitForced(at: now))
+                    decision = .admitted(state.admitForced(at: now, by: actor))
                 } else {
                     decision = state.admit(at: now, policy: breaker.policy) {
                         permit = try? store.acquirePermit(name, slots: breaker.policy.halfOpenMaxCalls)
@@ -234,10 +235,11 @@ public struct BreakerRunner {
     }
 
     private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, releasing permit: inout HeldLock?) {
+        let jitter = random()
         do {
             let (transitions, state, now) = try store.update(breaker.name) { state, now in
                 let before = state.generation
-                state.record(outcome, for: ticket, at: now, policy: breaker.policy)
+                state.record(outcome, for: ticket, at: now, policy: breaker.policy, random: jitter)
                 // Released under the state lock, once the outcome is decided, so
                 // that the next trial sees this one's result.
                 permit?.release()

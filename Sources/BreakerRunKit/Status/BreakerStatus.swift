@@ -39,6 +39,36 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         public var at: String
         /// Why.
         public var reason: String
+        /// Who, for manual transitions (`uid 0 (root)`); nil otherwise.
+        public var by: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case from, to, at, reason, by
+        }
+
+        /// Encodes every field; `by` is left out when nil.
+        /// - Parameter encoder: the encoder.
+        /// - Throws: what the encoder throws.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(from, forKey: .from)
+            try c.encode(to, forKey: .to)
+            try c.encode(at, forKey: .at)
+            try c.encode(reason, forKey: .reason)
+            try c.encodeIfPresent(by, forKey: .by)
+        }
+    }
+
+    /// The failure-rate window as of now, when the breaker has a
+    /// `failure_rate`: calls and failures in it.
+    public var failureRate: FailureRateStatus?
+
+    /// The failure-rate window's totals.
+    public struct FailureRateStatus: Sendable, Equatable, Encodable {
+        /// Calls (successes and failures) in the window.
+        public var calls: Int
+        /// Failures in the window.
+        public var failures: Int
     }
 
     /// The status of a breaker as of `now`.
@@ -46,7 +76,9 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
     ///   - name: the breaker's name.
     ///   - state: its stored state.
     ///   - now: the current time.
-    public init(name: String, state: BreakerState, now: Instant) {
+    ///   - policy: the breaker's rules, for its failure-rate window; nil to
+    ///     leave the window out.
+    public init(name: String, state: BreakerState, now: Instant, policy: Policy? = nil) {
         self.name = name
         let phase = state.effectivePhase(at: now)
         self.state = phase.name
@@ -64,7 +96,10 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         lastFailure = state.lastFailure
         counts = state.counts
         transitions = state.recentTransitions.map {
-            TransitionStatus(from: $0.from, to: $0.to, at: formatRFC3339(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason)
+            TransitionStatus(from: $0.from, to: $0.to, at: formatRFC3339(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason, by: $0.actor)
+        }
+        if let policy, let totals = state.failureRateTotals(at: now, policy: policy) {
+            failureRate = FailureRateStatus(calls: totals.calls, failures: totals.failures)
         }
     }
 
@@ -73,7 +108,7 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         case consecutiveFailures = "consecutive_failures"
         case openedAt = "opened_at", openReason = "open_reason"
         case nextTrialAt = "next_trial_at", retryAfterSeconds = "retry_after_seconds"
-        case lastFailure = "last_failure", counts, transitions
+        case lastFailure = "last_failure", counts, transitions, failureRate = "failure_rate"
     }
 
     /// Encodes every field, with `null` for absent values, as DESIGN asks.
@@ -92,5 +127,6 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         try c.encode(lastFailure, forKey: .lastFailure)
         try c.encode(counts, forKey: .counts)
         try c.encode(transitions, forKey: .transitions)
+        try c.encodeIfPresent(failureRate, forKey: .failureRate)
     }
 }

@@ -17,6 +17,10 @@ import Glibc
             max_wait: 5s
             probe: {shell: 'curl -fs http://127.0.0.1/health', timeout: 3s}
             on_transition: {command: [logger, -t, breaker]}
+            failure_rate: {threshold: 7%, window: 10m, minimum_calls: 4}
+            backoff: {max: 10m, jitter: 7%}
+          counted:
+            failure_rate: {threshold: 50%, window: 20}
           commas:
             command: ['a,b', '[x]', '{y}']
         """
@@ -30,6 +34,9 @@ import Glibc
         copy.location = configuration.breakers["busy"]!.location
         #expect(copy == configuration.breakers["busy"])
         #expect(reloaded.breakers["commas"]?.call == .command(["a,b", "[x]", "{y}"]))
+        #expect(printed.contains("    failure_rate: {threshold: 7%, window: 10m, minimum_calls: 4}\n"))
+        #expect(printed.contains("    backoff: {multiplier: 2, max: 10m, jitter: 7%}\n"))
+        #expect(reloaded.breakers["counted"]?.policy.failureRate == FailureRate(threshold: 0.5, window: .calls(20), minimumCalls: 10))
     }
 
     @Test func printsEveryKeyWithItsEffectiveValueInAStableOrder() throws {
@@ -61,6 +68,8 @@ import Glibc
             reset_timeout: 1m30s
             success_threshold: 1
             half_open_max_calls: 1
+            # failure_rate: not set (fail_max alone trips)
+            # backoff: not set (every opening lasts reset_timeout)
             timeout: 1s500ms
             kill_after: 5s
             success_exit_codes: [0]
@@ -82,6 +91,8 @@ import Glibc
             reset_timeout: 1m30s
             success_threshold: 1
             half_open_max_calls: 1
+            # failure_rate: not set (fail_max alone trips)
+            # backoff: not set (every opening lasts reset_timeout)
             timeout: 1s500ms
             kill_after: 5s
             success_exit_codes: [0]
