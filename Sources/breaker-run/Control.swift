@@ -52,7 +52,7 @@ extension BreakerRun {
     /// `breaker-run reset NAME`.
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close a breaker now and clear its consecutive failures and any hold."
+            abstract: "Close a breaker now and clear its consecutive failures, any hold and the backoff."
         )
 
         @OptionGroup var options: GlobalOptions
