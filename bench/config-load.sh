@@ -7,6 +7,8 @@
 # configuration of BREAKERS breakers (default 1000) with defaults, anchors,
 # merge keys and ${VAR} values, and times with hyperfine:
 #   /bin/true (the cost of starting any process),
+#   libyaml alone: a C program that only runs yaml_parser_load on the file
+#     (the floor for any loader built on libyaml; skipped without cc),
 #   breaker-run validate,
 #   breaker-run status <one breaker>.
 # Needs hyperfine (apt-get install -y hyperfine).
@@ -56,9 +58,29 @@ echo "configuration: $config ($(wc -c < "$config") bytes, $count breakers)" >&2
 "$binary" --config "$config" validate >&2
 "$binary" --config "$config" status service-500 >/dev/null
 
+set -- --command-name '/bin/true' '/bin/true'
+if command -v cc >/dev/null; then
+    cat > "$work/load.c" <<'C'
+#include <stdio.h>
+#include <yaml.h>
+int main(int argc, char **argv) {
+    FILE *file = fopen(argv[1], "rb");
+    yaml_parser_t parser;
+    yaml_document_t document;
+    if (!file || !yaml_parser_initialize(&parser)) return 2;
+    yaml_parser_set_input_file(&parser, file);
+    if (!yaml_parser_load(&parser, &document)) return 1;
+    yaml_document_delete(&document);
+    yaml_parser_delete(&parser);
+    return 0;
+}
+C
+    cc -O2 -o "$work/libyaml-load" "$work/load.c" -lyaml
+    set -- "$@" --command-name 'libyaml alone (C)' "$work/libyaml-load $config"
+fi
+
 export BENCH_TOKEN=x
-hyperfine --warmup 20 --min-runs 200 -N --export-markdown "$work/result.md" \
-    --command-name '/bin/true' '/bin/true' \
+hyperfine --warmup 20 --min-runs 200 -N --export-markdown "$work/result.md" "$@" \
     --command-name 'breaker-run validate' "$binary --config $config validate" \
     --command-name 'breaker-run status service-500' "$binary --config $config status service-500"
 cat "$work/result.md"

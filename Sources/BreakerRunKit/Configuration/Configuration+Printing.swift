@@ -132,7 +132,14 @@ enum YAMLText {
     static func scalar(_ text: String) -> String {
         if isSafePlain(text) { return text }
         if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && !isSpecialBreak($0) }) {
-            return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+            // Scalars, not Characters: a quote followed by a combining mark is
+            // one Character, and splitting at "'" would miss it.
+            var quoted = "'"
+            for scalar in text.unicodeScalars {
+                quoted.unicodeScalars.append(scalar)
+                if scalar == "'" { quoted.unicodeScalars.append(scalar) }
+            }
+            return quoted + "'"
         }
         var quoted = "\""
         for scalar in text.unicodeScalars {

@@ -692,29 +692,31 @@ struct ConfigurationDecoder {
         return bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
+    // Paths are split on bytes, as the kernel reads them: a '/' followed by
+    // a combining mark is one Character but still a separator.
     private func absolutePath(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
+        let slash = UInt8(ascii: "/")
+        if path.utf8.first == slash { return path }
         let directory: String
-        if let slash = file.lastIndex(of: "/") {
-            directory = slash == file.startIndex ? "/" : String(file[..<slash])
+        let fileBytes = Array(file.utf8)
+        if let last = fileBytes.lastIndex(of: slash) {
+            directory = last == 0 ? "/" : String(decoding: fileBytes[..<last], as: UTF8.self)
         } else {
             directory = "."
         }
-        let base = directory.hasPrefix("/") ? directory : ConfigurationDecoder.currentDirectory() + "/" + directory
+        let base = directory.utf8.first == slash ? directory : ConfigurationDecoder.currentDirectory() + "/" + directory
         return Self.normalize(base + "/" + path)
     }
 
     /// Removes `.` and `..` components and doubled slashes from an absolute path.
     static func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for part in path.split(separator: "/") {
-            switch part {
-            case ".": continue
-            case "..": _ = parts.popLast()
-            default: parts.append(part)
-            }
+        var parts: [ArraySlice<UInt8>] = []
+        for part in Array(path.utf8).split(separator: UInt8(ascii: "/")) {
+            if part.elementsEqual(".".utf8) { continue }
+            if part.elementsEqual("..".utf8) { _ = parts.popLast(); continue }
+            parts.append(part)
         }
-        return "/" + parts.joined(separator: "/")
+        return "/" + parts.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
     }
 
     func describe(_ node: YAMLNode) -> String {

@@ -146,7 +146,15 @@ public struct InterpolatedString: Sendable, Equatable, CustomStringConvertible {
     /// - Parameter text: a literal value.
     /// - Returns: the text as written in the configuration.
     public static func escaped(_ text: String) -> String {
-        text.contains("$") ? text.split(separator: "$", omittingEmptySubsequences: false).joined(separator: "$$") : text
+        // Scalars, not Characters: a '$' followed by a combining mark is one
+        // Character, and splitting at "$" would miss it.
+        guard text.utf8.contains(UInt8(ascii: "$")) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            result.unicodeScalars.append(scalar)
+            if scalar == "$" { result.unicodeScalars.append(scalar) }
+        }
+        return result
     }
 
     /// Whether `name` is a valid environment variable name: letters, digits

@@ -320,3 +320,14 @@ private func write(_ text: String, to path: String) {
         #expect(found.count == 1)
     }
 }
+
+@Suite struct StateDirectoryPathTests {
+    @Test func splitsAPathAtEverySlashAsTheKernelDoes() throws {
+        // "/\u{301}" is one Character but two path bytes groups: '/' still separates.
+        let configuration = try ConfigurationLoader.parse(
+            yaml: "version: 1\nstate_dir: \"x/\\u0301/../y\"\n", file: "/etc/breaker-run/breakers.yaml")
+        #expect(configuration.stateDirectory == "/etc/breaker-run/x/y")
+        let absolute = try ConfigurationLoader.parse(yaml: "version: 1\nstate_dir: \"/\\u0301a\"\n", file: "b.yaml")
+        #expect(absolute.stateDirectory == "/\u{301}a")
+    }
+}

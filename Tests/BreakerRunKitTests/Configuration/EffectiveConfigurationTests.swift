@@ -127,6 +127,9 @@ import Glibc
         "", " lead", "trail ", "null", "~", "- dash", "a: b", "#hash", "x #y", "[x]", "{x}", "'q'", "\"dq\"",
         "tab\there", "line\nbreak", "bell\u{7}", "nel\u{85}x", "caf\u{E9} \u{1F600}", "*star", "&amp", "!bang",
         "%pct", "@at", "`tick", "|pipe", ">gt", "?q", "a,b", "end:", "010", "1:30", "true", "yes", "\\back",
+        // Found by the fuzzer: a quote or a '$' followed by a combining mark
+        // is one Character with it.
+        "it'\u{64C}s", "cost $\u{301}5 ${X}",
     ])
     func printsAnyStringSoThatItReadsBackUnchanged(text: String) throws {
         let breaker = BreakerConfiguration(

@@ -48,6 +48,8 @@ private let here = SourceLocation(file: "b.yaml", line: 1, column: 1)
         let escaped = InterpolatedString.escaped("$a$$b${c}$")
         #expect(escaped == "$$a$$$$b$${c}$$")
         #expect(try InterpolatedString.parse(escaped, at: here).literalValue == "$a$$b${c}$")
+        // A '$' with a combining mark is one Character; it is still doubled.
+        #expect(InterpolatedString.escaped("$\u{301}") == "$$\u{301}")
     }
 }
 
