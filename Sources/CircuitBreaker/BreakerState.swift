@@ -101,7 +101,9 @@ public struct BreakerState: Sendable, Equatable {
     // MARK: Admission
 
     /// Decides whether a call may run now, and takes the transition from
-    /// open to half-open when the open interval has passed.
+    /// open to half-open when the open interval has passed. Instants stored
+    /// ahead of `now` (a damaged or hand-edited file) are clamped first, so
+    /// that no opening lasts longer than the policy or its own length allows.
     ///
     /// In half-open the call is a trial only if `trialPermit` grants it one;
     /// the permits themselves (locks held for the call's duration, across
@@ -114,6 +116,7 @@ public struct BreakerState: Sendable, Equatable {
     ///     permit was acquired for this call.
     /// - Returns: a ticket to record the outcome with, or the rejection.
     public mutating func admit(at now: Instant, policy: Policy, trialPermit: () -> Bool) -> Admission {
+        clamp(to: now, policy: policy)
         settle(at: now)
         switch phase {
         case .closed:
@@ -324,6 +327,20 @@ public struct BreakerState: Sendable, Equatable {
             copy.at = moved(transition.at)
             return copy
         }
+    }
+
+    /// `clamp(to:longestInterval:)` with the longest interval this state can
+    /// have been given: the policy's, or the stored opening's own length when
+    /// it began by `now` (a longer `trip --for`).
+    /// - Parameters:
+    ///   - now: the current time.
+    ///   - policy: the breaker's rules.
+    public mutating func clamp(to now: Instant, policy: Policy) {
+        var longest = policy.longestOpenInterval
+        if case .open(let until) = phase, let opened = openedAt, opened <= now {
+            longest = max(longest, until.duration(since: opened))
+        }
+        clamp(to: now, longestInterval: longest)
     }
 
     /// Brings instants that lie ahead of `now` on the same boot (a damaged or

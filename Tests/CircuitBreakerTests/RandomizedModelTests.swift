@@ -289,8 +289,8 @@ struct RandomizedModelTests {
         var violations: [String] = []
         var seed: UInt64 = 0x5EED
         var seen: Set<String> = []
-        for _ in 0..<2_000 {
-            violations += Self.run(seed: seed, steps: 300, seen: &seen)
+        for _ in 0..<10_000 {
+            violations += Self.run(seed: seed, steps: 80, seen: &seen)
             if violations.count >= 5 { break }
             seed &+= 1
         }

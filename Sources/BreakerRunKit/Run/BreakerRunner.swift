@@ -104,6 +104,7 @@ public struct BreakerRunner {
         var transitions: [Transition] = []
         let actor = force ? Actor.current() : nil
         let admission: Admission?
+        var permitError: (any Error)?
         do {
             admission = try store.update(name) { state, now in
                 let before = state.generation
@@ -112,7 +113,11 @@ public struct BreakerRunner {
                     decision = .admitted(state.admitForced(at: now, by: actor))
                 } else {
                     decision = state.admit(at: now, policy: breaker.policy) {
-                        permit = try? store.acquirePermit(name, slots: breaker.policy.halfOpenMaxCalls)
+                        do {
+                            permit = try store.acquirePermit(name, slots: breaker.policy.halfOpenMaxCalls)
+                        } catch {
+                            permitError = error
+                        }
                         return permit != nil
                     }
                 }
@@ -123,6 +128,9 @@ public struct BreakerRunner {
                 snapshot = state
                 decidedAt = now
                 return decision
+            }
+            if let permitError {
+                logger.warning("\(name): trial permit unavailable (\(permitError)); the call is not let through as a trial")
             }
             // Reported once stored: a transition that was not written did not happen.
             reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!)

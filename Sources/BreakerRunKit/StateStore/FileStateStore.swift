@@ -80,7 +80,8 @@ public struct FileStateStore: Sendable {
     /// A state stored on another boot (a different boot id) is re-expressed
     /// on this boot's clock with `BreakerState.rebase(toBootOf:)` before
     /// `body` sees it. Instants ahead of `now` on the same boot are left to
-    /// the caller's `clamp(to:longestInterval:)`, which needs the policy.
+    /// `BreakerState.admit(at:policy:trialPermit:)`, which clamps them with
+    /// the policy.
     ///
     /// `body` may call `acquirePermit(_:slots:)`: permits are separate locks.
     /// It must not call `update` for the same breaker: that waits for a lock

@@ -80,6 +80,8 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
     ///     leave the window out.
     public init(name: String, state: BreakerState, now: Instant, policy: Policy? = nil) {
         self.name = name
+        var state = state
+        if let policy { state.clamp(to: now, policy: policy) }
         let phase = state.effectivePhase(at: now)
         self.state = phase.name
         held = phase == .held
