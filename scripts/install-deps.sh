@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what breaker-run needs to build, test and run its demo on Debian:
 # libyaml (the YAML parser), curl and python3 (the demo and tests), mandoc
-# (the man page check), tmux (the terminal tests). Needs root; does nothing for packages already there.
+# (the man page check), tmux (the terminal tests), jq and bc (the stress and crash scripts). Needs root; does nothing for packages already there.
 set -euo pipefail
 needed=()
-for package in libyaml-dev curl python3 mandoc tmux; do
+for package in libyaml-dev curl python3 mandoc tmux jq bc; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || needed+=("$package")
 done
 if ((${#needed[@]})); then
