@@ -78,8 +78,20 @@ struct GlobalOptions: ParsableArguments {
         }
         let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
         logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
-        let store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
+        var store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
             logger.warning("\(warning)")
+        }
+        if let path = configuration.metricsFile {
+            // Every writer (run, trip, reset) goes through this store, so the
+            // file follows every change of state.
+            let metrics = MetricsFile(path: path, breakers: configuration.sortedBreakers, store: store)
+            store.afterWrite = {
+                do {
+                    try metrics.write()
+                } catch {
+                    logger.warning("metrics_file \(path) not updated: \(error)")
+                }
+            }
         }
         return Context(configuration: configuration, stateDirectory: directory, store: store, logger: logger, environment: environment)
     }
