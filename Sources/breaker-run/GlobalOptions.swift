@@ -58,9 +58,17 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// A logger writing to standard error at the level the flags ask for.
-    func makeLogger() -> Logger {
+    /// - Parameter destination: `.syslog` to send transitions to syslog too.
+    func makeLogger(_ destination: LogDestination = .stderr) -> Logger {
         let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
-        return Logger(label: "breaker-run") { _ in StderrLogHandler(logLevel: level) }
+        return Logger(label: "breaker-run") { _ in
+            switch destination {
+            case .stderr:
+                StderrLogHandler(logLevel: level)
+            case .syslog:
+                MultiplexLogHandler([StderrLogHandler(logLevel: level), SyslogLogHandler()])
+            }
+        }
     }
 
     /// Everything a subcommand needs: configuration, state store, logger.
@@ -68,7 +76,6 @@ struct GlobalOptions: ParsableArguments {
     func loadContext() throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
-        let logger = makeLogger()
         let configuration: Configuration
         do {
             configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot)
@@ -76,6 +83,7 @@ struct GlobalOptions: ParsableArguments {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
+        let logger = makeLogger(configuration.log)
         let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
         logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
         var store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
