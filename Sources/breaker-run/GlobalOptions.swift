@@ -9,10 +9,10 @@ import Glibc
 /// Options every subcommand takes: where the configuration and state are,
 /// and how much to say.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "file"), completion: .file(extensions: ["yaml", "yml"]))
     var config: String?
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"))
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"), completion: .directory)
     var stateDirectory: String?
 
     @Flag(name: .shortAndLong, help: "Print errors only, no notices.")

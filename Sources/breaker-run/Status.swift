@@ -15,7 +15,7 @@ extension BreakerRun {
         @Flag(help: "Print JSON: {\"configuration\": [...], \"state_dir\": ..., \"breakers\": [...]}.")
         var json = false
 
-        @Argument(help: "Breakers to show (default: all).")
+        @Argument(help: "Breakers to show (default: all).", completion: BreakerNameCompletion.kind)
         var names: [String] = []
 
         func run() throws {
