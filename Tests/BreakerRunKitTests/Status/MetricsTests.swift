@@ -121,3 +121,19 @@ fileprivate struct FixedClock: BreakerClock {
     var bootID = "boot-a"
     func now() -> Instant { instant }
 }
+
+@Suite struct RelativeDurationTests {
+    static let cases: [(seconds: Int64, expected: String)] = [
+        (0, "0s"), (27, "27s"), (180, "3m"), (190, "3m10s"),
+        (7_559, "2h5m"), (273_661, "3d4h"), (86_400, "1d"), (-5, "0s"),
+    ]
+
+    @Test(arguments: cases)
+    func readsAtAGlanceInItsTwoLargestUnits(seconds: Int64, expected: String) {
+        #expect(DurationFormat.relative(.seconds(seconds)) == expected)
+    }
+
+    @Test func aFractionOfASecondReadsAsOneSecondNotNow() {
+        #expect(DurationFormat.relative(.milliseconds(300)) == "1s")
+    }
+}
