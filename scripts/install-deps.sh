@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Installs what breaker-run needs to build, test and run its demo on Debian:
 # libyaml (the YAML parser), curl and python3 (the demo and tests), mandoc
-# (the man page check), tmux (the terminal tests), jq and bc (the stress and crash scripts). Needs root; does nothing for packages already there.
+# (the man page check), tmux (the terminal tests), jq and bc (the stress and
+# crash scripts), and prometheus-client (the
+# reference parser of the metrics tests, from PyPI). Needs root; does nothing for packages already there.
 set -euo pipefail
 needed=()
-for package in libyaml-dev curl python3 mandoc tmux jq bc; do
+for package in libyaml-dev curl python3 python3-pip mandoc tmux jq bc; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || needed+=("$package")
 done
 if ((${#needed[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}"
+fi
+# The Prometheus reference parser, for the metrics tests.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+    python3 -m pip install -q prometheus-client 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages prometheus-client
 fi

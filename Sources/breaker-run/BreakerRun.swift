@@ -13,7 +13,7 @@ struct BreakerRun: ParsableCommand {
             or from parallel scripts, respects an open breaker.
             """,
         version: BreakerRunVersion.current,
-        subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self]
+        subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self, Metrics.self]
     )
 
     /// Parses the command line with the global options allowed before the

@@ -11,7 +11,7 @@ extension BreakerRun {
 
         @OptionGroup var options: GlobalOptions
 
-        @Argument(help: "The breaker's name.")
+        @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
         @Option(name: .customLong("for"), help: ArgumentHelp("How long to stay open (such as 10m), instead of reset_timeout.", valueName: "duration"))
@@ -57,7 +57,7 @@ extension BreakerRun {
 
         @OptionGroup var options: GlobalOptions
 
-        @Argument(help: "The breaker's name.")
+        @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
         func run() throws {

@@ -9,10 +9,10 @@ import Glibc
 /// Options every subcommand takes: where the configuration and state are,
 /// and how much to say.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "file"), completion: .file(extensions: ["yaml", "yml"]))
     var config: String?
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"))
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"), completion: .directory)
     var stateDirectory: String?
 
     @Flag(name: .shortAndLong, help: "Print errors only, no notices.")
@@ -58,9 +58,17 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// A logger writing to standard error at the level the flags ask for.
-    func makeLogger() -> Logger {
+    /// - Parameter destination: `.syslog` to send transitions to syslog too.
+    func makeLogger(_ destination: LogDestination = .stderr) -> Logger {
         let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
-        return Logger(label: "breaker-run") { _ in StderrLogHandler(logLevel: level) }
+        return Logger(label: "breaker-run") { _ in
+            switch destination {
+            case .stderr:
+                StderrLogHandler(logLevel: level)
+            case .syslog:
+                MultiplexLogHandler([StderrLogHandler(logLevel: level), SyslogLogHandler()])
+            }
+        }
     }
 
     /// Everything a subcommand needs: configuration, state store, logger.
@@ -68,7 +76,6 @@ struct GlobalOptions: ParsableArguments {
     func loadContext() throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
-        let logger = makeLogger()
         let configuration: Configuration
         do {
             configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot)
@@ -76,10 +83,23 @@ struct GlobalOptions: ParsableArguments {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
+        let logger = makeLogger(configuration.log)
         let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
         logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
-        let store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
+        var store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
             logger.warning("\(warning)")
+        }
+        if let path = configuration.metricsFile {
+            // Every writer (run, trip, reset) goes through this store, so the
+            // file follows every change of state.
+            let metrics = MetricsFile(path: path, breakers: configuration.sortedBreakers, store: store)
+            store.afterWrite = {
+                do {
+                    try metrics.write()
+                } catch {
+                    logger.warning("metrics_file \(path) not updated: \(error)")
+                }
+            }
         }
         return Context(configuration: configuration, stateDirectory: directory, store: store, logger: logger, environment: environment)
     }

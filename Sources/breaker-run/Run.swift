@@ -16,7 +16,7 @@ extension BreakerRun {
 
         @OptionGroup var options: GlobalOptions
 
-        @Argument(help: "The breaker's name.")
+        @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
         @Flag(help: "Run even when the breaker is open; the outcome counts as a trial.")

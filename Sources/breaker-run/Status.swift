@@ -3,6 +3,10 @@ import BreakerRunKit
 import CircuitBreaker
 import FoundationEssentials
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension BreakerRun {
     /// `breaker-run status [NAME...] [--json]`: never writes state.
     struct Status: ParsableCommand {
@@ -15,7 +19,7 @@ extension BreakerRun {
         @Flag(help: "Print JSON: {\"configuration\": [...], \"state_dir\": ..., \"breakers\": [...]}.")
         var json = false
 
-        @Argument(help: "Breakers to show (default: all).")
+        @Argument(help: "Breakers to show (default: all).", completion: BreakerNameCompletion.kind)
         var names: [String] = []
 
         func run() throws {
@@ -41,7 +45,8 @@ extension BreakerRun {
                 let data = try encoder.encode(document)
                 try output(String(decoding: data, as: UTF8.self) + "\n")
             } else {
-                try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory))
+                try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory,
+                                             colour: StatusText.usesColour(environment: context.environment)))
             }
             if entries.contains(where: \.isError) {
                 throw ExitCode(ExitStatus.ioError.rawValue)
@@ -87,9 +92,26 @@ struct StatusDocument: Encodable {
     }
 }
 
-/// The text of `status`: one block per breaker.
+/// The text of `status`: one block per breaker, readable at a glance:
+/// relative times ("opened 3m ago", "next trial in 27s") beside the absolute
+/// ones, and the state in colour on a terminal.
 enum StatusText {
-    static func render(_ entries: [StatusEntry], configuration: [String], stateDirectory: String) -> String {
+    /// Whether to colour the output: only when standard output is a
+    /// terminal, `NO_COLOR` is unset or empty (no-color.org), and `TERM` is
+    /// not `dumb`.
+    static func usesColour(environment: [String: String]) -> Bool {
+        guard isatty(STDOUT_FILENO) == 1 else { return false }
+        if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return false }
+        return environment["TERM"] != "dumb"
+    }
+
+    static func render(_ entries: [StatusEntry], configuration: [String], stateDirectory: String, colour: Bool = false) -> String {
+        func paint(_ text: String, _ code: String) -> String {
+            colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+        }
+        func ago(_ duration: Duration?) -> String {
+            duration.map { " (\(DurationFormat.relative($0)) ago)" } ?? ""
+        }
         var lines = [
             "configuration: \(configuration.joined(separator: ", "))",
             "state directory: \(stateDirectory)",
@@ -97,27 +119,36 @@ enum StatusText {
         for entry in entries {
             lines.append("")
             guard case .status(let status) = entry else {
-                if case .error(let name, let message) = entry { lines.append("\(name): error: \(message)") }
+                if case .error(let name, let message) = entry { lines.append("\(paint(name, "1")): \(paint("error", "31")): \(message)") }
                 continue
             }
-            var headline = "\(status.name): \(status.state.rawValue)"
+            let stateColour = switch status.state {
+            case .closed: "32"
+            case .open: "1;31"
+            case .halfOpen: "33"
+            }
+            var headline = "\(paint(status.name, "1")): \(paint(status.state.rawValue, stateColour))"
             if status.held { headline += " (held until reset)" }
             if status.state == .halfOpen { headline += " (trial allowed)" }
+            if status.state != .closed, let ago = status.openedAgo {
+                headline += ", opened \(DurationFormat.relative(ago)) ago"
+                if let next = status.nextTrialIn { headline += ", next trial in \(DurationFormat.relative(next))" }
+            }
             lines.append(headline)
             if status.state != .closed, let opened = status.openedAt {
                 lines.append("  opened at \(opened)" + (status.openReason.map { " (\($0))" } ?? ""))
             }
-            if let next = status.nextTrialAt, let seconds = status.retryAfterSeconds {
-                lines.append("  next trial at \(next) (in \(seconds)s)")
+            if let next = status.nextTrialAt {
+                lines.append("  next trial at \(next)")
             }
-            lines.append("  consecutive failures: \(status.consecutiveFailures)" + (status.lastFailure.map { "; last failure: \($0)" } ?? ""))
+            lines.append("  consecutive failures: \(status.consecutiveFailures)" + (status.lastFailure.map { "; last failure: \(paint($0, "31"))" } ?? ""))
             if let rate = status.failureRate {
                 lines.append("  failure rate: \(rate.failures) of \(rate.calls) calls in the window")
             }
             let c = status.counts
             lines.append("  counts: \(c.successes) successes, \(c.failures) failures, \(c.ignored) ignored, \(c.rejected) rejected, \(c.fallbacks) fallbacks")
             for transition in status.transitions.suffix(5) {
-                lines.append("  \(transition.at) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))
+                lines.append("  \(transition.at)\(ago(transition.age)) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))
             }
         }
         return lines.joined(separator: "\n") + "\n"

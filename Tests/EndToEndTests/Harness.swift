@@ -55,14 +55,14 @@ final class Sandbox: @unchecked Sendable {
 
     /// Starts the binary with `--config` and `--state-dir` of this sandbox
     /// placed before the subcommand's own arguments.
-    func start(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Running {
+    func start(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, binary: String = Sandbox.binary) throws -> Running {
         let id = UUID().uuidString
         let out = path("out-\(id)")
         let err = path("err-\(id)")
         _ = FileManager.default.createFile(atPath: out, contents: nil)
         _ = FileManager.default.createFile(atPath: err, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        process.executableURL = URL(fileURLWithPath: binary)
         var full = arguments
         if let subcommand = full.first, !subcommand.hasPrefix("-") {
             if !full.contains("--state-dir") { full.insert(contentsOf: ["--state-dir", stateDirectory], at: 1) }
@@ -91,8 +91,8 @@ final class Sandbox: @unchecked Sendable {
 
     /// Runs the binary to its end.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Invocation {
-        try start(arguments, environment: environment, stdin: stdin).wait()
+    func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, binary: String = Sandbox.binary) throws -> Invocation {
+        try start(arguments, environment: environment, stdin: stdin, binary: binary).wait()
     }
 
     /// `status --json` of one breaker, decoded.

@@ -17,6 +17,10 @@ extension Configuration {
         } else if let stateDirectoryInUse {
             lines.append("# state_dir: not set; this invocation uses \(stateDirectoryInUse)")
         }
+        if let metricsFile {
+            lines.append("metrics_file: \(YAMLText.scalar(metricsFile))")
+        }
+        lines.append("log: \(log.rawValue)")
         if breakers.isEmpty {
             lines.append("breakers: {}")
         } else {

@@ -14,6 +14,12 @@ public struct Configuration: Sendable, Equatable {
     public var breakers: [String: BreakerConfiguration]
     /// The environment that `${VAR}` reads, as given to the loader.
     public var environment: [String: String]
+    /// The Prometheus textfile rewritten after every change of state
+    /// (`metrics_file`), made absolute like `state_dir`; nil for none.
+    public var metricsFile: String?
+    /// Where transitions are logged besides standard error (`log`).
+    /// Default `.stderr`.
+    public var log: LogDestination = .stderr
 
     /// Creates a configuration.
     /// - Parameters:
@@ -28,8 +34,20 @@ public struct Configuration: Sendable, Equatable {
         self.environment = environment
     }
 
+    /// The breakers in alphabetical order of their names.
+    public var sortedBreakers: [BreakerConfiguration] { breakerNames.compactMap { breakers[$0] } }
+
     /// The breaker names in alphabetical order.
     public var breakerNames: [String] { breakers.keys.sorted() }
+}
+
+/// Where breaker-run's messages go (`log:`).
+public enum LogDestination: String, Sendable, Equatable, CaseIterable {
+    /// Standard error only: one line per notable event.
+    case stderr
+    /// Standard error, and every transition to syslog too (ident
+    /// `breaker-run`, facility `LOG_USER`), which journald collects.
+    case syslog
 }
 
 /// A place in a configuration file, for messages: `FILE:LINE:COLUMN`.

@@ -17,8 +17,8 @@ struct ConfigurationDecoder {
     ]
     /// Keys that name the call: they belong to one breaker, never to `defaults`.
     static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
-    static let topLevelKeys = ["version", "state_dir", "defaults", "breakers"]
-    static let futureTopLevelKeys = ["metrics_file", "log"]
+    static let topLevelKeys = ["version", "state_dir", "defaults", "breakers", "metrics_file", "log"]
+    static let futureTopLevelKeys: [String] = []
     static let fallbackKeys = ["command", "shell", "output", "exit_code"]
     static let futureFallbackKeys = ["cached"]
 
@@ -51,6 +51,8 @@ struct ConfigurationDecoder {
     /// What one file defines.
     struct FileContents {
         var stateDirectory: (path: String, location: SourceLocation)?
+        var metricsFile: (path: String, location: SourceLocation)?
+        var log: (destination: LogDestination, location: SourceLocation)?
         var breakers: [BreakerConfiguration] = []
     }
 
@@ -83,6 +85,22 @@ struct ConfigurationDecoder {
                         report(at: pair.value.location, "'state_dir' is empty; name a directory such as /var/lib/breaker-run")
                     } else {
                         contents.stateDirectory = (absolutePath(path), pair.value.location)
+                    }
+                }
+            case "metrics_file":
+                if let path = string(pair.value, key: "metrics_file", example: "/var/lib/prometheus/node-exporter/breaker-run.prom") {
+                    if path.isEmpty {
+                        report(at: pair.value.location, "'metrics_file' is empty; name a file such as /var/lib/prometheus/node-exporter/breaker-run.prom")
+                    } else {
+                        contents.metricsFile = (absolutePath(path), pair.value.location)
+                    }
+                }
+            case "log":
+                if let text = string(pair.value, key: "log", example: "syslog") {
+                    if let destination = LogDestination(rawValue: text) {
+                        contents.log = (destination, pair.value.location)
+                    } else {
+                        report(at: pair.value.location, "'log' must be stderr or syslog, not '\(text)'")
                     }
                 }
             case "defaults":

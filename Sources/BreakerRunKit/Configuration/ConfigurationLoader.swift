@@ -31,6 +31,8 @@ public enum ConfigurationLoader {
         var diagnostics: [Diagnostic] = []
         var configuration = Configuration(files: files, stateDirectory: nil, breakers: [:], environment: environment)
         var stateDirectoryLocation: SourceLocation?
+        var metricsFileLocation: SourceLocation?
+        var logLocation: SourceLocation?
         for (path, text) in zip(files, texts) {
             var fileDiagnostics: [Diagnostic] = []
             let contents = decode(yaml: text, file: path, diagnostics: &fileDiagnostics)
@@ -41,6 +43,24 @@ public enum ConfigurationLoader {
                 } else if stateDirectoryLocation == nil {
                     configuration.stateDirectory = directory
                     stateDirectoryLocation = location
+                }
+            }
+            if let (path, location) = contents.metricsFile {
+                if let first = metricsFileLocation, configuration.metricsFile != path {
+                    fileDiagnostics.append(Diagnostic(location: location,
+                        message: "'metrics_file' is \(path) here but \(configuration.metricsFile ?? "") at \(first); set it in one file"))
+                } else if metricsFileLocation == nil {
+                    configuration.metricsFile = path
+                    metricsFileLocation = location
+                }
+            }
+            if let (destination, location) = contents.log {
+                if let first = logLocation, configuration.log != destination {
+                    fileDiagnostics.append(Diagnostic(location: location,
+                        message: "'log' is \(destination.rawValue) here but \(configuration.log.rawValue) at \(first); set it in one file"))
+                } else if logLocation == nil {
+                    configuration.log = destination
+                    logLocation = location
                 }
             }
             for breaker in contents.breakers {
@@ -88,7 +108,10 @@ public enum ConfigurationLoader {
         var breakers: [String: BreakerConfiguration] = [:]
         for breaker in contents.breakers { breakers[breaker.name] = breaker }
         guard diagnostics.isEmpty else { throw .invalid(diagnostics.sorted { $0.location < $1.location }) }
-        return Configuration(files: [file], stateDirectory: contents.stateDirectory?.path, breakers: breakers, environment: environment)
+        var configuration = Configuration(files: [file], stateDirectory: contents.stateDirectory?.path, breakers: breakers, environment: environment)
+        configuration.metricsFile = contents.metricsFile?.path
+        configuration.log = contents.log?.destination ?? .stderr
+        return configuration
     }
 
     /// The configuration files to read, in order: the `--config` path; else

@@ -59,7 +59,15 @@ public struct TransitionReporter {
     ///   - now: when they were stored.
     public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) {
         for transition in transitions {
-            logger.notice("\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))")
+            // Entering half-open is a step on the way: the trial's outcome
+            // (closed, or open again) is the line that matters, so that a
+            // trial prints one line at the default level, not two.
+            let level: Logger.Level = transition.to == .halfOpen ? .info : .notice
+            logger.log(
+                level: level,
+                "\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))",
+                metadata: Self.metadata(for: transition, of: breaker.name)
+            )
         }
         guard let hook = breaker.onTransition else { return }
         for transition in transitions {
@@ -87,6 +95,23 @@ public struct TransitionReporter {
                 logger.warning("\(breaker.name): on_transition hook could not start: \(error)")
             }
         }
+    }
+
+    /// The metadata of a transition's log message, by which log handlers
+    /// (syslog) recognise transitions: `event: transition`, `breaker`,
+    /// `from`, `to`, `reason`.
+    /// - Parameters:
+    ///   - transition: the transition.
+    ///   - name: the breaker's name.
+    /// - Returns: the metadata.
+    public static func metadata(for transition: Transition, of name: String) -> Logger.Metadata {
+        [
+            "event": "transition",
+            "breaker": .string(name),
+            "from": .string(transition.from.rawValue),
+            "to": .string(transition.to.rawValue),
+            "reason": .string(transition.reason),
+        ]
     }
 
     private static func describe(_ termination: Termination) -> String {

@@ -42,6 +42,11 @@ public struct FileStateStore: Sendable {
     public let directory: String
     private let clock: any BreakerClock
     private let warn: @Sendable (String) -> Void
+    /// Called after every change that `update` wrote, once the breaker's
+    /// lock is released: the one place where derived files (the
+    /// `metrics_file`) follow the state, whichever command changed it.
+    /// Nil for nothing.
+    public var afterWrite: (@Sendable () -> Void)?
 
     /// The largest state file read, in bytes (1 MiB). A state is a few
     /// kilobytes; a larger file is damaged and treated as unreadable.
@@ -71,7 +76,8 @@ public struct FileStateStore: Sendable {
     /// retrying `EINTR`), reads the clock, reads `state.json`, and calls
     /// `body`. When the state differs afterwards, it is written to a
     /// temporary file, fsync'd, renamed over `state.json`, and the directory
-    /// is fsync'd; then the lock is released. The lock is held for this call
+    /// is fsync'd; then the lock is released, and `afterWrite` runs if a state was
+    /// written. The lock is held for this call
     /// only: never call the guarded command from `body`.
     ///
     /// A missing `state.json` is a new closed breaker. One that cannot be
@@ -97,6 +103,12 @@ public struct FileStateStore: Sendable {
     ///   stands in the way, or when `state.json` has a newer format (it is
     ///   then left untouched); anything `body` throws.
     public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+        let (result, wrote) = try lockedUpdate(name, body)
+        if wrote { afterWrite?() }
+        return result
+    }
+
+    private func lockedUpdate<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> (T, wrote: Bool) {
         let files = try BreakerDirectory.open(store: self, name: name, creating: true)!
         defer { files.close() }
         let lockPath = files.path("lock")
@@ -116,8 +128,9 @@ public struct FileStateStore: Sendable {
         let result = try body(&state, now)
         if loaded.needsRewrite || state != loaded.stored {
             try write(state, to: files)
+            return (result, true)
         }
-        return result
+        return (result, false)
     }
 
     /// Reads a breaker's state without locking and without writing anything,

@@ -15,6 +15,12 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
     public var consecutiveFailures: Int
     /// When it last opened, RFC 3339, or nil if it never did.
     public var openedAt: String?
+    /// How long ago it last opened, measured on the clock that does not
+    /// jump; nil if it never did. Not in the JSON (`opened_at` is).
+    public var openedAgo: Duration?
+    /// How long until the next trial is allowed; nil unless open and not
+    /// held. Not in the JSON (`retry_after_seconds` is).
+    public var nextTrialIn: Duration?
     /// Why it last opened.
     public var openReason: String?
     /// When the next trial is allowed, RFC 3339; nil unless open and not held.
@@ -41,6 +47,8 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         public var reason: String
         /// Who, for manual transitions (`uid 0 (root)`); nil otherwise.
         public var by: String?
+        /// How long ago, on the clock that does not jump. Not in the JSON.
+        public var age: Duration?
 
         private enum CodingKeys: String, CodingKey {
             case from, to, at, reason, by
@@ -87,6 +95,7 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         held = phase == .held
         consecutiveFailures = state.consecutiveFailures
         openedAt = state.openedAt.map { formatRFC3339(wallNanoseconds: $0.wallNanoseconds) }
+        openedAgo = state.openedAt.map { now.duration(since: $0) }
         openReason = state.openReason
         if case .open(let until) = phase {
             // The wall time of the next trial, derived from the monotonic
@@ -94,11 +103,12 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
             let remaining = until.duration(since: now)
             nextTrialAt = formatRFC3339(wallNanoseconds: (now + remaining).wallNanoseconds)
             retryAfterSeconds = remaining.secondsRoundedUp
+            nextTrialIn = remaining
         }
         lastFailure = state.lastFailure
         counts = state.counts
         transitions = state.recentTransitions.map {
-            TransitionStatus(from: $0.from, to: $0.to, at: formatRFC3339(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason, by: $0.actor)
+            TransitionStatus(from: $0.from, to: $0.to, at: formatRFC3339(wallNanoseconds: $0.at.wallNanoseconds), reason: $0.reason, by: $0.actor, age: now.duration(since: $0.at))
         }
         if let policy, let totals = state.failureRateTotals(at: now, policy: policy) {
             failureRate = FailureRateStatus(calls: totals.calls, failures: totals.failures)

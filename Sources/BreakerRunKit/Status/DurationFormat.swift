@@ -16,4 +16,22 @@ public enum DurationFormat {
         }
         return text
     }
+
+    /// A duration as people read it at a glance, in its two largest units
+    /// and whole seconds at most: `27s`, `3m`, `3m10s`, `2h5m`, `3d4h`.
+    /// Rounded down, except that a duration under one second reads `0s`
+    /// only when it is zero; otherwise `1s` (a trial "in 0s" would read as
+    /// now).
+    /// - Parameter duration: the duration; a negative one reads `0s`.
+    /// - Returns: the text.
+    public static func relative(_ duration: Duration) -> String {
+        let nanoseconds = max(0, duration.nanoseconds)
+        let total = nanoseconds / 1_000_000_000
+        if total == 0 { return nanoseconds == 0 ? "0s" : "1s" }
+        let days = total / 86_400, hours = total % 86_400 / 3_600, minutes = total % 3_600 / 60, seconds = total % 60
+        if days > 0 { return hours > 0 ? "\(days)d\(hours)h" : "\(days)d" }
+        if hours > 0 { return minutes > 0 ? "\(hours)h\(minutes)m" : "\(hours)h" }
+        if minutes > 0 { return seconds > 0 ? "\(minutes)m\(seconds)s" : "\(minutes)m" }
+        return "\(seconds)s"
+    }
 }

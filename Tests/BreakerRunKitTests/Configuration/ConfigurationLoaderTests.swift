@@ -143,8 +143,10 @@ private func write(_ text: String, to path: String) {
          "2:3: 'command' cannot be in 'defaults': a call belongs to one breaker; move it under the breaker"),
         ("breakers:\n  -bad:\n",
          "2:3: invalid breaker name '-bad'; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"),
-        ("metrics_file: /tmp/m\n",
-         "1:1: 'metrics_file' is not supported yet by this version of breaker-run"),
+        ("log: journald\n",
+         "1:6: 'log' must be stderr or syslog, not 'journald'"),
+        ("metrics_file: ''\n",
+         "1:15: 'metrics_file' is empty; name a file such as /var/lib/prometheus/node-exporter/breaker-run.prom"),
         ("breakers:\n  x:\n    env: {1X: a}\n",
          "3:11: '1X' is not a valid environment variable name; use letters, digits and '_', not starting with a digit"),
     ])
@@ -155,6 +157,16 @@ private func write(_ text: String, to path: String) {
             return "\(Int(parts[0])! - 1):\(parts[1])"
         }
         #expect(shifted == [expected])
+    }
+
+    @Test func readsMetricsFileRelativeToTheConfigurationAndLog() throws {
+        let configuration = try ConfigurationLoader.parse(
+            yaml: "version: 1\nmetrics_file: ../prom/breakers.prom\nlog: syslog\nbreakers: {}\n", file: "/etc/breaker-run/breakers.yaml")
+        #expect(configuration.metricsFile == "/etc/prom/breakers.prom")
+        #expect(configuration.log == .syslog)
+        let defaults = try ConfigurationLoader.parse(yaml: "version: 1\nbreakers: {}\n", file: "b.yaml")
+        #expect(defaults.metricsFile == nil)
+        #expect(defaults.log == .stderr)
     }
 
     @Test func treatsYesNoOnAndOffAsStringsSoBreakersCanHaveThoseNames() throws {

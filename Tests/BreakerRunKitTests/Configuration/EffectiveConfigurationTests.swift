@@ -60,6 +60,7 @@ import Glibc
         # effective configuration of /etc/b.yaml
         version: 1
         # state_dir: not set; this invocation uses /var/lib/breaker-run
+        log: stderr
         breakers:
           alpha:  # defined at /etc/b.yaml:13:3
             # description: not set (none)

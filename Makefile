@@ -1,0 +1,83 @@
+# Builds and installs breaker-run.
+#
+#   make                        the static release binary (.build/release/breaker-run)
+#   make install                installs under PREFIX (default /usr/local), DESTDIR honoured
+#   make uninstall              removes what install put there, except the
+#                               configuration in /etc and the state in /var/lib
+#   make install BIN=path       installs an already built binary instead
+#
+# The configuration and the state directory sit where breaker-run looks for
+# them whatever the PREFIX: /etc/breaker-run and /var/lib/breaker-run.
+
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+DOCDIR        ?= $(PREFIX)/share/doc/breaker-run
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR   ?= $(PREFIX)/share/fish/vendor_completions.d
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+
+SWIFT         ?= swift
+RELEASE_BIN   := .build/release/breaker-run
+BIN           ?= $(RELEASE_BIN)
+INSTALL       ?= install
+
+# Files in /etc and /var/lib belong to root when root installs.
+OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root,)
+
+SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
+
+.PHONY: all install uninstall clean-completions
+
+all: $(BIN)
+
+# Rebuilt only when a source is newer than the binary.
+$(RELEASE_BIN): $(SOURCES)
+	$(SWIFT) build -c release --static-swift-stdlib
+	@touch $@
+
+.build/completions/breaker-run.bash: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script bash > $@
+.build/completions/_breaker-run: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script zsh > $@
+.build/completions/breaker-run.fish: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script fish > $@
+
+COMPLETIONS := .build/completions/breaker-run.bash .build/completions/_breaker-run .build/completions/breaker-run.fish
+
+install: $(BIN) $(COMPLETIONS)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/breaker-run
+	$(INSTALL) -m 0644 man/breaker-run.1 $(DESTDIR)$(MANDIR)/man1/breaker-run.1
+	$(INSTALL) -m 0644 man/breaker-run.yaml.5 $(DESTDIR)$(MANDIR)/man5/breaker-run.yaml.5
+	$(INSTALL) -m 0644 .build/completions/breaker-run.bash $(DESTDIR)$(BASHCOMPDIR)/breaker-run
+	$(INSTALL) -m 0644 .build/completions/_breaker-run $(DESTDIR)$(ZSHCOMPDIR)/_breaker-run
+	$(INSTALL) -m 0644 .build/completions/breaker-run.fish $(DESTDIR)$(FISHCOMPDIR)/breaker-run.fish
+	$(INSTALL) -m 0644 packaging/breaker-run.tmpfiles $(DESTDIR)$(TMPFILESDIR)/breaker-run.conf
+	cp -R examples/. $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -d -m 0755 $(OWNER) $(DESTDIR)$(SYSCONFDIR)/breaker-run $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.d
+	@# Never overwrite an operator's configuration.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.yaml ]; then \
+		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.yaml"; \
+	else \
+		echo "$(INSTALL) -m 0644 $(OWNER) examples/quickstart.yaml $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.yaml"; \
+		$(INSTALL) -m 0644 $(OWNER) examples/quickstart.yaml $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.yaml; \
+	fi
+	$(INSTALL) -d -m 0700 $(OWNER) $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/breaker-run \
+		$(DESTDIR)$(MANDIR)/man1/breaker-run.1 $(DESTDIR)$(MANDIR)/man5/breaker-run.yaml.5 \
+		$(DESTDIR)$(BASHCOMPDIR)/breaker-run $(DESTDIR)$(ZSHCOMPDIR)/_breaker-run \
+		$(DESTDIR)$(FISHCOMPDIR)/breaker-run.fish $(DESTDIR)$(TMPFILESDIR)/breaker-run.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration) and $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state)"

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CircuitBreaker
+
+/// The `metrics_file` of the configuration: a Prometheus textfile (for
+/// node_exporter's textfile collector) rewritten with every breaker's metrics
+/// after each change of any breaker's state.
+///
+/// The file is replaced atomically: the text goes to a temporary file in the
+/// same directory (`.NAME.tmp-PID`, which the collector ignores because it
+/// does not end in `.prom`), is made mode 0644, fsync'd, and renamed over
+/// `PATH`, so a scrape never sees half a file. Rewrites by concurrent
+/// processes are serialized by an `flock(2)` on `.metrics.lock` in the state
+/// directory, taken before the states are read, so that the last rename
+/// always carries the latest states.
+public struct MetricsFile: Sendable {
+    /// The file to rewrite.
+    public var path: String
+    /// The breakers to export, in the order printed.
+    public var breakers: [BreakerConfiguration]
+    /// Where their states are read (without locks).
+    public var store: FileStateStore
+
+    /// Creates a metrics file writer.
+    /// - Parameters:
+    ///   - path: the file to rewrite.
+    ///   - breakers: the breakers to export.
+    ///   - store: where their states are read.
+    public init(path: String, breakers: [BreakerConfiguration], store: FileStateStore) {
+        self.path = path
+        self.breakers = breakers
+        self.store = store
+    }
+
+    /// Every breaker's metrics as of now: each state read without a lock
+    /// (`state.json` is only ever replaced whole).
+    /// - Parameter store: where the states are read.
+    /// - Parameter breakers: the breakers, in the order to print them.
+    /// - Returns: the exposition text.
+    /// - Throws: `StateStoreError` when a state cannot be read.
+    public static func render(_ breakers: [BreakerConfiguration], from store: FileStateStore) throws -> String {
+        var entries: [Metrics.Breaker] = []
+        var latest: Instant?
+        for breaker in breakers {
+            let (state, now) = try store.read(breaker.name)
+            entries.append(Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy))
+            latest = now
+        }
+        // With no breakers the time is never used.
+        return Metrics.render(entries, at: latest ?? Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
+    }
+
+    /// Rewrites the file with every breaker's current metrics.
+    /// - Throws: `StateStoreError` when a state cannot be read; `SystemError`
+    ///   when the lock, the temporary file or the rename fails (the old file
+    ///   then stays as it was).
+    public func write() throws {
+        let lockPath = store.directory + "/.metrics.lock"
+        let lock = try retryingInterrupts("open", path: lockPath) {
+            open(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
+        defer { closeDescriptor(lock) }
+        try retryingInterrupts("flock", path: lockPath) { flock(lock, LOCK_EX) }
+        let text = try Self.render(breakers, from: store)
+        try Self.replace(path, with: Array(text.utf8))
+    }
+
+    /// Replaces `path` atomically with `bytes`, mode 0644.
+    static func replace(_ path: String, with bytes: [UInt8]) throws {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = "\(directory)/.\(base).tmp-\(getpid())"
+        let file = try retryingInterrupts("open", path: temporary) {
+            open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        }
+        var isOpen = true
+        do {
+            var offset = 0
+            while offset < bytes.count {
+                let written = try retryingInterrupts("write", path: temporary) {
+                    bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress! + offset, $0.count - offset) }
+                }
+                offset += written
+            }
+            // The umask may have narrowed the mode; the collector must read it.
+            try retryingInterrupts("fchmod", path: temporary) { fchmod(file, 0o644) }
+            try retryingInterrupts("fsync", path: temporary) { fsync(file) }
+            closeDescriptor(file)
+            isOpen = false
+            try retryingInterrupts("rename", path: temporary) { rename(temporary, path) }
+        } catch {
+            if isOpen { closeDescriptor(file) }
+            _ = unlink(temporary)
+            throw error
+        }
+    }
+}
