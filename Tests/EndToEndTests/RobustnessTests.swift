@@ -126,4 +126,22 @@ struct RobustnessTests {
         let verbose = try sandbox.run(["run", "-v", "alpha", "--", "true"])
         #expect(verbose.stderr.contains("alpha: call: success after "))
     }
+
+    @Test func aTimeoutThatTripsAndAForcedCallThatClosesSayOneLineEach() throws {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              brittle:
+                fail_max: 1
+                timeout: 200ms
+            """)
+        let timedOut = try sandbox.run(["run", "brittle", "--", "sleep", "5"])
+        #expect(timedOut.status == 124)
+        #expect(timedOut.stderr == "breaker-run: brittle: closed -> open (1 failure)\n")
+        let forced = try sandbox.run(["run", "brittle", "--force", "--", "true"])
+        #expect(forced.status == 0)
+        #expect(forced.stderr == "breaker-run: brittle: open -> closed (forced call succeeded)\n")
+        let verbose = try sandbox.run(["run", "-v", "brittle", "--", "sleep", "5"])
+        #expect(verbose.stderr.contains("brittle: call timed out after 200ms; killed"), "the rest is there with -v")
+    }
 }

@@ -57,12 +57,14 @@ public struct TransitionReporter {
     ///   - breaker: the breaker.
     ///   - state: the breaker's state after they were stored.
     ///   - now: when they were stored.
-    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) {
+    ///   - budget: the invocation's one line at the default level, when the
+    ///     caller keeps to that rule; nil to report each transition as a notice.
+    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant, budget: LineBudget? = nil) {
         for transition in transitions {
             // Entering half-open is a step on the way: the trial's outcome
             // (closed, or open again) is the line that matters, so that a
             // trial prints one line at the default level, not two.
-            let level: Logger.Level = transition.to == .halfOpen ? .info : .notice
+            let level: Logger.Level = transition.to == .halfOpen ? .info : (budget?.take() ?? .notice)
             logger.log(
                 level: level,
                 "\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))",
@@ -119,5 +121,22 @@ public struct TransitionReporter {
         case .exited(let code): "exited with status \(code)"
         case .signaled(let signal): "was killed by \(SignalName.of(signal))"
         }
+    }
+}
+
+/// The rule that an invocation prints at most one line at the default level
+/// (notice), so that cron mails stay quiet: the first notable event of the
+/// invocation is a notice, every later one is logged at info level (`-v`).
+public final class LineBudget: @unchecked Sendable {
+    private var isSpent = false
+
+    /// Creates an unspent budget.
+    public init() {}
+
+    /// The level for the next notable line: notice the first time, info after.
+    /// - Returns: the level to log at.
+    public func take() -> Logger.Level {
+        defer { isSpent = true }
+        return isSpent ? .info : .notice
     }
 }

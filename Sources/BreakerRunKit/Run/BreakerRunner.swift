@@ -16,6 +16,8 @@ public struct BreakerRunner {
     public var environment: [String: String]
     /// Starts and supervises the call and command fallbacks.
     public var supervisor: ProcessSupervisor
+    /// This invocation's one line at the default level.
+    private let budget = LineBudget()
     /// Reports transitions and runs `on_transition` hooks.
     public var reporter: TransitionReporter {
         TransitionReporter(logger: logger, environment: environment, supervisor: supervisor)
@@ -133,7 +135,7 @@ public struct BreakerRunner {
                 logger.warning("\(name): trial permit unavailable (\(permitError)); the call is not let through as a trial")
             }
             // Reported once stored: a transition that was not written did not happen.
-            reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!)
+            reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!, budget: budget)
         } catch {
             logger.warning("\(name): breaker state unavailable (\(error)); running the call unguarded")
             admission = nil
@@ -145,9 +147,14 @@ public struct BreakerRunner {
         case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && breaker.probe != nil:
             return runProbe(breaker.probe!, as: ticket, arguments: arguments, breaker: breaker, releasing: &permit)
         case .admitted(let ticket)?:
-            if force { logger.notice("\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             let result = call(arguments, breaker: breaker)
+            // A transition the outcome causes is the line that matters; these
+            // notes follow it at info level, or stand in for it.
             record(result.outcome, ticket: ticket, breaker: breaker, releasing: &permit)
+            if force { logger.log(level: budget.take(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
+            if case .ran(let run) = result.run, run.timedOut, let timeout = breaker.timeout {
+                logger.log(level: budget.take(), "\(name): call timed out after \(DurationFormat.string(timeout)); killed")
+            }
             return (result.run, result.outcome)
         case nil:
             let result = call(arguments, breaker: breaker)
@@ -178,11 +185,11 @@ public struct BreakerRunner {
         case (.launchFailed, _):
             return (result.run, result.outcome)
         case (_, .success):
-            logger.notice("\(breaker.name): probe passed; running the call")
+            logger.info("\(breaker.name): probe passed; running the call")
         case (_, .failure(let reason)):
-            logger.notice("\(breaker.name): probe failed (\(reason))")
+            logger.log(level: budget.take(), "\(breaker.name): probe failed (\(reason))")
         case (_, .ignored(let reason)):
-            logger.notice("\(breaker.name): probe ignored (\(reason))")
+            logger.log(level: budget.take(), "\(breaker.name): probe ignored (\(reason))")
         }
         return runOnce(arguments, under: breaker, force: false)
     }
@@ -230,8 +237,8 @@ public struct BreakerRunner {
         do {
             let result = try supervisor.run(specification)
             let outcome = CallClassifier.classify(result, for: breaker)
-            if result.timedOut, let timeout = breaker.timeout {
-                logger.notice("\(breaker.name): \(label) timed out after \(DurationFormat.string(timeout)); killed")
+            if result.timedOut, let timeout = breaker.timeout, label != "call" {
+                logger.log(level: budget.take(), "\(breaker.name): \(label) timed out after \(DurationFormat.string(timeout)); killed")
             }
             logger.info("\(breaker.name): \(label): \(Self.describe(outcome)) after \(DurationFormat.string(result.duration))")
             let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
@@ -254,7 +261,7 @@ public struct BreakerRunner {
                 permit = nil
                 return (state.transitions(after: before), state, now)
             }
-            reporter.report(transitions, of: breaker, state: state, at: now)
+            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget)
         } catch {
             logger.warning("\(breaker.name): outcome not recorded (\(error))")
         }
@@ -275,10 +282,10 @@ public struct BreakerRunner {
             case .process(_, timedOut: true), .outputLost:
                 how = "fallback failed"
             }
-            logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); \(how)")
+            logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); \(how)")
             return .fellBack(rejection, answer)
         }
-        logger.notice("\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
+        logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
         return .rejected(rejection, exitCode: breaker.openExitCode)
     }
 
