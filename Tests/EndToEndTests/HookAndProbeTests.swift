@@ -122,4 +122,27 @@ struct HookAndProbeTests {
         #expect(try sandbox.run(["reset", "guarded"]).status == 0)
         #expect(try sandbox.run(["run", "guarded", "--", "true"]).status == 0)
     }
+
+    @Test func aProbeIsClassifiedByTheBreakersCodesAndAnInconclusiveOneLetsTheCallBeTheTrial() throws {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              plugin:
+                fail_max: 1
+                reset_timeout: 300ms
+                ignore_exit_codes: [1, 3]
+                probe:
+                  shell: 'echo probed >> "$PROBES"; exit 3'
+            """)
+        let probes = sandbox.path("probes")
+        #expect(try sandbox.run(["run", "plugin", "--", "sh", "-c", "exit 2"], environment: ["PROBES": probes]).status == 2)
+        #expect(try eventually { try sandbox.status("plugin")["state"] as? String == "half-open" })
+        let result = try sandbox.run(["run", "plugin", "--", "echo", "real"], environment: ["PROBES": probes])
+        #expect(result.status == 0)
+        #expect(result.stdout == "real\n")
+        #expect(try String(contentsOfFile: probes, encoding: .utf8) == "probed\n", "probed once, not in a loop")
+        let status = try sandbox.status("plugin")
+        #expect(status["state"] as? String == "closed")
+        #expect((status["counts"] as? [String: Int])?["ignored"] == 1)
+    }
 }

@@ -98,7 +98,10 @@ public struct BreakerRunner {
 
     /// One attempt: admission, the call, its outcome recorded.
     /// - Returns: the result, and the outcome when the call ran.
-    private func runOnce(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool) -> (RunResult, Outcome?) {
+    /// - Parameter allowsProbe: false after a probe in this attempt, so that
+    ///   an inconclusive (ignored) probe lets the real call be the trial
+    ///   rather than probing again.
+    private func runOnce(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool, allowsProbe: Bool = true) -> (RunResult, Outcome?) {
         let name = breaker.name
         var permit: HeldLock?
         var snapshot = BreakerState()
@@ -144,7 +147,7 @@ public struct BreakerRunner {
         switch admission {
         case .rejected(let rejection)?:
             return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments), nil)
-        case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && breaker.probe != nil:
+        case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && allowsProbe && breaker.probe != nil:
             return runProbe(breaker.probe!, as: ticket, arguments: arguments, breaker: breaker, releasing: &permit)
         case .admitted(let ticket)?:
             let result = call(arguments, breaker: breaker)
@@ -162,15 +165,16 @@ public struct BreakerRunner {
         }
     }
 
-    /// Runs the probe as the half-open trial, records its outcome, and then
+    /// Runs the probe as the half-open trial, classified by the breaker's own
+    /// `success_exit_codes` and `ignore_exit_codes` (so that a monitoring
+    /// plugin's 0/1/2/3 can be mapped), records its outcome, and then
     /// makes the real attempt: a passing probe has closed the breaker, so the
     /// call runs; a failing one has reopened it, so the attempt is rejected
-    /// (fallback or `open_exit_code`).
+    /// (fallback or `open_exit_code`); after an ignored one the breaker is
+    /// still half-open and the real call is the trial.
     private func runProbe(_ probe: Probe, as ticket: Ticket, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout HeldLock?) -> (RunResult, Outcome?) {
         var checker = breaker
         checker.timeout = probe.timeout ?? breaker.timeout
-        checker.successExitCodes = ExitCodeSet([0...0])
-        checker.ignoreExitCodes = ExitCodeSet([])
         checker.slowCallDuration = nil
         let argv: [String]
         switch probe.call {
@@ -191,7 +195,7 @@ public struct BreakerRunner {
         case (_, .ignored(let reason)):
             logger.log(level: budget.take(), "\(breaker.name): probe ignored (\(reason))")
         }
-        return runOnce(arguments, under: breaker, force: false)
+        return runOnce(arguments, under: breaker, force: false, allowsProbe: false)
     }
 
     /// A free bulkhead slot, waiting for one up to `max_wait`.
