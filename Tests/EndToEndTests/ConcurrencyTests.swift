@@ -28,7 +28,9 @@ struct ConcurrencyTests {
         #expect(status["state"] as? String == "closed")
     }
 
-    @Test func eightSimultaneousCallsInHalfOpenRunExactlyOneTrial() throws {
+    /// A sandbox whose breaker `flaky` (fail_max 1, reset_timeout 1s) has
+    /// tripped and waited out its reset timeout: the next call is the trial.
+    private func halfOpenBreaker() throws -> Sandbox {
         let sandbox = try Sandbox(config: """
             version: 1
             breakers:
@@ -36,9 +38,14 @@ struct ConcurrencyTests {
                 fail_max: 1
                 reset_timeout: 1s
             """)
-        let marker = sandbox.path("trials")
         #expect(try sandbox.run(["run", "flaky", "--", "false"]).status == 1)
         #expect(try eventually { try sandbox.status("flaky")["state"] as? String == "half-open" })
+        return sandbox
+    }
+
+    @Test func eightSimultaneousCallsInHalfOpenRunExactlyOneTrial() throws {
+        let sandbox = try halfOpenBreaker()
+        let marker = sandbox.path("trials")
 
         let trial = ["--", "sh", "-c", "echo trial >> \(marker); sleep 2"]
         let started = try (0..<8).map { _ in try sandbox.start(["run", "flaky"] + trial) }
@@ -57,16 +64,8 @@ struct ConcurrencyTests {
     }
 
     @Test func aTrialKilledWithSIGKILLDoesNotLeaveTheBreakerStuck() throws {
-        let sandbox = try Sandbox(config: """
-            version: 1
-            breakers:
-              flaky:
-                fail_max: 1
-                reset_timeout: 1s
-            """)
+        let sandbox = try halfOpenBreaker()
         let pidFile = sandbox.path("trial-pid")
-        #expect(try sandbox.run(["run", "flaky", "--", "false"]).status == 1)
-        #expect(try eventually { try sandbox.status("flaky")["state"] as? String == "half-open" })
 
         let trial = try sandbox.start(["run", "flaky", "--", "sh", "-c", "echo $$ > \(pidFile); exec sleep 30"])
         #expect(eventually { FileManager.default.fileExists(atPath: pidFile) && ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").hasSuffix("\n") })
