@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what breaker-run needs to build, test and run its demo on Debian:
-# libyaml (the YAML parser), curl and python3 (the demo and tests), mandoc
+# libyaml (the YAML parser), curl, python3 and openssl (the demo and tests), mandoc
 # (the man page check), tmux (the terminal tests), jq and bc (the stress and
 # crash scripts), and prometheus-client (the
 # reference parser of the metrics tests, from PyPI). Needs root; does nothing for packages already there.
 set -euo pipefail
 needed=()
-for package in libyaml-dev curl python3 python3-pip mandoc tmux jq bc; do
+for package in libyaml-dev curl python3 python3-pip openssl mandoc tmux jq bc; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || needed+=("$package")
 done
 if ((${#needed[@]})); then

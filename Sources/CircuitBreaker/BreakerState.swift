@@ -164,7 +164,19 @@ public struct BreakerState: Sendable, Equatable {
     ///   - policy: the breaker's rules.
     ///   - random: a value in `0..<1` from the caller's random source, for
     ///     the jitter of an opening this outcome makes; 0.5 for none.
-    public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy, random: Double = 0.5) {
+    ///   - interval: how long to stay open when this outcome opens the
+    ///     breaker (the service's `Retry-After`), instead of the rules'
+    ///     interval; nil for the rules'. The backoff step is not changed by it.
+    public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy, random: Double = 0.5,
+                                openFor interval: Duration? = nil) {
+        let before = generation
+        recordByRules(outcome, for: ticket, at: now, policy: policy, random: random)
+        if let interval, generation != before, case .open = phase {
+            phase = .open(until: now + max(.zero, interval))
+        }
+    }
+
+    private mutating func recordByRules(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy, random: Double) {
         switch outcome {
         case .success:
             counts.successes.addOneSaturating()

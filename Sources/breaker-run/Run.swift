@@ -28,11 +28,11 @@ extension BreakerRun {
         func run() throws {
             let context = try options.loadContext()
             let breaker = try context.runnableBreaker(name)
-            guard let arguments = BreakerRunner.arguments(for: breaker, command: command) else {
+            guard let call = BreakerRunner.call(for: breaker, command: command) else {
                 throw ValidationError("breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'")
             }
             let runner = BreakerRunner(store: context.store, logger: context.logger, environment: context.environment)
-            let result = runner.run(arguments, under: breaker, force: force)
+            let result = runner.run(call, under: breaker, force: force)
             Self.exit(for: result)
         }
 
@@ -54,7 +54,7 @@ extension BreakerRun {
                 exitLikeChild(.exited(ExitStatus.timedOut.rawValue))
             case .fellBack(_, .process(let termination, timedOut: false)):
                 exitLikeChild(termination)
-            case .fellBack(_, .fixed(let exitCode)):
+            case .fellBack(_, .fixed(let exitCode)), .fellBack(_, .cached(_, let exitCode)):
                 exitLikeChild(.exited(exitCode))
             case .fellBack(_, .outputLost):
                 exitLikeChild(.exited(ExitStatus.ioError.rawValue))

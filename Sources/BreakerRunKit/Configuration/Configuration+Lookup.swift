@@ -86,6 +86,14 @@ extension BreakerConfiguration {
                 found += unset.names.map { UnsetVariable(name: $0, key: "env.\(key)", location: value.location) }
             }
         }
+        for (call, prefix) in [(call, ""), (probe?.call, "probe.")] {
+            guard case let .http(http)? = call else { continue }
+            for (key, value) in http.interpolatedValues {
+                if case let .failure(unset) = value.resolve(in: environment) {
+                    found += unset.names.map { UnsetVariable(name: $0, key: prefix + key, location: value.location) }
+                }
+            }
+        }
         return found.sorted { ($0.location, $0.key, $0.name) < ($1.location, $1.key, $1.name) }
     }
 

@@ -44,6 +44,8 @@ extension BreakerConfiguration {
         switch call {
         case let .command(argv): add("command", YAMLText.flowList(argv))
         case let .shell(script): add("shell", YAMLText.scalar(script))
+        case let .http(http): lines += http.effectiveYAMLLines(key: "http", indent: inner)
+        case let .tcp(host, port): add("tcp", "{host: \(YAMLText.flowScalar(host)), port: \(port)}")
         case nil: absent("command", "the command comes after -- on the command line")
         }
         add("fail_max", "\(policy.failMax)")
@@ -104,6 +106,8 @@ extension BreakerConfiguration {
             switch call {
             case let .command(argv): lines.append("\(inner)  command: \(YAMLText.flowList(argv))")
             case let .shell(script): lines.append("\(inner)  shell: \(YAMLText.scalar(script))")
+            case let .http(http): lines += http.effectiveYAMLLines(key: "http", indent: inner + "  ")
+            case let .tcp(host, port): lines.append("\(inner)  tcp: {host: \(YAMLText.flowScalar(host)), port: \(port)}")
             }
             if let timeout { lines.append("\(inner)  timeout: \(YAMLText.duration(timeout))") }
         }
@@ -122,9 +126,38 @@ extension BreakerConfiguration {
                 case let .fixed(output, exitCode):
                     lines.append("\(inner)  - output: \(YAMLText.scalar(output))")
                     lines.append("\(inner)    exit_code: \(exitCode)")
+                case let .cached(maxAge, maxSize, exitCode):
+                    let age = maxAge.map { "max_age: \(YAMLText.duration($0)), " } ?? ""
+                    lines.append("\(inner)  - cached: {\(age)max_size: \(maxSize)}")
+                    lines.append("\(inner)    exit_code: \(exitCode)")
                 }
             }
         }
+        return lines
+    }
+}
+
+extension HTTPCallSpecification {
+    /// The lines of an `http` mapping in `Configuration.effectiveYAML`:
+    /// values that read variables as written (`${TOKEN}`), never resolved.
+    func effectiveYAMLLines(key: String, indent: String) -> [String] {
+        let inner = indent + "  "
+        var lines = ["\(indent)\(key):", "\(inner)url: \(YAMLText.scalar(url.description))", "\(inner)method: \(method)"]
+        if headers.isEmpty {
+            lines.append("\(inner)headers: {}")
+        } else {
+            lines.append("\(inner)headers:")
+            lines += headers.map { "\(inner)  \(YAMLText.scalar($0.name)): \(YAMLText.scalar($0.value.description))" }
+        }
+        if let body { lines.append("\(inner)body: \(YAMLText.scalar(body.description))") } else { lines.append("\(inner)# body: not set (none)") }
+        lines.append("\(inner)expect_status: \(expectStatus)")
+        lines.append("\(inner)ignore_status: \(ignoreStatus)")
+        if let expectBody { lines.append("\(inner)expect_body: \(YAMLText.scalar(expectBody))") } else { lines.append("\(inner)# expect_body: not set (any body)") }
+        if let caFile { lines.append("\(inner)ca_file: \(YAMLText.scalar(caFile))") } else { lines.append("\(inner)# ca_file: not set (the system's authorities)") }
+        lines.append("\(inner)insecure: \(isInsecure)")
+        lines.append("\(inner)follow_redirects: \(followsRedirects)")
+        lines.append("\(inner)max_body: \(maxBody)")
+        lines.append("\(inner)max_retry_after: \(YAMLText.duration(maxRetryAfter))")
         return lines
     }
 }

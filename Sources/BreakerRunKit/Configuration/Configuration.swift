@@ -204,7 +204,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
 /// half-open trial instead of the real call. A passing probe closes the
 /// breaker and the real call then runs; a failing one reopens it.
 public struct Probe: Sendable, Equatable {
-    /// What to run: `command` or `shell`.
+    /// What to run: `command`, `shell`, `http` or `tcp`.
     public var call: CallSpecification
     /// The probe's own time limit; nil for the breaker's `timeout`.
     public var timeout: Duration?
@@ -263,6 +263,20 @@ public enum CallSpecification: Sendable, Equatable {
     case command([String])
     /// A string run by `/bin/sh -c`.
     case shell(String)
+    /// An HTTP request (`http`); its response body goes to stdout.
+    case http(HTTPCallSpecification)
+    /// A TCP connection to `host` and `port` (`tcp`), closed as soon as it is
+    /// established.
+    case tcp(host: String, port: Int)
+
+    /// The argv of a command or shell call; nil for a network call.
+    public var processArguments: [String]? {
+        switch self {
+        case .command(let argv): argv
+        case .shell(let script): ["/bin/sh", "-c", script]
+        case .http, .tcp: nil
+        }
+    }
 }
 
 /// A fallback: what answers a call that the breaker rejected.
@@ -274,6 +288,10 @@ public enum FallbackSpecification: Sendable, Equatable {
     case shell(String)
     /// A fixed answer: `output` written to stdout as is, then `exitCode`.
     case fixed(output: String, exitCode: Int32)
+    /// The stdout of the breaker's last successful call (`cached`), when it
+    /// is at most `maxAge` old (nil: any age), then `exitCode`. Calls keep
+    /// outputs of at most `maxSize` bytes.
+    case cached(maxAge: Duration?, maxSize: Int, exitCode: Int32)
 }
 
 /// A set of exit statuses (or HTTP statuses) given as a list of numbers and

@@ -73,37 +73,47 @@ extension ConfigurationDecoder {
     static let timedCallKeys = ["command", "shell", "timeout"]
 
     /// Reads a call with an optional time limit, as `probe` and
-    /// `on_transition` take: `{command: [ARGV...]}` or `{shell: SCRIPT}`, and
+    /// `on_transition` take: `{command: [ARGV...]}` or `{shell: SCRIPT}`
+    /// (and, when `allowsNetwork`, `{http: {...}}` or `{tcp: {...}}`), and
     /// `timeout`.
-    mutating func timedCall(_ node: YAMLNode, key: String) -> (call: CallSpecification, timeout: Duration?)? {
+    mutating func timedCall(_ node: YAMLNode, key: String, allowsNetwork: Bool = false) -> (call: CallSpecification, timeout: Duration?)? {
         let example = "{shell: 'curl -fs http://127.0.0.1/health'}"
+        let kinds = allowsNetwork ? ["command", "shell", "http", "tcp"] : ["command", "shell"]
+        let kindList = allowsNetwork ? "'command', 'shell', 'http' or 'tcp'" : "'command' or 'shell'"
         guard let pairs = mapping(node, key: key, example: example) else { return nil }
         var call: CallSpecification?
         var timeout: Duration?
         var isValid = true
         for pair in pairs {
             switch pair.key {
-            case "command", "shell":
+            case _ where kinds.contains(pair.key):
                 if call != nil {
-                    report(at: pair.keyLocation, "'\(key)' has one of 'command' or 'shell', not both; keep one")
+                    report(at: pair.keyLocation, "'\(key)' has one of \(kindList), not two; keep one")
                     isValid = false
-                } else if pair.key == "command" {
+                    continue
+                }
+                switch pair.key {
+                case "command":
                     call = commandList(pair.value, key: "\(key).command").map { .command($0) }
-                } else {
+                case "shell":
                     call = nonEmptyString(pair.value, key: "\(key).shell", example: "'curl -fs http://127.0.0.1/health'").map { .shell($0) }
+                case "http":
+                    call = httpCall(pair.value, key: "\(key).http").map { .http($0) }
+                default:
+                    call = tcpCall(pair.value, key: "\(key).tcp")
                 }
                 if call == nil { isValid = false }
             case "timeout":
                 timeout = duration(pair.value, key: "\(key).timeout", allowsZero: false)
                 if timeout == nil { isValid = false }
             default:
-                unknownOrFuture(pair, known: Self.timedCallKeys, future: [], context: "'\(key)'")
+                unknownOrFuture(pair, known: kinds + ["timeout"], future: [], context: "'\(key)'")
                 isValid = false
             }
         }
         guard isValid else { return nil }
         guard let call else {
-            report(at: node.location, "'\(key)' needs 'command' or 'shell', such as \(example)")
+            report(at: node.location, "'\(key)' needs \(kindList), such as \(example)")
             return nil
         }
         return (call, timeout)

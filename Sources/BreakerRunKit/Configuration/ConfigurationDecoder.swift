@@ -9,18 +9,18 @@ struct ConfigurationDecoder {
         "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
         "open_exit_code", "env", "working_dir", "fallback",
         "slow_call_duration", "retry", "max_concurrent", "max_wait", "probe", "on_transition",
-        "failure_rate", "backoff",
+        "failure_rate", "backoff", "http", "tcp",
     ]
     /// Breaker keys of the design that a later version implements.
     static let futureBreakerKeys = [
-        "http", "tcp", "on_state_error",
+        "on_state_error",
     ]
     /// Keys that name the call: they belong to one breaker, never to `defaults`.
     static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
     static let topLevelKeys = ["version", "state_dir", "defaults", "breakers", "metrics_file", "log"]
     static let futureTopLevelKeys: [String] = []
-    static let fallbackKeys = ["command", "shell", "output", "exit_code"]
-    static let futureFallbackKeys = ["cached"]
+    static let fallbackKeys = ["command", "shell", "output", "exit_code", "cached"]
+    static let futureFallbackKeys: [String] = []
 
     /// The settings one mapping gives; nil where it says nothing.
     struct Fields {
@@ -185,7 +185,7 @@ struct ConfigurationDecoder {
                 report(at: pair.keyLocation, "'\(key)' cannot be in 'defaults': a call belongs to one breaker; move it under the breaker")
                 continue
             }
-            if key == "command" || key == "shell" {
+            if Self.callKeys.contains(key) {
                 if let first = callKey {
                     report(at: pair.keyLocation,
                            "\(context) has both '\(first.key)' (line \(first.keyLocation.line)) and '\(key)'; keep one")
@@ -200,6 +200,10 @@ struct ConfigurationDecoder {
                 if let argv = commandList(value, key: key) { fields.call = .command(argv) }
             case "shell":
                 if let script = nonEmptyString(value, key: key, example: "'echo hi'") { fields.call = .shell(script) }
+            case "http":
+                if let http = httpCall(value, key: key) { fields.call = .http(http) }
+            case "tcp":
+                if let tcp = tcpCall(value, key: key) { fields.call = tcp }
             case "fail_max":
                 fields.failMax = integer(value, key: key, in: 1...Int(Int32.max), example: "5")
             case "success_threshold":
@@ -237,7 +241,7 @@ struct ConfigurationDecoder {
             case "backoff":
                 fields.backoff = backoff(value)
             case "probe":
-                fields.probe = timedCall(value, key: key).map { Probe(call: $0.call, timeout: $0.timeout) }
+                fields.probe = timedCall(value, key: key, allowsNetwork: true).map { Probe(call: $0.call, timeout: $0.timeout) }
             case "on_transition":
                 fields.onTransition = timedCall(value, key: key).map { TransitionHook(call: $0.call, timeout: $0.timeout ?? .seconds(10)) }
             default:
@@ -285,10 +289,10 @@ struct ConfigurationDecoder {
         var isValid = true
         for pair in pairs {
             switch pair.key {
-            case "command", "shell", "output":
+            case "command", "shell", "output", "cached":
                 kinds.append(pair)
                 if kinds.count > 1 {
-                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell' or 'output', and this one has both '\(kinds[0].key)' and '\(pair.key)'; split it into a list of fallbacks")
+                    report(at: pair.keyLocation, "a fallback has one of 'command', 'shell', 'output' or 'cached', and this one has both '\(kinds[0].key)' and '\(pair.key)'; split it into a list of fallbacks")
                     isValid = false
                     continue
                 }
@@ -297,6 +301,8 @@ struct ConfigurationDecoder {
                     result = commandList(pair.value, key: "command").map { .command($0) }
                 case "shell":
                     result = nonEmptyString(pair.value, key: "shell", example: "'echo down'").map { .shell($0) }
+                case "cached":
+                    result = cachedFallback(pair.value)
                 default:
                     result = string(pair.value, key: "output", example: "'service down'").map { .fixed(output: $0, exitCode: 0) }
                 }
@@ -318,11 +324,15 @@ struct ConfigurationDecoder {
             return nil
         }
         if let exitCode {
-            guard case let .fixed(output, _) = result else {
-                report(at: exitCode.location, "'exit_code' applies only to an 'output' fallback; a command's own exit status is used")
+            switch result {
+            case let .fixed(output, _):
+                return .fixed(output: output, exitCode: exitCode.code)
+            case let .cached(maxAge, maxSize, _):
+                return .cached(maxAge: maxAge, maxSize: maxSize, exitCode: exitCode.code)
+            default:
+                report(at: exitCode.location, "'exit_code' applies only to an 'output' or 'cached' fallback; a command's own exit status is used")
                 return nil
             }
-            return .fixed(output: output, exitCode: exitCode.code)
         }
         return result
     }
@@ -350,7 +360,7 @@ struct ConfigurationDecoder {
 
     /// Reads a string that may use `${VAR}` and `$$`; the http keys will
     /// read theirs with it too.
-    private mutating func interpolated(_ node: YAMLNode, key: String, example: String) -> InterpolatedString? {
+    mutating func interpolated(_ node: YAMLNode, key: String, example: String) -> InterpolatedString? {
         guard let text = string(node, key: key, example: example) else { return nil }
         do {
             return try InterpolatedString.parse(text, at: node.location)
@@ -583,7 +593,7 @@ struct ConfigurationDecoder {
         return argv
     }
 
-    private mutating func exitCodes(_ node: YAMLNode, key: String, allowsEmpty: Bool) -> ExitCodeSet? {
+    mutating func exitCodes(_ node: YAMLNode, key: String, allowsEmpty: Bool, maximum: Int = 255) -> ExitCodeSet? {
         let items: [YAMLNode]
         switch node.content {
         case let .sequence(list): items = list
@@ -599,13 +609,13 @@ struct ConfigurationDecoder {
         var ranges: [ClosedRange<Int>] = []
         var isValid = true
         for item in items {
-            if let range = exitCodeRange(item, key: key) { ranges.append(range) } else { isValid = false }
+            if let range = exitCodeRange(item, key: key, maximum: maximum) { ranges.append(range) } else { isValid = false }
         }
         return isValid ? ExitCodeSet(ranges) : nil
     }
 
     /// Reads `3` or `2-4` (plain or quoted: a range is text anyway).
-    private mutating func exitCodeRange(_ node: YAMLNode, key: String) -> ClosedRange<Int>? {
+    private mutating func exitCodeRange(_ node: YAMLNode, key: String, maximum: Int) -> ClosedRange<Int>? {
         guard case let .scalar(text, _) = node.content, !node.isNull else {
             report(at: node.location, "each item of '\(key)' must be an exit status such as 3 or a range such as 2-4, not \(describe(node))")
             return nil
@@ -621,10 +631,11 @@ struct ConfigurationDecoder {
         var values: [Int] = []
         for bound in bounds {
             switch Self.parseInteger(bound) {
-            case let .success(value) where (0...255).contains(value):
+            case let .success(value) where (0...maximum).contains(value):
                 values.append(value)
             case .success:
-                report(at: node.location, "exit statuses in '\(key)' are between 0 and 255, not \(bound)")
+                let noun = maximum == 255 ? "exit statuses" : "statuses"
+                report(at: node.location, "\(noun) in '\(key)' are between 0 and \(maximum), not \(bound)")
                 return nil
             case let .failure(.leadingZero(written)):
                 report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")

@@ -157,6 +157,12 @@ public struct InterpolatedString: Sendable, Equatable, CustomStringConvertible {
         return result
     }
 
+    /// Two values are equal when they read the same: the same pieces,
+    /// wherever they are written.
+    public static func == (lhs: InterpolatedString, rhs: InterpolatedString) -> Bool {
+        lhs.segments == rhs.segments
+    }
+
     /// Whether `name` is a valid environment variable name: letters, digits
     /// and `_`, not empty, not starting with a digit.
     /// - Parameter name: the candidate name.

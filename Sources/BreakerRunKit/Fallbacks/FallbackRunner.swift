@@ -17,6 +17,10 @@ public struct FallbackRunner {
     public var environment: [String: String]
     /// Where messages go.
     public var logger: Logger
+    /// Reads the breaker's cached output, for a `cached` fallback: its bytes
+    /// and when it was written (wall time, nanoseconds since the epoch); nil
+    /// when there is none.
+    public var cache: (String) -> CachedOutput? = { _ in nil }
 
     /// Creates a fallback runner.
     /// - Parameters:
@@ -86,6 +90,23 @@ public struct FallbackRunner {
                     return .outputLost(error)
                 }
                 return .fixed(exitCode: exitCode)
+            case .cached(let maxAge, _, let exitCode):
+                guard let cached = cache(breaker.name) else {
+                    logger.info("\(breaker.name): no cached output; trying the next fallback")
+                    continue
+                }
+                let age = Duration.nanoseconds(max(0, now.wallNanoseconds - cached.writtenAtWallNanoseconds))
+                if let maxAge, age > maxAge {
+                    logger.info("\(breaker.name): cached output is \(DurationFormat.string(age)) old, over max_age \(DurationFormat.string(maxAge)); trying the next fallback")
+                    continue
+                }
+                do {
+                    try StandardOutput.write(bytes: cached.bytes)
+                } catch {
+                    logger.error("\(breaker.name): the cached output was lost: \(error)")
+                    return .outputLost(error)
+                }
+                return .cached(age: age, exitCode: exitCode)
             case .command(let command):
                 argv = command
             case .shell(let script):

@@ -77,6 +77,7 @@ public struct TransitionReporter {
             switch hook.call {
             case .command(let command): argv = command
             case .shell(let script): argv = ["/bin/sh", "-c", script, breaker.name]
+            case .http, .tcp: return  // the configuration allows only command and shell hooks
             }
             let specification = ProcessSpecification(
                 arguments: argv,

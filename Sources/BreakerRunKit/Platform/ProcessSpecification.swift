@@ -19,6 +19,10 @@ public struct ProcessSpecification: Sendable, Equatable {
     /// output goes to breaker-run's standard error (so that it never mixes
     /// with the call's output), and it never gets the terminal.
     public var isBackground: Bool
+    /// A descriptor that becomes the child's standard output instead of
+    /// breaker-run's (the write end of an output tee); nil for breaker-run's.
+    /// Ignored for a background helper.
+    public var standardOutput: Int32?
 
     /// Creates a specification.
     /// - Parameters:

@@ -161,6 +161,8 @@ public struct ProcessSupervisor: Sendable {
         if spec.isBackground {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        } else if let output = spec.standardOutput {
+            posix_spawn_file_actions_adddup2(&actions, output, 1)
         }
         if let addClosefrom = GlibcExtensions.addClosefrom {
             _ = addClosefrom(&actions, 3)

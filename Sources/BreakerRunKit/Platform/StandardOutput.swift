@@ -58,3 +58,23 @@ public enum ShellQuote {
         return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 }
+
+extension StandardOutput {
+    /// Writes `bytes` to standard output as they are, all of them, retrying
+    /// short writes and `EINTR`.
+    /// - Parameter bytes: the bytes.
+    /// - Throws: `SystemError` when standard output cannot take them.
+    public static func write(bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                Glibc.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write", path: "standard output", errno: errno)
+            }
+            offset += written
+        }
+    }
+}

@@ -39,18 +39,26 @@ public struct BreakerRunner {
     }
 
     /// The argv of the call: `command` when given (from after `--`), else the
-    /// breaker's configured call; nil when there is neither.
+    /// breaker's configured command or shell call; nil when there is
+    /// neither, or the configured call is a network call.
     /// - Parameters:
     ///   - breaker: the breaker's configuration.
     ///   - command: the command from the command line, if any.
     /// - Returns: the argv to execute.
     public static func arguments(for breaker: BreakerConfiguration, command: [String]) -> [String]? {
         if !command.isEmpty { return command }
-        switch breaker.call {
-        case .command(let argv): return argv
-        case .shell(let script): return ["/bin/sh", "-c", script]
-        case nil: return nil
-        }
+        return breaker.call?.processArguments
+    }
+
+    /// The call to run: `command` when given (from after `--`), else the
+    /// breaker's configured call; nil when there is neither.
+    /// - Parameters:
+    ///   - breaker: the breaker's configuration.
+    ///   - command: the command from the command line, if any.
+    /// - Returns: the call.
+    public static func call(for breaker: BreakerConfiguration, command: [String]) -> CallSpecification? {
+        if !command.isEmpty { return .command(command) }
+        return breaker.call
     }
 
     /// Runs `arguments` under `breaker`: through the bulkhead when the
@@ -69,6 +77,19 @@ public struct BreakerRunner {
     /// - Returns: how the run ended. State that cannot be read or written is
     ///   warned about and the call runs unguarded (`on_state_error: fail-open`).
     public func run(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool = false) -> RunResult {
+        run(.command(arguments), under: breaker, force: force)
+    }
+
+    /// Runs `call` under `breaker`, as `run(_:under:force:)` runs an argv:
+    /// the same admission, retries, bulkhead and probe, whatever the call's
+    /// kind.
+    /// - Parameters:
+    ///   - call: the call (see `call(for:command:)`).
+    ///   - breaker: the breaker's configuration.
+    ///   - force: run even when the breaker is open (`run --force`).
+    /// - Returns: how the run ended.
+    public func run(_ call: CallSpecification, under breaker: BreakerConfiguration, force: Bool = false) -> RunResult {
+        let arguments = call.processArguments ?? []
         var slot: HeldLock?
         if let bulkhead = breaker.bulkhead {
             do {
@@ -85,7 +106,7 @@ public struct BreakerRunner {
         let attempts = force ? 1 : (breaker.retry?.attempts ?? 1)
         var attempt = 1
         while true {
-            let (result, outcome) = runOnce(arguments, under: breaker, force: force)
+            let (result, outcome) = runOnce(call, arguments: arguments, under: breaker, force: force)
             guard let retry = breaker.retry, case .failure(let reason)? = outcome, attempt < attempts else {
                 return result
             }
@@ -101,7 +122,7 @@ public struct BreakerRunner {
     /// - Parameter allowsProbe: false after a probe in this attempt, so that
     ///   an inconclusive (ignored) probe lets the real call be the trial
     ///   rather than probing again.
-    private func runOnce(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool, allowsProbe: Bool = true) -> (RunResult, Outcome?) {
+    private func runOnce(_ callSpecification: CallSpecification, arguments: [String], under breaker: BreakerConfiguration, force: Bool, allowsProbe: Bool = true) -> (RunResult, Outcome?) {
         let name = breaker.name
         var permit: HeldLock?
         var snapshot = BreakerState()
@@ -148,19 +169,20 @@ public struct BreakerRunner {
         case .rejected(let rejection)?:
             return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments), nil)
         case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && allowsProbe && breaker.probe != nil:
-            return runProbe(breaker.probe!, as: ticket, arguments: arguments, breaker: breaker, releasing: &permit)
+            return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit)
         case .admitted(let ticket)?:
-            let result = call(arguments, breaker: breaker)
+            let result = call(callSpecification, arguments: arguments, breaker: breaker)
             // A transition the outcome causes is the line that matters; these
             // notes follow it at info level, or stand in for it.
-            record(result.outcome, ticket: ticket, breaker: breaker, releasing: &permit)
+            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit)
+            keep(result, of: breaker)
             if force { logger.log(level: budget.take(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             if case .ran(let run) = result.run, run.timedOut, let timeout = breaker.timeout {
                 logger.log(level: budget.take(), "\(name): call timed out after \(DurationFormat.string(timeout)); killed")
             }
             return (result.run, result.outcome)
         case nil:
-            let result = call(arguments, breaker: breaker)
+            let result = call(callSpecification, arguments: arguments, breaker: breaker)
             return (result.run, result.outcome)
         }
     }
@@ -172,17 +194,12 @@ public struct BreakerRunner {
     /// call runs; a failing one has reopened it, so the attempt is rejected
     /// (fallback or `open_exit_code`); after an ignored one the breaker is
     /// still half-open and the real call is the trial.
-    private func runProbe(_ probe: Probe, as ticket: Ticket, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout HeldLock?) -> (RunResult, Outcome?) {
+    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout HeldLock?) -> (RunResult, Outcome?) {
         var checker = breaker
         checker.timeout = probe.timeout ?? breaker.timeout
         checker.slowCallDuration = nil
-        let argv: [String]
-        switch probe.call {
-        case .command(let command): argv = command
-        case .shell(let script): argv = ["/bin/sh", "-c", script]
-        }
-        let result = call(argv, breaker: checker, label: "probe", isBackground: true)
-        record(result.outcome, ticket: ticket, breaker: breaker, releasing: &permit)
+        let result = call(probe.call, arguments: nil, breaker: checker, label: "probe", isBackground: true)
+        record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit)
         switch (result.run, result.outcome) {
         case (.ran(let run), _) where run.interruption != nil:
             return (result.run, result.outcome)
@@ -195,7 +212,7 @@ public struct BreakerRunner {
         case (_, .ignored(let reason)):
             logger.log(level: budget.take(), "\(breaker.name): probe ignored (\(reason))")
         }
-        return runOnce(arguments, under: breaker, force: false, allowsProbe: false)
+        return runOnce(callSpecification, arguments: arguments, under: breaker, force: false, allowsProbe: false)
     }
 
     /// A free bulkhead slot, waiting for one up to `max_wait`.
@@ -227,38 +244,37 @@ public struct BreakerRunner {
         }
     }
 
-    private func call(_ arguments: [String], breaker: BreakerConfiguration, label: String = "call", isBackground: Bool = false) -> (run: RunResult, outcome: Outcome) {
-        var callEnvironment = environment.merging(breaker.environment) { $1 }
-        callEnvironment["BREAKER_NAME"] = breaker.name
-        let specification = ProcessSpecification(
-            arguments: arguments,
-            environment: callEnvironment,
-            workingDirectory: breaker.workingDirectory,
-            timeout: breaker.timeout,
-            killAfter: breaker.killAfter,
-            isBackground: isBackground
-        )
+    private func call(_ specification: CallSpecification, arguments: [String]?, breaker: BreakerConfiguration, label: String = "call", isBackground: Bool = false) -> CallResult {
+        var call = specification.makeCall(arguments: arguments)
+        if var process = call as? ProcessCall {
+            process.supervisor = supervisor
+            call = process
+        }
+        let context = CallContext(breaker: breaker, environment: environment, label: label, isBackground: isBackground,
+                                  captureLimit: isBackground ? nil : breaker.cacheLimit, logger: logger)
+        return call.run(context)
+    }
+
+    /// Keeps a successful call's stdout for the `cached` fallback.
+    private func keep(_ result: CallResult, of breaker: BreakerConfiguration) {
+        guard let limit = breaker.cacheLimit, result.outcome == .success else { return }
+        guard let output = result.output else {
+            logger.notice("\(breaker.name): output not cached: larger than max_size (\(limit) bytes)")
+            return
+        }
         do {
-            let result = try supervisor.run(specification)
-            let outcome = CallClassifier.classify(result, for: breaker)
-            if result.timedOut, let timeout = breaker.timeout, label != "call" {
-                logger.log(level: budget.take(), "\(breaker.name): \(label) timed out after \(DurationFormat.string(timeout)); killed")
-            }
-            logger.info("\(breaker.name): \(label): \(Self.describe(outcome)) after \(DurationFormat.string(result.duration))")
-            let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
-            return (.ran(run), outcome)
+            try store.writeCache(breaker.name, bytes: output)
         } catch {
-            logger.error("\(breaker.name): \(label == "call" ? "" : "\(label): ")\(error)")
-            return (.launchFailed(error), .ignored(reason: "could not start: \(error)"))
+            logger.warning("\(breaker.name): output not cached (\(error))")
         }
     }
 
-    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, releasing permit: inout HeldLock?) {
+    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil, releasing permit: inout HeldLock?) {
         let jitter = random()
         do {
             let (transitions, state, now) = try store.update(breaker.name) { state, now in
                 let before = state.generation
-                state.record(outcome, for: ticket, at: now, policy: breaker.policy, random: jitter)
+                state.record(outcome, for: ticket, at: now, policy: breaker.policy, random: jitter, openFor: retryAfter)
                 // Released under the state lock, once the outcome is decided, so
                 // that the next trial sees this one's result.
                 permit?.release()
@@ -273,12 +289,15 @@ public struct BreakerRunner {
     }
 
     private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, arguments: [String]) -> RunResult {
-        let runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
+        var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
+        runner.cache = { name in try? store.readCache(name) }
         if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
             let how: String
             switch answer {
             case .process(.exited(0), timedOut: false), .fixed:
                 how = "fallback answered"
+            case .cached(let age, _):
+                how = "answered from the cache (\(DurationFormat.string(age)) old)"
             case .process(.exited(let code), timedOut: false):
                 how = "fallback answered with exit status \(code)"
             case .process(.signaled(let signal), timedOut: false):
@@ -299,13 +318,12 @@ public struct BreakerRunner {
         default: rejection.description
         }
     }
+}
 
-    private static func describe(_ outcome: Outcome) -> String {
-        switch outcome {
-        case .success: "success"
-        case .failure(let reason): "failure (\(reason))"
-        case .ignored(let reason): "ignored (\(reason))"
-        }
+extension BreakerConfiguration {
+    /// The most stdout bytes to keep for a `cached` fallback; nil when the
+    /// breaker has none.
+    var cacheLimit: Int? {
+        fallbacks.compactMap { if case .cached(_, let maxSize, _) = $0 { maxSize } else { nil } }.max()
     }
-
 }

@@ -46,6 +46,9 @@ public enum FallbackRun: Sendable, Equatable {
     case process(Termination, timedOut: Bool)
     /// A fixed answer was written; the exit status is its own.
     case fixed(exitCode: Int32)
+    /// The output of the last successful call, `age` old, was written; the
+    /// exit status is the fallback's `exit_code` (0 unless set).
+    case cached(age: Duration, exitCode: Int32)
     /// A fixed answer could not be written to standard output.
     case outputLost(SystemError)
 }

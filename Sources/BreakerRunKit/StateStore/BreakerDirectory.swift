@@ -137,7 +137,14 @@ struct BreakerDirectory {
     /// - Returns: its bytes, or nil when it does not exist.
     /// - Throws: `StateStoreError`.
     func readStateFile() throws -> [UInt8]? {
-        let file = "state.json"
+        try readFile("state.json", limit: FileStateStore.maximumStateFileSize + 1)?.bytes
+    }
+
+    /// Reads a file of this directory whole, up to `limit` bytes.
+    /// - Returns: its bytes and its modification time (nanoseconds since
+    ///   the epoch), or nil when it does not exist.
+    /// - Throws: `StateStoreError`.
+    func readFile(_ file: String, limit: Int) throws -> (bytes: [UInt8], modifiedWallNanoseconds: Int64)? {
         let descriptor: Int32
         do {
             descriptor = try openRegularFile(file, flags: O_RDONLY)
@@ -145,9 +152,11 @@ struct BreakerDirectory {
             return nil
         }
         defer { closeDescriptor(descriptor) }
-        let limit = FileStateStore.maximumStateFileSize + 1
+        var status = stat()
+        _ = fstat(descriptor, &status)
+        let modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while bytes.count < limit {
             let count: Int
             do {
@@ -160,7 +169,7 @@ struct BreakerDirectory {
             if count == 0 { break }
             bytes += chunk[..<count]
         }
-        return bytes
+        return (bytes, modified)
     }
 
     /// Renames `state.json` to `state.json.corrupt-SUFFIX` (or `-SUFFIX-2`, and
@@ -193,9 +202,18 @@ struct BreakerDirectory {
     /// - Throws: `StateStoreError.cannotWrite`; `state.json` is then either
     ///   the old state or (when only the directory's fsync failed) the new one.
     func replaceStateFile(with bytes: [UInt8]) throws {
-        let temporary = "state.json.tmp"
+        try replaceFile("state.json", with: bytes, temporary: "state.json.tmp")
+    }
+
+    /// Replaces `file` with `bytes` atomically and durably, as
+    /// `replaceStateFile(with:)` does, through the temporary file
+    /// `temporary`, which a leftover of a crashed writer may hold: the
+    /// caller makes sure no live writer uses the same name (a lock, or a
+    /// name with its process id).
+    /// - Throws: `StateStoreError.cannotWrite`.
+    func replaceFile(_ name: String, with bytes: [UInt8], temporary: String) throws {
         let temporaryPath = path(temporary)
-        let target = path("state.json")
+        let target = path(name)
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
         var result = retryingOpen { openat(descriptor, temporary, flags, 0o600) }
         if case .failure(EEXIST) = result {
@@ -211,7 +229,7 @@ struct BreakerDirectory {
             try writeAll(bytes, to: file, path: temporaryPath)
             try retryingInterrupts("fsync", path: temporaryPath) { fsync(file) }
             closeDescriptor(file)
-            try retryingInterrupts("rename", path: temporaryPath) { renameat(descriptor, temporary, descriptor, "state.json") }
+            try retryingInterrupts("rename", path: temporaryPath) { renameat(descriptor, temporary, descriptor, name) }
         } catch {
             closeDescriptor(file)
             _ = unlinkat(descriptor, temporary, 0)

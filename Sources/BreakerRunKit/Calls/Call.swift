@@ -1,0 +1,112 @@
+import CircuitBreaker
+import Logging
+
+/// A call kind: one way of calling the guarded service (`command`, `shell`,
+/// `http`, `tcp`). Each kind is one type conforming to this protocol, made
+/// from its configuration in `CallSpecification.makeCall(arguments:)`.
+public protocol Call: Sendable {
+    /// Runs the call once, to its end or its time limit.
+    /// - Parameter context: the breaker, the environment and the limits.
+    /// - Returns: how it ended and how the breaker classifies it.
+    func run(_ context: CallContext) -> CallResult
+}
+
+/// What a call runs with.
+public struct CallContext: Sendable {
+    /// The breaker (its `timeout`, status and exit-code rules, environment).
+    public var breaker: BreakerConfiguration
+    /// breaker-run's environment, which `${VAR}` reads and the call inherits.
+    public var environment: [String: String]
+    /// `call` or `probe`, for messages.
+    public var label: String
+    /// Whether this is a background helper (a probe): a process call's output
+    /// then goes to stderr, and a network call's body is not printed.
+    public var isBackground: Bool
+    /// Whether the call must hand back what it wrote to stdout, for the
+    /// `cached` fallback: up to this many bytes; nil to capture nothing.
+    public var captureLimit: Int?
+    /// Where messages go.
+    public var logger: Logger
+
+    /// Creates a context.
+    /// - Parameters:
+    ///   - breaker: the breaker.
+    ///   - environment: breaker-run's environment.
+    ///   - label: `call` or `probe`.
+    ///   - isBackground: whether it is a background helper.
+    ///   - captureLimit: the most stdout bytes to hand back, or nil for none.
+    ///   - logger: where messages go.
+    public init(breaker: BreakerConfiguration, environment: [String: String], label: String = "call",
+                isBackground: Bool = false, captureLimit: Int? = nil, logger: Logger) {
+        self.breaker = breaker
+        self.environment = environment
+        self.label = label
+        self.isBackground = isBackground
+        self.captureLimit = captureLimit
+        self.logger = logger
+    }
+}
+
+/// How one call ended.
+public struct CallResult: Sendable {
+    /// How the run ended, for the exit status.
+    public var run: RunResult
+    /// How the breaker classifies it.
+    public var outcome: Outcome
+    /// The open interval the service asked for (`Retry-After` of a 429 or
+    /// 503), already bounded by `max_retry_after`; nil when it asked for none.
+    public var retryAfter: Duration?
+    /// What the call wrote to stdout, when the context asked for it and it
+    /// fitted in the limit; nil otherwise.
+    public var output: [UInt8]?
+
+    /// Creates a result.
+    /// - Parameters:
+    ///   - run: how the run ended.
+    ///   - outcome: its classification.
+    ///   - retryAfter: the open interval the service asked for, if any.
+    ///   - output: the captured stdout, if any.
+    public init(run: RunResult, outcome: Outcome, retryAfter: Duration? = nil, output: [UInt8]? = nil) {
+        self.run = run
+        self.outcome = outcome
+        self.retryAfter = retryAfter
+        self.output = output
+    }
+}
+
+/// The exit statuses of a network call that did not succeed: curl's, which
+/// operators already know (curl(1), "EXIT CODES"). A timeout is 124, as for
+/// every call kind.
+public enum NetworkExitStatus: Int32, Sendable {
+    /// The host name could not be resolved: curl's 6.
+    case unresolvedHost = 6
+    /// The connection could not be made (refused, unreachable, reset): curl's 7.
+    case connectionFailed = 7
+    /// The response's status or body was not what was expected: curl's 22 (`--fail`).
+    case unexpectedResponse = 22
+    /// The TLS handshake failed: curl's 35.
+    case tlsHandshakeFailed = 35
+    /// The server's certificate is not trusted: curl's 60.
+    case untrustedCertificate = 60
+}
+
+extension CallSpecification {
+    /// The call kind that runs this specification.
+    /// - Parameter arguments: the argv of a process call, when it came from
+    ///   the command line; ignored for network calls.
+    /// - Returns: the call.
+    public func makeCall(arguments: [String]? = nil) -> any Call {
+        switch self {
+        case .command, .shell: ProcessCall(arguments: arguments ?? processArguments ?? [])
+        case .http(let specification): HTTPCall(specification: specification)
+        case .tcp(let host, let port): TCPCall(host: host, port: port)
+        }
+    }
+}
+
+extension CallRun {
+    /// The record of a network call that ended with `status`.
+    static func network(exitStatus: Int32, timedOut: Bool = false, outcome: Outcome) -> CallRun {
+        CallRun(termination: .exited(exitStatus), timedOut: timedOut, interruption: nil, outcome: outcome)
+    }
+}

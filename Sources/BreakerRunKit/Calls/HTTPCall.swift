@@ -1,0 +1,219 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import AsyncHTTPClient
+import CircuitBreaker
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// An `http` call: one request with async-http-client, its response body
+/// written to stdout byte for byte when the call succeeds.
+///
+/// The client and its event loop are made only here, so a `command` run pays
+/// nothing for them. breaker-run blocks on the response (its run is
+/// synchronous); SIGINT and SIGTERM are not blocked during the request, so
+/// they end breaker-run at once, by their default action, and the breaker
+/// records nothing (an interrupted call is ignored anyway).
+public struct HTTPCall: Call {
+    /// The request and its rules.
+    public var specification: HTTPCallSpecification
+
+    /// Creates an http call.
+    /// - Parameter specification: the request and its rules.
+    public init(specification: HTTPCallSpecification) {
+        self.specification = specification
+    }
+
+    /// Sends the request and classifies the response: a status in
+    /// `ignore_status` is ignored; one in `expect_status`, with a body that
+    /// matches `expect_body`, a success; anything else a failure, with curl's
+    /// exit status (`NetworkExitStatus`) or 124 for a timeout.
+    /// - Parameter context: the breaker, the environment and the limits.
+    /// - Returns: how it ended.
+    public func run(_ context: CallContext) -> CallResult {
+        let breaker = context.breaker
+        let clock = ContinuousClock()
+        let started = clock.now
+        let request: HTTPClient.Request
+        do {
+            request = try makeRequest(environment: context.environment)
+        } catch {
+            context.logger.error("\(breaker.name): \(context.label): \(error)")
+            let outcome = Outcome.ignored(reason: "could not start: \(error)")
+            return CallResult(run: .ran(.network(exitStatus: 78, outcome: outcome)), outcome: outcome)
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration(timeout: breaker.timeout))
+        defer { try? client.syncShutdown() }
+        let deadline = breaker.timeout.map { NIODeadline.now() + .nanoseconds(Self.nanoseconds($0)) }
+        let accumulator = ResponseAccumulator(request: request, maxBodySize: specification.maxBody)
+        let response: HTTPClient.Response
+        do {
+            response = try client.execute(request: request, delegate: accumulator, deadline: deadline).wait()
+        } catch {
+            let failure = Self.failure(for: error, maxBody: specification.maxBody)
+            let elapsed = clock.now - started
+            let reason = failure.isTimeout
+                ? "timeout after \(DurationFormat.string(elapsed)) (\(failure.reason))" : failure.reason
+            context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
+            let outcome = Outcome.failure(reason: reason)
+            let run = CallRun.network(exitStatus: failure.isTimeout ? 124 : failure.status.rawValue, timedOut: failure.isTimeout, outcome: outcome)
+            return CallResult(run: .ran(run), outcome: outcome)
+        }
+        let duration = clock.now - started
+        let status = Int(response.status.code)
+        var body: [UInt8] = []
+        if let buffer = response.body { body = Array(buffer.readableBytesView) }
+        var outcome: Outcome
+        if specification.ignoreStatus.contains(status) {
+            outcome = .ignored(reason: "HTTP \(status)")
+        } else if !specification.expectStatus.contains(status) {
+            outcome = .failure(reason: "HTTP \(status), expected \(specification.expectStatus)")
+        } else if let pattern = specification.expectBody, !Self.body(body, matches: pattern) {
+            outcome = .failure(reason: "HTTP \(status), body does not match expect_body")
+        } else if let slow = breaker.slowCallDuration, duration > slow {
+            outcome = .failure(reason: "slow call (\(DurationFormat.string(duration)), over slow_call_duration \(DurationFormat.string(slow)))")
+        } else {
+            outcome = .success
+        }
+        context.logger.info("\(breaker.name): \(context.label): HTTP \(status), \(body.count) bytes in \(DurationFormat.string(duration)): \(outcome.summary)")
+        let isSuccessStatus = specification.expectStatus.contains(status) && !specification.ignoreStatus.contains(status)
+        var exitStatus: Int32 = 0
+        if case .failure(let reason) = outcome, !reason.hasPrefix("slow call") {
+            context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
+            exitStatus = NetworkExitStatus.unexpectedResponse.rawValue
+        } else if !isSuccessStatus {
+            exitStatus = NetworkExitStatus.unexpectedResponse.rawValue
+        }
+        // The body goes to stdout when the response is the expected one, as
+        // `curl --fail` does; a probe's body goes nowhere.
+        if exitStatus == 0 && !context.isBackground {
+            do {
+                try StandardOutput.write(bytes: body)
+            } catch {
+                context.logger.error("\(breaker.name): the response body was lost: \(error)")
+                exitStatus = 74
+            }
+        }
+        var retryAfter: Duration?
+        if status == 429 || status == 503, let header = response.headers.first(name: "Retry-After") {
+            retryAfter = RetryAfter.parse(header, now: Self.wallSeconds()).map { min($0, specification.maxRetryAfter) }
+        }
+        let captured = context.captureLimit.flatMap { body.count <= $0 ? body : nil }
+        return CallResult(run: .ran(.network(exitStatus: exitStatus, outcome: outcome)), outcome: outcome,
+                          retryAfter: retryAfter, output: outcome == .success ? captured : nil)
+    }
+
+    /// The request, its `${VAR}` values resolved.
+    private func makeRequest(environment: [String: String]) throws -> HTTPClient.Request {
+        func resolve(_ value: InterpolatedString) throws -> String {
+            switch value.resolve(in: environment) {
+            case .success(let text): return text
+            case .failure(let unset): throw HTTPCallError.unsetVariable(unset.names[0])
+            }
+        }
+        var headers = HTTPHeaders()
+        for header in specification.headers { headers.add(name: header.name, value: try resolve(header.value)) }
+        let body = try specification.body.map { HTTPClient.Body.string(try resolve($0)) }
+        do {
+            return try HTTPClient.Request(url: try resolve(specification.url), method: HTTPMethod(rawValue: specification.method), headers: headers, body: body)
+        } catch let error as HTTPCallError {
+            throw error
+        } catch {
+            // Not the URL itself: it may hold a secret.
+            throw HTTPCallError.invalidURL(specification.url.description)
+        }
+    }
+
+    private func configuration(timeout: Duration?) -> HTTPClient.Configuration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if specification.isInsecure { tls.certificateVerification = .none }
+        if let caFile = specification.caFile { tls.trustRoots = .file(caFile) }
+        let connect = timeout.map { TimeAmount.nanoseconds(Self.nanoseconds($0)) }
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: specification.followsRedirects ? .follow(max: 5, allowCycles: false) : .disallow,
+            timeout: .init(connect: connect)
+        )
+        // A refused connection is an answer: report it now, not at the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue + attoseconds / 1_000_000_000
+    }
+
+    private static func body(_ body: [UInt8], matches pattern: String) -> Bool {
+        guard let regex = try? Regex(pattern) else { return false }
+        return String(decoding: body, as: UTF8.self).contains(regex)
+    }
+
+    private static func wallSeconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
+    }
+
+    /// The exit status and one-line reason for a request that got no response.
+    static func failure(for error: any Error, maxBody: Int) -> (status: NetworkExitStatus, reason: String, isTimeout: Bool) {
+        switch error {
+        case let error as HTTPClientError:
+            switch error {
+            case .deadlineExceeded: return (.connectionFailed, "no response", true)
+            case .readTimeout: return (.connectionFailed, "read timeout", true)
+            case .writeTimeout: return (.connectionFailed, "write timeout", true)
+            case .connectTimeout: return (.connectionFailed, "connect timeout", true)
+            case .tlsHandshakeTimeout: return (.tlsHandshakeFailed, "TLS handshake timeout", true)
+            case .redirectLimitReached, .redirectCycleDetected: return (.unexpectedResponse, "\(error)", false)
+            default: return (.connectionFailed, "\(error)", false)
+            }
+        case is ResponseAccumulator.ResponseTooBigError:
+            return (.unexpectedResponse, "response body larger than max_body (\(maxBody) bytes)", false)
+        case let error as NIOConnectionError:
+            if let first = error.connectionErrors.first {
+                return failure(for: first.error, maxBody: maxBody)
+            }
+            let dns = error.dnsAAAAError ?? error.dnsAError
+            return (.unresolvedHost, "could not resolve host \(error.host)\(dns.map { ": \($0)" } ?? "")", false)
+        case let error as SocketAddressError:
+            return (.unresolvedHost, "could not resolve host (\(error))", false)
+        case let error as IOError:
+            return (.connectionFailed, "connection failed: \(String(cString: strerror(error.errnoCode)))", false)
+        case let error as NIOSSLError:
+            let text = "\(error)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+                return (.untrustedCertificate, "untrusted certificate: \(text)", false)
+            }
+            return (.tlsHandshakeFailed, "TLS handshake failed: \(text)", false)
+        case let error as NIOSSLExtraError:
+            return (.untrustedCertificate, "untrusted certificate: \(error)", false)
+        default:
+            if let timeout = error as? ChannelError, case .connectTimeout = timeout {
+                return (.connectionFailed, "connect timeout", true)
+            }
+            return (.connectionFailed, "\(error)", false)
+        }
+    }
+}
+
+/// Why an http request could not be made at all (a configuration fault,
+/// not a failure of the service).
+public enum HTTPCallError: Error, Sendable, CustomStringConvertible {
+    /// A `${VAR}` the request reads is not set.
+    case unsetVariable(String)
+    /// The URL, as written (never resolved), is not a valid URL.
+    case invalidURL(String)
+
+    /// One sentence naming the problem.
+    public var description: String {
+        switch self {
+        case .unsetVariable(let name): "the request reads ${\(name)}, which is not set"
+        case .invalidURL(let url): "'\(url)' is not a valid URL once its variables are set"
+        }
+    }
+}
