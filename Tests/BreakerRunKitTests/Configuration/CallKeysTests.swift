@@ -6,23 +6,8 @@ import Testing
 /// errors out.
 @Suite("Network call keys and the cached fallback")
 struct CallKeysTests {
-    private func breaker(_ body: String) throws -> BreakerConfiguration {
-        let yaml = "version: 1\nbreakers:\n  x:\n" + body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
-        return try #require(try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml").breakers["x"])
-    }
-
-    private func error(_ body: String) -> String? {
-        let yaml = "version: 1\nbreakers:\n  x:\n" + body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
-        do {
-            _ = try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml")
-            return nil
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     @Test func anHTTPCallTakesDefaultsForEverythingButTheURL() throws {
-        let x = try breaker("http: {url: 'https://h/health'}")
+        let x = try oneBreaker("http: {url: 'https://h/health'}")
         guard case .http(let http)? = x.call else { Issue.record("not http: \(String(describing: x.call))"); return }
         #expect(http.url.description == "https://h/health")
         #expect(http.method == "GET")
@@ -34,7 +19,7 @@ struct CallKeysTests {
     }
 
     @Test func everyHTTPKeyIsRead() throws {
-        let x = try breaker("""
+        let x = try oneBreaker("""
             http:
               url: 'https://h/${PATH_PART}'
               method: POST
@@ -63,7 +48,7 @@ struct CallKeysTests {
     }
 
     @Test func aTCPCallAndACachedFallbackAreRead() throws {
-        let x = try breaker("tcp: {host: db, port: 5432}\nfallback: [{cached: {max_age: 1h, max_size: 1MiB}, exit_code: 3}, {output: '[]'}]")
+        let x = try oneBreaker("tcp: {host: db, port: 5432}\nfallback: [{cached: {max_age: 1h, max_size: 1MiB}, exit_code: 3}, {output: '[]'}]")
         #expect(x.call == .tcp(host: "db", port: 5432))
         #expect(x.fallbacks == [.cached(maxAge: .seconds(3600), maxSize: 1 << 20, exitCode: 3), .fixed(output: "[]", exitCode: 0)])
     }
@@ -83,7 +68,7 @@ struct CallKeysTests {
         ("on_transition: {tcp: {host: a, port: 1}}", "unknown key 'tcp' in 'on_transition'"),
     ])
     func badValuesAreReportedWithTheirPlace(body: String, expected: String) {
-        let message = error(body)
+        let message = loadError(body)
         #expect(message?.contains(expected) == true, "\(message ?? "no error")")
     }
 

@@ -6,30 +6,15 @@ import Testing
 /// values in, or precise errors out.
 @Suite("Resilience keys")
 struct ResilienceKeysTests {
-    private func breaker(_ body: String) throws -> BreakerConfiguration {
-        let yaml = "version: 1\nbreakers:\n  x:\n" + body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
-        return try #require(try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml").breakers["x"])
-    }
-
-    private func error(_ body: String) -> String? {
-        let yaml = "version: 1\nbreakers:\n  x:\n" + body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
-        do {
-            _ = try ConfigurationLoader.parse(yaml: yaml, file: "b.yaml")
-            return nil
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     @Test func aFullRetryPolicyIsRead() throws {
-        let x = try breaker("retry: {attempts: 4, delay: 500ms, multiplier: 1.5, max_delay: 1m, jitter: 10%}")
+        let x = try oneBreaker("retry: {attempts: 4, delay: 500ms, multiplier: 1.5, max_delay: 1m, jitter: 10%}")
         #expect(x.retry == RetryPolicy(attempts: 4, delay: .milliseconds(500), multiplier: 1.5, maxDelay: .seconds(60), jitter: 0.1))
     }
 
     @Test func onlyAttemptsIsRequiredAndTheRestTakeDefaults() throws {
-        let x = try breaker("retry: {attempts: 2}")
+        let x = try oneBreaker("retry: {attempts: 2}")
         #expect(x.retry == RetryPolicy(attempts: 2, delay: .seconds(1), multiplier: 2, maxDelay: .seconds(30), jitter: 0))
-        #expect(try breaker("fail_max: 2").retry == nil)
+        #expect(try oneBreaker("fail_max: 2").retry == nil)
     }
 
     @Test(arguments: [
@@ -45,7 +30,7 @@ struct ResilienceKeysTests {
         ("slow_call_duration: 0s", "b.yaml:4:25: 'slow_call_duration' must be longer than 0, such as 30s"),
     ])
     func badValuesAreReportedWithTheirPlace(body: String, expected: String) {
-        let message = error(body)
+        let message = loadError(body)
         #expect(message?.contains(expected) == true, "\(message ?? "no error")")
     }
 
