@@ -271,9 +271,17 @@ public enum CallSpecification: Sendable, Equatable {
 
     /// The argv of a command or shell call; nil for a network call.
     public var processArguments: [String]? {
+        processArguments(scriptName: nil)
+    }
+
+    /// The argv of a command or shell call; nil for a network call.
+    /// - Parameter scriptName: for a shell call, the `$0` the script sees
+    ///   (a hook sees its breaker's name); nil for the shell's own.
+    /// - Returns: the argv.
+    public func processArguments(scriptName: String?) -> [String]? {
         switch self {
         case .command(let argv): argv
-        case .shell(let script): ["/bin/sh", "-c", script]
+        case .shell(let script): ["/bin/sh", "-c", script] + (scriptName.map { [$0] } ?? [])
         case .http, .tcp: nil
         }
     }

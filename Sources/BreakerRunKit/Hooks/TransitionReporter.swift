@@ -73,12 +73,8 @@ public struct TransitionReporter {
         }
         guard let hook = breaker.onTransition else { return }
         for transition in transitions {
-            let argv: [String]
-            switch hook.call {
-            case .command(let command): argv = command
-            case .shell(let script): argv = ["/bin/sh", "-c", script, breaker.name]
-            case .http, .tcp: return  // the configuration allows only command and shell hooks
-            }
+            // The configuration allows only command and shell hooks.
+            guard let argv = hook.call.processArguments(scriptName: breaker.name) else { return }
             let specification = ProcessSpecification(
                 arguments: argv,
                 environment: environment.merging(breaker.environment) { $1 }.merging(Self.variables(for: transition, of: breaker, state: state, at: now)) { $1 },
