@@ -46,7 +46,7 @@ extension BreakerRun {
                 try output(String(decoding: data, as: UTF8.self) + "\n")
             } else {
                 try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory,
-                                             colour: StatusText.usesColour(environment: context.environment)))
+                                             detailed: Set(names), colour: StatusText.usesColour(environment: context.environment)))
             }
             if entries.contains(where: \.isError) {
                 throw ExitCode(ExitStatus.ioError.rawValue)
@@ -92,9 +92,11 @@ struct StatusDocument: Encodable {
     }
 }
 
-/// The text of `status`: one block per breaker, readable at a glance:
-/// relative times ("opened 3m ago", "next trial in 27s") beside the absolute
-/// ones, and the state in colour on a terminal.
+/// The text of `status`: a table with one row per breaker, readable at a
+/// glance (state, relative times such as "opened 3m ago, next trial in 27s",
+/// consecutive failures, the reason of the last failure), then the details of
+/// each breaker that is not closed or was named: absolute times, counts and
+/// recent transitions. The state is coloured on a terminal only.
 enum StatusText {
     /// Whether to colour the output: only when standard output is a
     /// terminal, `NO_COLOR` is unset or empty (no-color.org), and `TERM` is
@@ -105,52 +107,119 @@ enum StatusText {
         return environment["TERM"] != "dumb"
     }
 
-    static func render(_ entries: [StatusEntry], configuration: [String], stateDirectory: String, colour: Bool = false) -> String {
-        func paint(_ text: String, _ code: String) -> String {
-            colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    /// One column of the table: its heading, and the cell of a breaker with
+    /// the SGR colour code to paint it in on a terminal (nil for none).
+    /// Add a column by adding one to `columns`.
+    struct Column: Sendable {
+        var heading: String
+        var cell: @Sendable (BreakerStatus) -> (text: String, colour: String?)
+    }
+
+    static let columns: [Column] = [
+        Column(heading: "BREAKER") { ($0.name, "1") },
+        Column(heading: "STATE") { status in
+            let colour = switch status.state {
+            case .closed: "32"
+            case .open: "1;31"
+            case .halfOpen: "33"
+            }
+            return (status.state.rawValue, colour)
+        },
+        Column(heading: "SINCE") { (since($0), nil) },
+        Column(heading: "FAILURES") { status in
+            var text = "\(status.consecutiveFailures)"
+            if let rate = status.failureRate { text += " (\(rate.failures)/\(rate.calls) in window)" }
+            return (text, status.consecutiveFailures > 0 ? "31" : nil)
+        },
+        Column(heading: "LAST FAILURE") { ($0.lastFailure ?? "-", nil) },
+    ]
+
+    /// The SINCE cell: how long ago the breaker opened and when its next trial
+    /// is, or how long it has been closed; "-" for a breaker never opened.
+    static func since(_ status: BreakerStatus) -> String {
+        if status.state == .closed {
+            guard let closed = status.transitions.last(where: { $0.to == .closed }), let age = closed.age else { return "-" }
+            return "closed \(DurationFormat.relative(age)) ago"
         }
-        func ago(_ duration: Duration?) -> String {
-            duration.map { " (\(DurationFormat.relative($0)) ago)" } ?? ""
+        var text = status.openedAgo.map { "opened \(DurationFormat.relative($0)) ago" } ?? "opened"
+        if status.held {
+            text += ", held until reset"
+        } else if status.state == .halfOpen {
+            text += ", trial allowed"
+        } else if let next = status.nextTrialIn {
+            text += ", next trial in \(DurationFormat.relative(next))"
+        }
+        return text
+    }
+
+    /// The whole text.
+    /// - Parameters:
+    ///   - entries: the breakers, in the order to show them.
+    ///   - configuration: the configuration files read.
+    ///   - stateDirectory: the state directory.
+    ///   - detailed: the names whose details to show even when closed (the
+    ///     names given on the command line).
+    ///   - colour: whether to paint with ANSI SGR codes.
+    /// - Returns: the text, ending with a newline.
+    static func render(_ entries: [StatusEntry], configuration: [String], stateDirectory: String,
+                       detailed: Set<String> = [], colour: Bool = false) -> String {
+        func paint(_ text: String, _ code: String?) -> String {
+            guard colour, let code else { return text }
+            return "\u{1B}[\(code)m\(text)\u{1B}[0m"
         }
         var lines = [
             "configuration: \(configuration.joined(separator: ", "))",
             "state directory: \(stateDirectory)",
         ]
-        for entry in entries {
+        let statuses = entries.compactMap { entry -> BreakerStatus? in
+            if case .status(let status) = entry { return status }
+            return nil
+        }
+        if !statuses.isEmpty {
+            let rows = statuses.map { status in columns.map { $0.cell(status) } }
+            let widths = columns.indices.map { index in
+                rows.reduce(columns[index].heading.count) { max($0, $1[index].text.count) }
+            }
+            func line(_ cells: [(text: String, colour: String?)]) -> String {
+                let padded = cells.indices.map { index in
+                    let cell = cells[index]
+                    let padding = index == cells.count - 1 ? "" : String(repeating: " ", count: widths[index] - cell.text.count)
+                    return paint(cell.text, cell.colour) + padding
+                }
+                return padded.joined(separator: "  ")
+            }
             lines.append("")
-            guard case .status(let status) = entry else {
-                if case .error(let name, let message) = entry { lines.append("\(paint(name, "1")): \(paint("error", "31")): \(message)") }
-                continue
-            }
-            let stateColour = switch status.state {
-            case .closed: "32"
-            case .open: "1;31"
-            case .halfOpen: "33"
-            }
-            var headline = "\(paint(status.name, "1")): \(paint(status.state.rawValue, stateColour))"
-            if status.held { headline += " (held until reset)" }
-            if status.state == .halfOpen { headline += " (trial allowed)" }
-            if status.state != .closed, let ago = status.openedAgo {
-                headline += ", opened \(DurationFormat.relative(ago)) ago"
-                if let next = status.nextTrialIn { headline += ", next trial in \(DurationFormat.relative(next))" }
-            }
-            lines.append(headline)
-            if status.state != .closed, let opened = status.openedAt {
-                lines.append("  opened at \(opened)" + (status.openReason.map { " (\($0))" } ?? ""))
-            }
-            if let next = status.nextTrialAt {
-                lines.append("  next trial at \(next)")
-            }
-            lines.append("  consecutive failures: \(status.consecutiveFailures)" + (status.lastFailure.map { "; last failure: \(paint($0, "31"))" } ?? ""))
-            if let rate = status.failureRate {
-                lines.append("  failure rate: \(rate.failures) of \(rate.calls) calls in the window")
-            }
-            let c = status.counts
-            lines.append("  counts: \(c.successes) successes, \(c.failures) failures, \(c.ignored) ignored, \(c.rejected) rejected, \(c.fallbacks) fallbacks")
-            for transition in status.transitions.suffix(5) {
-                lines.append("  \(transition.at)\(ago(transition.age)) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))
+            lines.append(line(columns.map { (text: $0.heading, colour: String?.none) }))
+            lines += rows.map(line)
+        }
+        for entry in entries {
+            if case .error(let name, let message) = entry {
+                lines.append("")
+                lines.append("\(paint(name, "1")): \(paint("error", "31")): \(message)")
             }
         }
+        for status in statuses where status.state != .closed || detailed.contains(status.name) {
+            lines.append("")
+            lines += details(status, paint: paint)
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The details of one breaker: absolute times, counts, recent transitions.
+    static func details(_ status: BreakerStatus, paint: (String, String?) -> String) -> [String] {
+        var lines = ["\(paint(status.name, "1")):"]
+        if status.state != .closed, let opened = status.openedAt {
+            lines.append("  opened at \(opened)" + (status.openReason.map { " (\($0))" } ?? ""))
+        }
+        if let next = status.nextTrialAt {
+            lines.append("  next trial at \(next)")
+        }
+        let c = status.counts
+        lines.append("  counts: \(c.successes) successes, \(c.failures) failures, \(c.ignored) ignored, \(c.rejected) rejected, \(c.fallbacks) fallbacks")
+        for transition in status.transitions.suffix(5) {
+            let ago = transition.age.map { " (\(DurationFormat.relative($0)) ago)" } ?? ""
+            lines.append("  \(transition.at)\(ago) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))
+        }
+        return lines
     }
 }

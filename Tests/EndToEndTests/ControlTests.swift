@@ -69,8 +69,9 @@ struct ControlTests {
         let sandbox = try Sandbox(config: Self.config)
         let result = try sandbox.run(["status"])
         #expect(result.status == 0)
-        #expect(result.stdout.contains("api: closed"))
-        #expect(result.stdout.contains("db: closed"))
+        let rows = result.stdout.split(separator: "\n")
+        #expect(rows.contains { $0.hasPrefix("api ") && $0.contains(" closed ") })
+        #expect(rows.contains { $0.hasPrefix("db ") && $0.contains(" closed ") })
         #expect(!FileManager.default.fileExists(atPath: sandbox.stateDirectory))
     }
 

@@ -29,7 +29,7 @@ struct RobustnessTests {
         let text = try sandbox.run(["status"])
         #expect(text.status == 74)
         #expect(text.stdout.contains("alpha: error: "))
-        #expect(text.stdout.contains("beta: closed"))
+        #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix("beta ") && $0.contains(" closed ") })
 
         let json = try sandbox.run(["status", "--json"])
         #expect(json.status == 74)

@@ -3,23 +3,75 @@ import Testing
 
 private let hasScript = FileManager.default.isExecutableFile(atPath: "/usr/bin/script")
 
-/// `status` in a terminal: relative times, and colour only on a terminal
-/// without NO_COLOR.
+/// `status` in a terminal: a table with one row per breaker, relative times,
+/// and colour only on a terminal without NO_COLOR.
 @Suite("status at a glance")
 struct StatusTextTests {
-    static let config = "version: 1\nbreakers:\n  db: {reset_timeout: 10m}\n"
+    static let config = """
+        version: 1
+        breakers:
+          db: {reset_timeout: 10m}
+          api: {fail_max: 2, reset_timeout: 1m}
+          cache: {}
+        """
 
-    @Test func saysHowLongAgoItOpenedAndWhenTheNextTrialIs() throws {
+    /// The table's lines: the heading and one row per breaker.
+    func table(_ text: String) throws -> [Substring] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let heading = try #require(lines.firstIndex { $0.hasPrefix("BREAKER ") })
+        return Array(lines[heading...].prefix { !$0.isEmpty })
+    }
+
+    @Test func showsOneAlignedRowPerBreakerWithRelativeTimesAndTheLastFailure() throws {
         let sandbox = try Sandbox(config: Self.config)
         #expect(try sandbox.run(["trip", "db", "--for", "30m", "--reason", "maintenance"]).status == 0)
-        let text = try sandbox.run(["status", "db"]).stdout
-        let headline = try #require(text.split(separator: "\n").first { $0.hasPrefix("db: ") })
-        // Just tripped: opened 0-2 s ago, next trial in 29m58s-30m.
-        #expect(headline.hasPrefix("db: open, opened "))
-        #expect(headline.contains(" ago, next trial in 29m5") || headline.contains(" ago, next trial in 30m"), "\(headline)")
-        #expect(text.contains("  opened at "))
-        #expect(text.contains(" ago) closed -> open (maintenance)"))
-        #expect(!text.contains("\u{1B}["), "no colour when stdout is not a terminal")
+        for _ in 0..<2 { #expect(try sandbox.run(["run", "api", "--", "/bin/sh", "-c", "exit 3"]).status == 3) }
+        let result = try sandbox.run(["status"])
+        #expect(result.status == 0)
+        let rows = try table(result.stdout)
+        #expect(rows.count == 4, "\(result.stdout)")
+        let heading = String(rows[0])
+        // Every column starts where its heading does.
+        let stateColumn = try #require(heading.range(of: "STATE")).lowerBound.utf16Offset(in: heading)
+        let sinceColumn = try #require(heading.range(of: "SINCE")).lowerBound.utf16Offset(in: heading)
+        let lastColumn = try #require(heading.range(of: "LAST FAILURE")).lowerBound.utf16Offset(in: heading)
+        func cell(_ row: Substring, from start: Int) -> String {
+            String(row.dropFirst(start).prefix { $0 != " " })
+        }
+        let byName = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { (String($0.prefix { $0 != " " }), $0) })
+        #expect(Set(byName.keys) == ["db", "api", "cache"])
+        let db = try #require(byName["db"])
+        #expect(cell(db, from: stateColumn) == "open")
+        // Just tripped for 30m: opened 0-2 s ago, next trial in 29m58s-30m.
+        let dbSince = String(db.dropFirst(sinceColumn))
+        #expect(dbSince.hasPrefix("opened 0s ago, next trial in 29m5") || dbSince.hasPrefix("opened 1s ago, next trial in 29m5")
+                || dbSince.hasPrefix("opened 0s ago, next trial in 30m"), "\(db)")
+        let api = try #require(byName["api"])
+        #expect(cell(api, from: stateColumn) == "open")
+        #expect(String(api.dropFirst(sinceColumn)).hasPrefix("opened "))
+        #expect(String(api.dropFirst(lastColumn)).contains("3"), "the last failure's reason names exit status 3: \(api)")
+        let cache = try #require(byName["cache"])
+        #expect(cell(cache, from: stateColumn) == "closed")
+        #expect(cell(cache, from: sinceColumn) == "-")
+        #expect(String(cache.dropFirst(lastColumn)) == "-")
+        // Details follow for the open breakers only, not the closed one.
+        #expect(result.stdout.contains("\ndb:\n  opened at "))
+        #expect(result.stdout.contains(" ago) closed -> open (maintenance)"))
+        #expect(result.stdout.contains("\napi:\n"))
+        #expect(!result.stdout.contains("\ncache:\n"))
+        #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+    }
+
+    @Test func aNamedClosedBreakerShowsItsDetailsAndHowLongItHasBeenClosed() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        #expect(try sandbox.run(["trip", "cache"]).status == 0)
+        #expect(try sandbox.run(["reset", "cache"]).status == 0)
+        let text = try sandbox.run(["status", "cache"]).stdout
+        let rows = try table(text)
+        #expect(rows.count == 2)
+        #expect(rows[1].contains("  closed  closed ") && rows[1].contains("s ago  "), "\(text)")
+        #expect(text.contains("\ncache:\n  counts: 0 successes"))
+        #expect(text.contains("open -> closed"))
     }
 
     /// Runs `status` with a pseudo-terminal as stdout, through script(1).
@@ -48,8 +100,11 @@ struct StatusTextTests {
         #expect(try sandbox.run(["trip", "db"]).status == 0)
         let coloured = try statusOnATerminal(sandbox, environment: [:])
         #expect(coloured.contains("\u{1B}[1;31mopen\u{1B}[0m"), "\(coloured)")
+        // Padding stays outside the colour, so the columns line up.
+        #expect(coloured.contains("\u{1B}[1;31mopen\u{1B}[0m   "), "\(coloured)")
         let plain = try statusOnATerminal(sandbox, environment: ["NO_COLOR": "1"])
-        #expect(plain.contains("db: open, opened "))
+        #expect(plain.contains("BREAKER  STATE"))
+        #expect(plain.contains("open   opened "), "\(plain)")
         #expect(!plain.contains("\u{1B}["))
         let dumb = try statusOnATerminal(sandbox, environment: ["TERM": "dumb"])
         #expect(!dumb.contains("\u{1B}["))
