@@ -74,22 +74,6 @@ public struct CallResult: Sendable {
     }
 }
 
-/// The exit statuses of a network call that did not succeed: curl's, which
-/// operators already know (curl(1), "EXIT CODES"). A timeout is 124, as for
-/// every call kind.
-public enum NetworkExitStatus: Int32, Sendable {
-    /// The host name could not be resolved: curl's 6.
-    case unresolvedHost = 6
-    /// The connection could not be made (refused, unreachable, reset): curl's 7.
-    case connectionFailed = 7
-    /// The response's status or body was not what was expected: curl's 22 (`--fail`).
-    case unexpectedResponse = 22
-    /// The TLS handshake failed: curl's 35.
-    case tlsHandshakeFailed = 35
-    /// The server's certificate is not trusted: curl's 60.
-    case untrustedCertificate = 60
-}
-
 extension CallSpecification {
     /// The call kind that runs this specification.
     /// - Parameter arguments: the argv of a process call, when it came from

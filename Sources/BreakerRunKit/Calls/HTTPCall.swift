@@ -9,15 +9,17 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// An `http` call: one request with async-http-client, its response body
 /// written to stdout byte for byte when the call succeeds.
 ///
 /// The client and its event loop are made only here, so a `command` run pays
-/// nothing for them. breaker-run blocks on the response (its run is
-/// synchronous); SIGINT and SIGTERM are not blocked during the request, so
-/// they end breaker-run at once, by their default action, and the breaker
-/// records nothing (an interrupted call is ignored anyway).
+/// nothing for them. breaker-run waits for the response (its run is
+/// synchronous); SIGINT, SIGTERM, SIGHUP or SIGQUIT meanwhile cancels the
+/// request, which is recorded as ignored ("interrupted by SIGINT"), as a
+/// process call's is, and breaker-run then ends by that signal
+/// (`InterruptWatch`).
 public struct HTTPCall: Call {
     /// The request and its rules.
     public var specification: HTTPCallSpecification
@@ -31,7 +33,9 @@ public struct HTTPCall: Call {
     /// Sends the request and classifies the response: a status in
     /// `ignore_status` is ignored; one in `expect_status`, with a body that
     /// matches `expect_body`, a success; anything else a failure, with curl's
-    /// exit status (`NetworkExitStatus`) or 124 for a timeout.
+    /// exit status (`ExitStatus.network`) or 124 for a timeout; 78 when the
+    /// request cannot be made as configured (an unset `${VAR}`, an unreadable
+    /// `body_file`).
     /// - Parameter context: the breaker, the environment and the limits.
     /// - Returns: how it ended.
     public func run(_ context: CallContext) -> CallResult {
@@ -44,7 +48,7 @@ public struct HTTPCall: Call {
         } catch {
             context.logger.error("\(breaker.name): \(context.label): \(error)")
             let outcome = Outcome.ignored(reason: "could not start: \(error)")
-            return CallResult(run: .ran(.network(exitStatus: 78, outcome: outcome)), outcome: outcome)
+            return CallResult(run: .ran(.network(exitStatus: ExitStatus.configuration.rawValue, outcome: outcome)), outcome: outcome)
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration(timeout: breaker.timeout))
         defer { try? client.syncShutdown() }
@@ -52,7 +56,18 @@ public struct HTTPCall: Call {
         let accumulator = ResponseAccumulator(request: request, maxBodySize: specification.maxBody)
         let response: HTTPClient.Response
         do {
-            response = try client.execute(request: request, delegate: accumulator, deadline: deadline).wait()
+            let watch = InterruptWatch()
+            defer { watch?.end() }
+            let task = client.execute(request: request, delegate: accumulator, deadline: deadline)
+            if let watch, case .interrupted(let signal) = Self.wait(for: task.futureResult, watch: watch) {
+                task.cancel()
+                _ = try? task.futureResult.wait()
+                let outcome = Outcome.ignored(reason: "interrupted by \(SignalName.of(signal))")
+                context.logger.notice("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(outcome.summary)")
+                let run = CallRun(termination: .signaled(signal), timedOut: false, interruption: signal, outcome: outcome)
+                return CallResult(run: .ran(run), outcome: outcome)
+            }
+            response = try task.futureResult.wait()
         } catch {
             let failure = Self.failure(for: error, maxBody: specification.maxBody)
             let elapsed = clock.now - started
@@ -60,7 +75,7 @@ public struct HTTPCall: Call {
                 ? "timeout after \(DurationFormat.string(elapsed)) (\(failure.reason))" : failure.reason
             context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
             let outcome = Outcome.failure(reason: reason)
-            let run = CallRun.network(exitStatus: failure.isTimeout ? 124 : failure.status.rawValue, timedOut: failure.isTimeout, outcome: outcome)
+            let run = CallRun.network(exitStatus: failure.isTimeout ? ExitStatus.timedOut.rawValue : failure.status.rawValue, timedOut: failure.isTimeout, outcome: outcome)
             return CallResult(run: .ran(run), outcome: outcome)
         }
         let duration = clock.now - started
@@ -84,9 +99,9 @@ public struct HTTPCall: Call {
         var exitStatus: Int32 = 0
         if case .failure(let reason) = outcome, !reason.hasPrefix("slow call") {
             context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
-            exitStatus = NetworkExitStatus.unexpectedResponse.rawValue
+            exitStatus = ExitStatus.unexpectedResponse.rawValue
         } else if !isSuccessStatus {
-            exitStatus = NetworkExitStatus.unexpectedResponse.rawValue
+            exitStatus = ExitStatus.unexpectedResponse.rawValue
         }
         // The body goes to stdout when the response is the expected one, as
         // `curl --fail` does; a probe's body goes nowhere.
@@ -95,7 +110,7 @@ public struct HTTPCall: Call {
                 try StandardOutput.write(bytes: body)
             } catch {
                 context.logger.error("\(breaker.name): the response body was lost: \(error)")
-                exitStatus = 74
+                exitStatus = ExitStatus.ioError.rawValue
             }
         }
         var retryAfter: Duration?
@@ -117,7 +132,10 @@ public struct HTTPCall: Call {
         }
         var headers = HTTPHeaders()
         for header in specification.headers { headers.add(name: header.name, value: try resolve(header.value)) }
-        let body = try specification.body.map { HTTPClient.Body.string(try resolve($0)) }
+        var body = try specification.body.map { HTTPClient.Body.string(try resolve($0)) }
+        if let path = specification.bodyFile {
+            body = .bytes(try Self.contents(ofFile: path))
+        }
         do {
             return try HTTPClient.Request(url: try resolve(specification.url), method: HTTPMethod(rawValue: specification.method), headers: headers, body: body)
         } catch let error as HTTPCallError {
@@ -125,6 +143,40 @@ public struct HTTPCall: Call {
         } catch {
             // Not the URL itself: it may hold a secret.
             throw HTTPCallError.invalidURL(specification.url.description)
+        }
+    }
+
+    /// Waits until `future` completes or a watched signal arrives.
+    /// - Returns: `.interrupted(signal)`, or `.ready` once the future is
+    ///   complete (also when no pipe could be made to learn of it: then the
+    ///   caller's `wait()` blocks as before).
+    private static func wait<Value>(for future: EventLoopFuture<Value>, watch: InterruptWatch) -> InterruptWatch.Wait {
+        guard let wakeup = Wakeup() else { return .ready }
+        defer { wakeup.close() }
+        future.whenComplete { _ in wakeup.ring() }
+        var result = InterruptWatch.Wait.timedOut
+        while result == .timedOut {
+            result = watch.wait(for: wakeup.descriptor, events: Int16(POLLIN), milliseconds: -1)
+        }
+        return result
+    }
+
+    /// The bytes of `body_file`, read now.
+    /// - Throws: `HTTPCallError.unreadableBodyFile` naming the file and errno's text.
+    private static func contents(ofFile path: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw HTTPCallError.unreadableBodyFile(path, String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw HTTPCallError.unreadableBodyFile(path, String(cString: strerror(errno)))
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
         }
     }
 
@@ -160,7 +212,7 @@ public struct HTTPCall: Call {
     }
 
     /// The exit status and one-line reason for a request that got no response.
-    static func failure(for error: any Error, maxBody: Int) -> (status: NetworkExitStatus, reason: String, isTimeout: Bool) {
+    static func failure(for error: any Error, maxBody: Int) -> (status: ExitStatus, reason: String, isTimeout: Bool) {
         switch error {
         case let error as HTTPClientError:
             switch error {
@@ -169,11 +221,12 @@ public struct HTTPCall: Call {
             case .writeTimeout: return (.connectionFailed, "write timeout", true)
             case .connectTimeout: return (.connectionFailed, "connect timeout", true)
             case .tlsHandshakeTimeout: return (.tlsHandshakeFailed, "TLS handshake timeout", true)
-            case .redirectLimitReached, .redirectCycleDetected: return (.unexpectedResponse, "\(error)", false)
+            case .redirectLimitReached: return (.tooManyRedirects, "more than 5 redirects", false)
+            case .redirectCycleDetected: return (.tooManyRedirects, "redirect cycle", false)
             default: return (.connectionFailed, "\(error)", false)
             }
         case is ResponseAccumulator.ResponseTooBigError:
-            return (.unexpectedResponse, "response body larger than max_body (\(maxBody) bytes)", false)
+            return (.responseTooLarge, "response body larger than max_body (\(maxBody) bytes)", false)
         case let error as NIOConnectionError:
             if let first = error.connectionErrors.first {
                 return failure(for: first.error, maxBody: maxBody)
@@ -208,12 +261,50 @@ public enum HTTPCallError: Error, Sendable, CustomStringConvertible {
     case unsetVariable(String)
     /// The URL, as written (never resolved), is not a valid URL.
     case invalidURL(String)
+    /// `body_file` (the path) could not be read; the second value is why
+    /// (strerror(3)'s text).
+    case unreadableBodyFile(String, String)
 
     /// One sentence naming the problem.
     public var description: String {
         switch self {
         case .unsetVariable(let name): "the request reads ${\(name)}, which is not set"
         case .invalidURL(let url): "'\(url)' is not a valid URL once its variables are set"
+        case .unreadableBodyFile(let path, let why): "cannot read body_file '\(path)': \(why); create it or fix the path in the configuration"
         }
+    }
+}
+
+/// A pipe that becomes readable once `ring()` is called, from any thread; safe
+/// to ring after `close()` (it then does nothing), so a late completion
+/// callback never writes to a descriptor number reused meanwhile.
+private final class Wakeup: Sendable {
+    /// Readable once rung.
+    let descriptor: Int32
+    private let writer: Mutex<Int32>
+
+    /// Makes the pipe; nil if it cannot be made.
+    init?() {
+        guard let ends = makeNonBlockingPipe() else { return nil }
+        descriptor = ends.read
+        writer = Mutex(ends.write)
+    }
+
+    /// Makes `descriptor` readable.
+    func ring() {
+        writer.withLock { fd in
+            guard fd >= 0 else { return }
+            var byte: UInt8 = 1
+            _ = write(fd, &byte, 1)
+        }
+    }
+
+    /// Closes both ends.
+    func close() {
+        writer.withLock { fd in
+            _ = Glibc.close(fd)
+            fd = -1
+        }
+        _ = Glibc.close(descriptor)
     }
 }

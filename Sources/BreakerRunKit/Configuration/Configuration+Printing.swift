@@ -150,6 +150,7 @@ extension HTTPCallSpecification {
             lines += headers.map { "\(inner)  \(YAMLText.scalar($0.name)): \(YAMLText.scalar($0.value.description))" }
         }
         if let body { lines.append("\(inner)body: \(YAMLText.scalar(body.description))") } else { lines.append("\(inner)# body: not set (none)") }
+        if let bodyFile { lines.append("\(inner)body_file: \(YAMLText.scalar(bodyFile))") } else { lines.append("\(inner)# body_file: not set (none)") }
         lines.append("\(inner)expect_status: \(expectStatus)")
         lines.append("\(inner)ignore_status: \(ignoreStatus)")
         if let expectBody { lines.append("\(inner)expect_body: \(YAMLText.scalar(expectBody))") } else { lines.append("\(inner)# expect_body: not set (any body)") }

@@ -2,7 +2,7 @@
 /// `cached` fallback.
 extension ConfigurationDecoder {
     static let httpKeys = [
-        "url", "method", "headers", "body", "expect_status", "ignore_status", "expect_body",
+        "url", "method", "headers", "body", "body_file", "expect_status", "ignore_status", "expect_body",
         "ca_file", "insecure", "follow_redirects", "max_body", "max_retry_after",
     ]
     static let tcpKeys = ["host", "port"]
@@ -56,6 +56,8 @@ extension ConfigurationDecoder {
                 }
             case "body":
                 if let body = interpolated(pair.value, key: name, example: "'{\"q\": 1}'") { call.body = body } else { isValid = false }
+            case "body_file":
+                if let path = nonEmptyString(pair.value, key: name, example: "/etc/vendor-sync/query.json") { call.bodyFile = path } else { isValid = false }
             case "expect_status":
                 if let set = exitCodes(pair.value, key: name, allowsEmpty: false, maximum: 599) { call.expectStatus = set } else { isValid = false }
             case "ignore_status":
@@ -88,6 +90,10 @@ extension ConfigurationDecoder {
         guard isValid else { return nil }
         guard hasURL else {
             report(at: node.location, "'\(key)' needs 'url', such as \(example)")
+            return nil
+        }
+        if call.body != nil && call.bodyFile != nil {
+            report(at: node.location, "'\(key)' has both 'body' and 'body_file'; keep one")
             return nil
         }
         if call.caFile != nil && call.isInsecure {

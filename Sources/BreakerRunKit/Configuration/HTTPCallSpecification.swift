@@ -29,6 +29,11 @@ public struct HTTPCallSpecification: Sendable, Equatable {
     public var headers: [Header]
     /// The request body (`body`); nil for none.
     public var body: InterpolatedString?
+    /// A file whose bytes are the request body (`body_file`), read when the
+    /// call runs, sent as they are (no `${VAR}` interpolation); nil for none.
+    /// A relative path is relative to the working directory, as `ca_file`'s.
+    /// Excludes `body`.
+    public var bodyFile: String?
     /// Response statuses that count as success (`expect_status`). Default 200-399.
     public var expectStatus: ExitCodeSet
     /// Response statuses that count as neither success nor failure
@@ -57,6 +62,7 @@ public struct HTTPCallSpecification: Sendable, Equatable {
     ///   - method: the method.
     ///   - headers: the request headers.
     ///   - body: the request body, if any.
+    ///   - bodyFile: a file holding the request body, if any.
     ///   - expectStatus: statuses that are a success.
     ///   - ignoreStatus: statuses that are ignored.
     ///   - expectBody: a regular expression the body must match, if any.
@@ -70,6 +76,7 @@ public struct HTTPCallSpecification: Sendable, Equatable {
         method: String = "GET",
         headers: [Header] = [],
         body: InterpolatedString? = nil,
+        bodyFile: String? = nil,
         expectStatus: ExitCodeSet = ExitCodeSet([200...399]),
         ignoreStatus: ExitCodeSet = ExitCodeSet([]),
         expectBody: String? = nil,
@@ -83,6 +90,7 @@ public struct HTTPCallSpecification: Sendable, Equatable {
         self.method = method
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
         self.expectStatus = expectStatus
         self.ignoreStatus = ignoreStatus
         self.expectBody = expectBody
