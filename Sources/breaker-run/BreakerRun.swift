@@ -16,6 +16,12 @@ struct BreakerRun: ParsableCommand {
         subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self, Metrics.self]
     )
 
+    /// The global options, declared here too so that the generated shell
+    /// completions know that `--config FILE` and `--state-dir DIR` take a value
+    /// before the subcommand; `main()` hands them to the subcommand, which
+    /// parses them (these stay unset).
+    @OptionGroup var options: GlobalOptions
+
     /// Parses the command line with the global options allowed before the
     /// subcommand's name, as DESIGN's synopsis writes them.
     static func main() {

@@ -43,3 +43,63 @@ struct CompletionEndToEndTests {
         #expect(result.stderr.isEmpty)
     }
 }
+
+/// Bash's completion function itself, run by bash: breaker names are offered
+/// whether the global options come before the subcommand or after it.
+@Suite("Shell completion in bash")
+struct BashCompletionTests {
+    static let config = """
+        version: 1
+        breakers:
+          payments: {command: [/bin/true]}
+          inventory: {command: [/bin/true]}
+        """
+
+    /// What bash's completion function offers for `words` (the last one the
+    /// word being completed), with breaker-run's generated script loaded.
+    func complete(_ words: [String], in sandbox: Sandbox, environment: [String: String] = [:]) throws -> [String] {
+        let script = sandbox.path("completion.bash")
+        let generated = try sandbox.run(["--generate-completion-script", "bash"])
+        try generated.stdout.write(toFile: script, atomically: true, encoding: .utf8)
+        let quoted = ([Sandbox.binary] + words).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let driver = """
+            source '\(script)'
+            COMP_WORDS=(\(quoted.joined(separator: " ")))
+            COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+            COMP_LINE="${COMP_WORDS[*]}"
+            COMP_POINT=${#COMP_LINE}
+            _breaker-run "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+            printf '%s\\n' "${COMPREPLY[@]}"
+            """
+        let result = try sandbox.run(["-c", driver], environment: environment, binary: "/bin/bash")
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.split(separator: "\n").map(String.init).sorted()
+    }
+
+    @Test(arguments: [
+        ["--config", "CONFIG", "run", ""],
+        ["--config", "CONFIG", "--state-dir", "/tmp", "-q", "status", ""],
+        ["--config=CONFIG", "trip", ""],
+        ["run", "--config", "CONFIG", ""],
+        ["-v", "--config", "CONFIG", "reset", "pay"],
+    ])
+    func breakerNamesAreOfferedWhereverTheGlobalOptionsAre(words: [String]) throws {
+        let sandbox = try Sandbox(config: Self.config)
+        let line = words.map { $0.replacingOccurrences(of: "CONFIG", with: sandbox.configPath) }
+        let offered = try complete(line, in: sandbox)
+        let expected = words.last == "pay" ? ["payments"] : ["inventory", "payments"]
+        #expect(offered == expected, "\(words)")
+    }
+
+    @Test func theConfigurationFromTheEnvironmentIsUsedWithoutOptions() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        let offered = try complete(["status", "in"], in: sandbox, environment: ["BREAKER_RUN_CONFIG": sandbox.configPath])
+        #expect(offered == ["inventory"])
+    }
+
+    @Test func subcommandsAreOfferedAfterTheGlobalOptions() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        let offered = try complete(["--config", sandbox.configPath, "s"], in: sandbox)
+        #expect(offered == ["status"])
+    }
+}
