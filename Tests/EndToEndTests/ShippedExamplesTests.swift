@@ -37,12 +37,59 @@ struct ShippedExamplesTests {
     @Test func theCrontabRunsBreakersOfItsConfiguration() throws {
         let crontab = try text("cron/crontab")
         let names = runBreakers(in: crontab)
-        #expect(names == ["vendor-sync", "vendor-sync"])
+        #expect(names == ["vendor-sync"])
         #expect(try breakers(in: "cron/breakers.yaml").isSuperset(of: names))
         // Five time fields and a user before each command (an /etc/cron.d file).
         for line in crontab.split(separator: "\n") where line.contains("breaker-run -q run") {
             #expect(line.split(separator: " ", omittingEmptySubsequences: true)[5] == "root")
         }
+    }
+
+    /// The crontab's command, as cron's /bin/sh runs it, with the installed
+    /// paths moved into `sandbox` and `import-stock` played by `cat`.
+    func cronCommand(_ sandbox: Sandbox) throws -> String {
+        let line = try #require(try text("cron/crontab").split(separator: "\n").first { $0.contains("breaker-run -q run") })
+        let command = line.split(separator: " ", maxSplits: 6, omittingEmptySubsequences: true)[6]
+        let config = Self.examples.appendingPathComponent("cron/breakers.yaml").path
+        return String(command)
+            .replacingOccurrences(of: "/etc/vendor-sync/env", with: sandbox.path("env"))
+            .replacingOccurrences(of: "/var/cache/vendor-sync", with: sandbox.path("cache"))
+            .replacingOccurrences(of: "breaker-run -q run", with: "'\(Sandbox.binary)' --config '\(config)' --state-dir '\(sandbox.stateDirectory)' -q run")
+            .replacingOccurrences(of: "import-stock ", with: "cat ")
+    }
+
+    @Test func theNightlySyncImportsTheCachedAnswerOnceTheVendorIsDown() throws {
+        let sandbox = try Sandbox()
+        let server = try HTTPServer(in: sandbox.directory, routes: ["/api/v1/stock": [
+            ["status": 200, "body": "{\"sku-1\": 42}"],
+            ["status": 503, "body": "maintenance"],
+        ]])
+        try FileManager.default.createDirectory(atPath: sandbox.path("cache"), withIntermediateDirectories: true)
+        try "VENDOR_API=\(server.url("/api"))\nVENDOR_TOKEN=t0ken\nexport VENDOR_API VENDOR_TOKEN\n".write(toFile: sandbox.path("env"), atomically: true, encoding: .utf8)
+        let command = try cronCommand(sandbox)
+        func night() throws -> Invocation {
+            try sandbox.run(["-c", command], binary: "/bin/sh")
+        }
+        let first = try night()
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == "{\"sku-1\": 42}", "the import read the vendor's answer")
+        #expect(first.stderr.isEmpty, "a plain success mails nothing")
+        #expect((server.requests().first?["headers"] as? [String: String])?["Authorization"] == "Bearer t0ken")
+        // Three failed nights (fail_max: 3): nothing imported, stock.json kept.
+        for _ in 0..<3 {
+            let failed = try night()
+            #expect(failed.status == 22, "\(failed.stderr)")
+            #expect(failed.stdout.isEmpty)
+        }
+        #expect(try String(contentsOfFile: sandbox.path("cache/stock.json"), encoding: .utf8) == "{\"sku-1\": 42}")
+        // The breaker is open: the vendor is left alone and the last good
+        // answer is imported again.
+        let cached = try night()
+        #expect(cached.status == 0, "\(cached.stderr)")
+        #expect(cached.stdout == "{\"sku-1\": 42}")
+        #expect(server.requests().count == 4)
+        let status = try sandbox.run(["status", "--json", "--config", Self.examples.appendingPathComponent("cron/breakers.yaml").path, "vendor-sync"])
+        #expect(status.stdout.contains("\"state\" : \"open\""), "\(status.stdout)")
     }
 
     @Test func theServiceMapsTheRejectionStatusToSuccess() throws {
