@@ -103,3 +103,24 @@ struct BashCompletionTests {
         #expect(offered == ["status"])
     }
 }
+
+/// zsh and fish (not installed here to run): their scripts parse the global
+/// options at the top level, before the subcommand, so that `--config FILE`
+/// there is an option with its value, not the subcommand's name.
+@Suite("Shell completion in zsh and fish")
+struct ZshAndFishCompletionTests {
+    @Test func zshsTopLevelSpecsTakeTheGlobalOptionsBeforeTheSubcommandState() throws {
+        let script = try Sandbox().run(["--generate-completion-script", "zsh"]).stdout
+        let top = try #require(script.components(separatedBy: "_breaker-run_run()").first)
+        let config = try #require(top.range(of: "'--config[The configuration file.]:file:"))
+        let command = try #require(top.range(of: "'(-): :->command'"))
+        #expect(config.lowerBound < command.lowerBound)
+        #expect(top.contains("'--state-dir[The state directory.]:dir:"))
+    }
+
+    @Test func fishsTopLevelParseKnowsTheGlobalOptionsTakeValues() throws {
+        let script = try Sandbox().run(["--generate-completion-script", "fish"]).stdout
+        let topLevel = try #require(script.split(separator: "\n").first { $0.contains("__breaker-run_parse_subcommand 0 ") })
+        #expect(topLevel.contains("'config=' 'state-dir=' 'q/quiet' 'v/verbose'"), "\(topLevel)")
+    }
+}

@@ -42,10 +42,9 @@ struct StatusTextTests {
         #expect(Set(byName.keys) == ["db", "api", "cache"])
         let db = try #require(byName["db"])
         #expect(cell(db, from: stateColumn) == "open")
-        // Just tripped for 30m: opened 0-2 s ago, next trial in 29m58s-30m.
+        // Just tripped for 30m: opened seconds ago, next trial in 29m-30m.
         let dbSince = String(db.dropFirst(sinceColumn))
-        #expect(dbSince.hasPrefix("opened 0s ago, next trial in 29m5") || dbSince.hasPrefix("opened 1s ago, next trial in 29m5")
-                || dbSince.hasPrefix("opened 0s ago, next trial in 30m"), "\(db)")
+        #expect(dbSince.hasPrefix("opened ") && (dbSince.contains("s ago, next trial in 29m") || dbSince.contains("s ago, next trial in 30m")), "\(db)")
         let api = try #require(byName["api"])
         #expect(cell(api, from: stateColumn) == "open")
         #expect(String(api.dropFirst(sinceColumn)).hasPrefix("opened "))

@@ -184,7 +184,7 @@ enum ExampleConfigurations {
         #expect(ExampleConfigurations.paths.contains { $0.hasSuffix("/examples/quickstart.yaml") })
         for path in ExampleConfigurations.paths {
             // The variables the examples read, as their comments tell to set them.
-            let configuration = try ConfigurationLoader.load(files: [path], environment: ["INVENTORY_TOKEN": "t"], isRoot: false)
+            let configuration = try ConfigurationLoader.load(files: [path], environment: ["INVENTORY_TOKEN": "t", "VENDOR_API": "https://vendor.example/api", "VENDOR_TOKEN": "t"], isRoot: false)
             #expect(!configuration.breakers.isEmpty, "\(path)")
             #expect(configuration.unsetVariableWarnings().isEmpty, "\(path)")
         }
