@@ -6,7 +6,8 @@
 # reference parser of the metrics tests, from PyPI). Needs root; does nothing for packages already there.
 set -euo pipefail
 needed=()
-for package in libyaml-dev curl python3 python3-pip openssl mandoc tmux jq bc; do
+# postgresql (the PostgreSQL backend's tests start their own server).
+for package in libyaml-dev curl python3 python3-pip openssl mandoc tmux jq bc postgresql; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || needed+=("$package")
 done
 if ((${#needed[@]})); then
