@@ -86,14 +86,15 @@ struct GlobalOptions: ParsableArguments {
         let logger = makeLogger(configuration.log)
         let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
         logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
-        var store = FileStateStore(directory: directory, clock: SystemClock()) { warning in
+        let file = FileStateStore(directory: directory, clock: SystemClock()) { warning in
             logger.warning("\(warning)")
         }
+        var store = StateRouter(file: file, breakers: configuration.sortedBreakers, environment: environment)
         if let path = configuration.metricsFile {
             // Every writer (run, trip, reset) goes through this store, so the
             // file follows every change of state.
-            let metrics = MetricsFile(path: path, breakers: configuration.sortedBreakers, store: store)
-            store.afterWrite = {
+            let metrics = MetricsFile(path: path, breakers: configuration.sortedBreakers, store: store, lockDirectory: directory)
+            store.setAfterWrite {
                 do {
                     try metrics.write()
                 } catch {
@@ -109,7 +110,8 @@ struct GlobalOptions: ParsableArguments {
 struct Context {
     var configuration: Configuration
     var stateDirectory: String
-    var store: FileStateStore
+    /// Every breaker's backend: files, or PostgreSQL where `state:` says so.
+    var store: StateRouter
     var logger: Logger
     var environment: [String: String]
 

@@ -39,7 +39,8 @@ extension BreakerRun {
         /// Ends breaker-run as the run asks: the call's own status or signal,
         /// 124 after a timeout (of the call or of a fallback), 126/127 for a
         /// launch failure, the fallback's status, 74 when a static fallback's
-        /// output could not be written, or the breaker's `open_exit_code`.
+        /// output could not be written, or the breaker's `open_exit_code`;
+        /// 74 when the state is unusable and `on_state_error` is `fail-closed`.
         static func exit(for result: RunResult) -> Never {
             switch result {
             case .ran(let call):
@@ -60,6 +61,8 @@ extension BreakerRun {
                 exitLikeChild(.exited(ExitStatus.ioError.rawValue))
             case .rejected(_, let exitCode):
                 exitLikeChild(.exited(exitCode))
+            case .stateUnavailable:
+                exitLikeChild(.exited(ExitStatus.ioError.rawValue))
             }
         }
     }

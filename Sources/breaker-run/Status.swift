@@ -38,15 +38,20 @@ extension BreakerRun {
                     return .error(name: name, message: String(describing: error))
                 }
             }
+            // Which backend keeps each breaker, and where (never a password).
+            var backends: [String: [String]] = [:]
+            for breaker in breakers { backends[context.store.location(of: breaker.name), default: []].append(breaker.name) }
+            let backendLines = backends.keys.sorted().map { backends.count > 1 ? "\($0): \(backends[$0]!.joined(separator: ", "))" : $0 }
             if json {
-                let document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: entries)
+                var document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: entries)
+                document.stateBackends = Dictionary(uniqueKeysWithValues: breakers.map { ($0.name, context.store.location(of: $0.name)) })
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 let data = try encoder.encode(document)
                 try output(String(decoding: data, as: UTF8.self) + "\n")
             } else {
                 try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory,
-                                             detailed: Set(names), colour: StatusText.usesColour(environment: context.environment)))
+                                             detailed: Set(names), backends: backendLines, colour: StatusText.usesColour(environment: context.environment)))
             }
             if entries.contains(where: \.isError) {
                 throw ExitCode(ExitStatus.ioError.rawValue)
@@ -86,9 +91,11 @@ struct StatusDocument: Encodable {
     var configuration: [String]
     var stateDirectory: String
     var breakers: [StatusEntry]
+    /// Each breaker's backend and where it is, by name.
+    var stateBackends: [String: String] = [:]
 
     enum CodingKeys: String, CodingKey {
-        case configuration, stateDirectory = "state_dir", breakers
+        case configuration, stateDirectory = "state_dir", breakers, stateBackends = "state_backends"
     }
 }
 
@@ -159,10 +166,12 @@ enum StatusText {
     ///   - stateDirectory: the state directory.
     ///   - detailed: the names whose details to show even when closed (the
     ///     names given on the command line).
+    ///   - backends: one line per state backend in use (where it keeps
+    ///     which breakers).
     ///   - colour: whether to paint with ANSI SGR codes.
     /// - Returns: the text, ending with a newline.
     static func render(_ entries: [StatusEntry], configuration: [String], stateDirectory: String,
-                       detailed: Set<String> = [], colour: Bool = false) -> String {
+                       detailed: Set<String> = [], backends: [String] = [], colour: Bool = false) -> String {
         func paint(_ text: String, _ code: String?) -> String {
             guard colour, let code else { return text }
             return "\u{1B}[\(code)m\(text)\u{1B}[0m"
@@ -170,7 +179,7 @@ enum StatusText {
         var lines = [
             "configuration: \(configuration.joined(separator: ", "))",
             "state directory: \(stateDirectory)",
-        ]
+        ] + backends.map { "state backend: \($0)" }
         let statuses = entries.compactMap { entry -> BreakerStatus? in
             if case .status(let status) = entry { return status }
             return nil

@@ -4,7 +4,8 @@ import Testing
 /// Faults of the state store, end to end: a missing, unusable, read-only or
 /// full state directory, damaged state files, a lock that is not a file,
 /// hostile breaker names and planted symlinks. `run` runs the call unguarded
-/// with a warning (`on_state_error: fail-open`, the only mode so far);
+/// with a warning (`on_state_error: fail-open`, the default; fail-closed
+/// is in StateErrorPolicyTests);
 /// `trip` and `reset` exit 74; nothing written before is lost.
 @Suite("State store faults")
 struct FaultTests {

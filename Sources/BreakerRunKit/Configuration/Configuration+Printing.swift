@@ -113,6 +113,8 @@ extension BreakerConfiguration {
         }
         if let probe { timedCall("probe", probe.call, probe.timeout) } else { absent("probe", "the real call is the trial") }
         if let onTransition { timedCall("on_transition", onTransition.call, onTransition.timeout) } else { absent("on_transition", "none") }
+        add("on_state_error", onStateError.rawValue)
+        add("state", state.effectiveYAML)
         if fallbacks.isEmpty {
             add("fallback", "[]")
         } else {

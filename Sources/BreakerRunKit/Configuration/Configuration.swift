@@ -133,6 +133,12 @@ public struct BreakerConfiguration: Sendable, Equatable {
     /// A command run once per transition, by the process that made it
     /// (`on_transition`); nil for none.
     public var onTransition: TransitionHook?
+    /// What happens when the state cannot be read or written
+    /// (`on_state_error`). Default `.failOpen`.
+    public var onStateError: StateErrorPolicy
+    /// Where the state lives (`state:`, per breaker, in `defaults` or at the
+    /// top of the file). Default `.file`.
+    public var state: StateBackendConfiguration = .file
 
     /// Creates a breaker configuration; every parameter but the name and
     /// location defaults to DESIGN's default.
@@ -157,6 +163,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
     ///   - bulkhead: the concurrency limit, if any.
     ///   - probe: the probe run as the trial, if any.
     ///   - onTransition: the transition hook, if any.
+    ///   - onStateError: what a state fault does.
     public init(
         name: String,
         location: SourceLocation,
@@ -176,7 +183,8 @@ public struct BreakerConfiguration: Sendable, Equatable {
         retry: RetryPolicy? = nil,
         bulkhead: Bulkhead? = nil,
         probe: Probe? = nil,
-        onTransition: TransitionHook? = nil
+        onTransition: TransitionHook? = nil,
+        onStateError: StateErrorPolicy = .failOpen
     ) {
         self.name = name
         self.location = location
@@ -197,6 +205,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
         self.bulkhead = bulkhead
         self.probe = probe
         self.onTransition = onTransition
+        self.onStateError = onStateError
     }
 }
 

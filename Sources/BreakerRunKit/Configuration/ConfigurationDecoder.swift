@@ -9,15 +9,13 @@ struct ConfigurationDecoder {
         "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
         "open_exit_code", "env", "working_dir", "fallback",
         "slow_call_duration", "retry", "max_concurrent", "max_wait", "probe", "on_transition",
-        "failure_rate", "backoff", "http", "tcp",
+        "failure_rate", "backoff", "http", "tcp", "on_state_error", "state",
     ]
     /// Breaker keys of the design that a later version implements.
-    static let futureBreakerKeys = [
-        "on_state_error",
-    ]
+    static let futureBreakerKeys: [String] = []
     /// Keys that name the call: they belong to one breaker, never to `defaults`.
     static let callKeys: Set<String> = ["command", "shell", "http", "tcp"]
-    static let topLevelKeys = ["version", "state_dir", "defaults", "breakers", "metrics_file", "log"]
+    static let topLevelKeys = ["version", "state_dir", "defaults", "breakers", "metrics_file", "log", "state"]
     static let futureTopLevelKeys: [String] = []
     static let fallbackKeys = ["command", "shell", "output", "exit_code", "cached"]
     static let futureFallbackKeys: [String] = []
@@ -46,6 +44,8 @@ struct ConfigurationDecoder {
         var onTransition: TransitionHook?
         var failureRate: FailureRate?
         var backoff: Backoff?
+        var onStateError: StateErrorPolicy?
+        var state: StateBackendConfiguration?
     }
 
     /// What one file defines.
@@ -53,6 +53,8 @@ struct ConfigurationDecoder {
         var stateDirectory: (path: String, location: SourceLocation)?
         var metricsFile: (path: String, location: SourceLocation)?
         var log: (destination: LogDestination, location: SourceLocation)?
+        /// The file's top-level `state:`, for its breakers that set none.
+        var state: StateBackendConfiguration?
         var breakers: [BreakerConfiguration] = []
     }
 
@@ -103,6 +105,8 @@ struct ConfigurationDecoder {
                         report(at: pair.value.location, "'log' must be stderr or syslog, not '\(text)'")
                     }
                 }
+            case "state":
+                contents.state = stateBackend(pair.value, key: "state")
             case "defaults":
                 if let defaultPairs = mapping(pair.value, key: "defaults", example: "{fail_max: 3}") {
                     defaults = fields(defaultPairs, context: "'defaults'", isDefaults: true)
@@ -131,7 +135,9 @@ struct ConfigurationDecoder {
             if let wait = own.maxWait ?? defaults.maxWait, (own.maxConcurrent ?? defaults.maxConcurrent) == nil {
                 report(at: wait.location, "'max_wait' applies only with 'max_concurrent' (breaker '\(pair.key)'); add max_concurrent: 1, or remove max_wait")
             }
-            contents.breakers.append(breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults))
+            var breaker = breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults)
+            breaker.state = own.state ?? defaults.state ?? contents.state ?? .file
+            contents.breakers.append(breaker)
         }
         return contents
     }
@@ -171,7 +177,8 @@ struct ConfigurationDecoder {
                 Bulkhead(maxConcurrent: $0, maxWait: own.maxWait?.value ?? defaults.maxWait?.value ?? .zero)
             },
             probe: own.probe ?? defaults.probe,
-            onTransition: own.onTransition ?? defaults.onTransition
+            onTransition: own.onTransition ?? defaults.onTransition,
+            onStateError: own.onStateError ?? defaults.onStateError ?? builtIn.onStateError
         )
     }
 
@@ -242,6 +249,10 @@ struct ConfigurationDecoder {
                 fields.backoff = backoff(value)
             case "probe":
                 fields.probe = timedCall(value, key: key, allowsNetwork: true).map { Probe(call: $0.call, timeout: $0.timeout) }
+            case "on_state_error":
+                fields.onStateError = stateErrorPolicy(value, key: key)
+            case "state":
+                fields.state = stateBackend(value, key: key)
             case "on_transition":
                 fields.onTransition = timedCall(value, key: key).map { TransitionHook(call: $0.call, timeout: $0.timeout ?? .seconds(10)) }
             default:
@@ -723,7 +734,7 @@ struct ConfigurationDecoder {
 
     // Paths are split on bytes, as the kernel reads them: a '/' followed by
     // a combining mark is one Character but still a separator.
-    private func absolutePath(_ path: String) -> String {
+    func absolutePath(_ path: String) -> String {
         let slash = UInt8(ascii: "/")
         if path.utf8.first == slash { return path }
         let directory: String

@@ -9,7 +9,7 @@ import Logging
 /// the call runs (DESIGN, "State").
 public struct BreakerRunner {
     /// Where breaker state lives.
-    public var store: FileStateStore
+    public var store: any StateBackend
     /// Where notices, warnings and errors go.
     public var logger: Logger
     /// breaker-run's own environment, which the call inherits.
@@ -18,6 +18,8 @@ public struct BreakerRunner {
     public var supervisor: ProcessSupervisor
     /// This invocation's one line at the default level.
     private let budget = LineBudget()
+    /// This invocation's one warning about unusable state.
+    private let faults = StateFaultLatch()
     /// Reports transitions and runs `on_transition` hooks.
     public var reporter: TransitionReporter {
         TransitionReporter(logger: logger, environment: environment, supervisor: supervisor)
@@ -31,7 +33,7 @@ public struct BreakerRunner {
     ///   - logger: where messages go.
     ///   - environment: the environment the call inherits.
     ///   - supervisor: the process supervisor.
-    public init(store: FileStateStore, logger: Logger, environment: [String: String], supervisor: ProcessSupervisor = ProcessSupervisor()) {
+    public init(store: any StateBackend, logger: Logger, environment: [String: String], supervisor: ProcessSupervisor = ProcessSupervisor()) {
         self.store = store
         self.logger = logger
         self.environment = environment
@@ -75,7 +77,9 @@ public struct BreakerRunner {
     ///   - force: run even when the breaker is open (`run --force`); the
     ///     outcome counts as a trial outcome, and there are no retries.
     /// - Returns: how the run ended. State that cannot be read or written is
-    ///   warned about and the call runs unguarded (`on_state_error: fail-open`).
+    ///   warned about once and the call runs unguarded
+    ///   (`on_state_error: fail-open`), or the call does not run and the
+    ///   result is `.stateUnavailable` (`fail-closed`).
     public func run(_ arguments: [String], under breaker: BreakerConfiguration, force: Bool = false) -> RunResult {
         run(.command(arguments), under: breaker, force: force)
     }
@@ -90,7 +94,7 @@ public struct BreakerRunner {
     /// - Returns: how the run ended.
     public func run(_ call: CallSpecification, under breaker: BreakerConfiguration, force: Bool = false) -> RunResult {
         let arguments = call.processArguments ?? []
-        var slot: HeldLock?
+        var slot: (any StatePermit)?
         if let bulkhead = breaker.bulkhead {
             do {
                 slot = try waitForSlot(of: breaker.name, in: bulkhead)
@@ -98,7 +102,9 @@ public struct BreakerRunner {
                     return rejectByBulkhead(bulkhead, breaker: breaker, arguments: arguments)
                 }
             } catch {
-                logger.warning("\(breaker.name): concurrency slot unavailable (\(error)); running the call without the limit")
+                if let refusal = fault(error, breaker: breaker, doing: "concurrency slot unavailable", otherwise: "running the call without the limit") {
+                    return refusal
+                }
             }
         }
         defer { slot?.release() }
@@ -124,7 +130,7 @@ public struct BreakerRunner {
     ///   rather than probing again.
     private func runOnce(_ callSpecification: CallSpecification, arguments: [String], under breaker: BreakerConfiguration, force: Bool, allowsProbe: Bool = true) -> (RunResult, Outcome?) {
         let name = breaker.name
-        var permit: HeldLock?
+        var permit: (any StatePermit)?
         var snapshot = BreakerState()
         var decidedAt: Instant?
         var transitions: [Transition] = []
@@ -140,7 +146,7 @@ public struct BreakerRunner {
                 } else {
                     decision = state.admit(at: now, policy: breaker.policy) {
                         do {
-                            permit = try store.acquirePermit(name, slots: breaker.policy.halfOpenMaxCalls)
+                            permit = try store.takePermit(name, slots: breaker.policy.halfOpenMaxCalls)
                         } catch {
                             permitError = error
                         }
@@ -156,12 +162,14 @@ public struct BreakerRunner {
                 return decision
             }
             if let permitError {
-                logger.warning("\(name): trial permit unavailable (\(permitError)); the call is not let through as a trial")
+                faults.warn(logger, "\(name): trial permit unavailable (\(permitError)); the call is not let through as a trial")
             }
             // Reported once stored: a transition that was not written did not happen.
             reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!, budget: budget)
         } catch {
-            logger.warning("\(name): breaker state unavailable (\(error)); running the call unguarded")
+            if let refusal = fault(error, breaker: breaker, doing: "breaker state unavailable", otherwise: "running the call unguarded") {
+                return (refusal, nil)
+            }
             admission = nil
         }
 
@@ -194,7 +202,7 @@ public struct BreakerRunner {
     /// call runs; a failing one has reopened it, so the attempt is rejected
     /// (fallback or `open_exit_code`); after an ignored one the breaker is
     /// still half-open and the real call is the trial.
-    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout HeldLock?) -> (RunResult, Outcome?) {
+    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout (any StatePermit)?) -> (RunResult, Outcome?) {
         var checker = breaker
         checker.timeout = probe.timeout ?? breaker.timeout
         checker.slowCallDuration = nil
@@ -217,11 +225,11 @@ public struct BreakerRunner {
 
     /// A free bulkhead slot, waiting for one up to `max_wait`.
     /// - Returns: the slot, or nil when none came free in time.
-    private func waitForSlot(of name: String, in bulkhead: Bulkhead) throws -> HeldLock? {
+    private func waitForSlot(of name: String, in bulkhead: Bulkhead) throws -> (any StatePermit)? {
         let clock = ContinuousClock()
         let deadline = clock.now + bulkhead.maxWait
         while true {
-            if let slot = try store.acquireSlot(name, slots: bulkhead.maxConcurrent) { return slot }
+            if let slot = try store.takeSlot(name, slots: bulkhead.maxConcurrent) { return slot }
             if clock.now >= deadline { return nil }
             Pause.sleep(for: min(.milliseconds(20), deadline - clock.now))
         }
@@ -238,7 +246,7 @@ public struct BreakerRunner {
             }
             return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
         } catch {
-            logger.warning("\(breaker.name): rejection not recorded (\(error))")
+            faults.warn(logger, "\(breaker.name): rejection not recorded (\(error))")
             let (state, now) = (try? store.read(breaker.name)) ?? (BreakerState(), Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
             return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
         }
@@ -269,7 +277,7 @@ public struct BreakerRunner {
         }
     }
 
-    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil, releasing permit: inout HeldLock?) {
+    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil, releasing permit: inout (any StatePermit)?) {
         let jitter = random()
         do {
             let (transitions, state, now) = try store.update(breaker.name) { state, now in
@@ -283,7 +291,7 @@ public struct BreakerRunner {
             }
             reporter.report(transitions, of: breaker, state: state, at: now, budget: budget)
         } catch {
-            logger.warning("\(breaker.name): outcome not recorded (\(error))")
+            faults.warn(logger, "\(breaker.name): outcome not recorded (\(error))")
         }
         permit?.release()
     }
@@ -310,6 +318,21 @@ public struct BreakerRunner {
         }
         logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
         return .rejected(rejection, exitCode: breaker.openExitCode)
+    }
+
+    /// Applies `on_state_error` to a state fault: nil to go on (after one
+    /// warning per invocation, fail-open), or the result that ends the run
+    /// without the call (fail-closed, exit 74).
+    private func fault(_ error: any Error, breaker: BreakerConfiguration, doing what: String, otherwise fallback: String) -> RunResult? {
+        switch breaker.onStateError {
+        case .failOpen:
+            faults.warn(logger, "\(breaker.name): \(what) (\(error)); \(fallback)")
+            return nil
+        case .failClosed:
+            let message = "\(breaker.name): \(what) (\(error)); not running the call (on_state_error: fail-closed)"
+            logger.error("\(message)")
+            return .stateUnavailable(message)
+        }
     }
 
     private func describe(_ rejection: Rejection, now: Instant) -> String {

@@ -12,6 +12,11 @@ public enum RunResult: Sendable, Equatable {
     /// The breaker rejected the call and no fallback answered it: the exit
     /// status is the breaker's `open_exit_code` (75, EX_TEMPFAIL, by default).
     case rejected(Rejection, exitCode: Int32)
+    /// The state could not be read or written and the breaker's
+    /// `on_state_error` is `fail-closed`: the call did not run. The exit
+    /// status is 74 (EX_IOERR, sysexits.h); the text is the error line
+    /// already logged.
+    case stateUnavailable(String)
 }
 
 /// A call that ran to its end.

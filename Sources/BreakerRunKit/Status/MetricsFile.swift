@@ -22,26 +22,42 @@ public struct MetricsFile: Sendable {
     /// The breakers to export, in the order printed.
     public var breakers: [BreakerConfiguration]
     /// Where their states are read (without locks).
-    public var store: FileStateStore
+    public var store: any StateBackend
+    /// The directory of `.metrics.lock`: the local state directory, whichever
+    /// backend keeps the states, since the file is this host's.
+    public var lockDirectory: String
 
-    /// Creates a metrics file writer.
+    /// Creates a metrics file writer whose states are in files.
+    /// - Parameters:
+    ///   - path: the file to rewrite.
+    ///   - breakers: the breakers to export.
+    ///   - store: where their states are read; its directory holds the lock.
+    public init(path: String, breakers: [BreakerConfiguration], store: FileStateStore) {
+        self.init(path: path, breakers: breakers, store: store, lockDirectory: store.directory)
+    }
+
+    /// Creates a metrics file writer for states in any backend.
     /// - Parameters:
     ///   - path: the file to rewrite.
     ///   - breakers: the breakers to export.
     ///   - store: where their states are read.
-    public init(path: String, breakers: [BreakerConfiguration], store: FileStateStore) {
+    ///   - lockDirectory: the local directory of `.metrics.lock`.
+    public init(path: String, breakers: [BreakerConfiguration], store: any StateBackend, lockDirectory: String) {
         self.path = path
         self.breakers = breakers
         self.store = store
+        self.lockDirectory = lockDirectory
     }
 
     /// Every breaker's metrics as of now: each state read without a lock
-    /// (`state.json` is only ever replaced whole).
+    /// (`state.json` is only ever replaced whole; a PostgreSQL row is read
+    /// as committed).
     /// - Parameter store: where the states are read.
     /// - Parameter breakers: the breakers, in the order to print them.
     /// - Returns: the exposition text.
-    /// - Throws: `StateStoreError` when a state cannot be read.
-    public static func render(_ breakers: [BreakerConfiguration], from store: FileStateStore) throws -> String {
+    /// - Throws: the backend's error (`StateStoreError`,
+    ///   `PostgresStateStoreError`) when a state cannot be read.
+    public static func render(_ breakers: [BreakerConfiguration], from store: any StateBackend) throws -> String {
         var entries: [Metrics.Breaker] = []
         var latest: Instant?
         for breaker in breakers {
@@ -58,7 +74,7 @@ public struct MetricsFile: Sendable {
     ///   when the lock, the temporary file or the rename fails (the old file
     ///   then stays as it was).
     public func write() throws {
-        let lockPath = store.directory + "/.metrics.lock"
+        let lockPath = lockDirectory + "/.metrics.lock"
         let lock = try retryingInterrupts("open", path: lockPath) {
             open(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         }

@@ -84,6 +84,8 @@ import Glibc
             # max_concurrent: not set (no limit)
             # probe: not set (the real call is the trial)
             # on_transition: not set (none)
+            on_state_error: fail-open
+            state: {backend: file}
             fallback: []
           zeta:  # defined at /etc/b.yaml:8:3
             # description: not set (none)
@@ -108,6 +110,8 @@ import Glibc
             # max_concurrent: not set (no limit)
             # probe: not set (the real call is the trial)
             # on_transition: not set (none)
+            on_state_error: fail-open
+            state: {backend: file}
             fallback:
               - output: "down\\n"
                 exit_code: 3

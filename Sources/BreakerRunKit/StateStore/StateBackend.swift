@@ -1,0 +1,101 @@
+import CircuitBreaker
+
+/// A half-open trial permit or a bulkhead slot, held from acquisition until
+/// `release()` (or deinitialization, or the holder's death).
+///
+/// The file store's permits are `flock(2)` locks (`HeldLock`); the
+/// PostgreSQL store's are session-level advisory locks on a connection kept
+/// open for the call's length.
+public protocol StatePermit: AnyObject {
+    /// Whether the permit is still held.
+    var isHeld: Bool { get }
+    /// Gives the permit back. Calling it again does nothing.
+    func release()
+}
+
+extension HeldLock: StatePermit {}
+
+/// Where the breakers' state lives: the operations every command needs, with
+/// the semantics of the file store (DESIGN, "State") whatever the backend.
+///
+/// - `update` is a read-modify-write that excludes every other update of the
+///   same breaker, on this host and any other sharing the backend, and is
+///   never held while a call runs.
+/// - Permits and slots are held for a call's length and are freed when the
+///   holder dies or loses its connection.
+/// - The `Instant` handed to `update`'s body and returned by `read` is the
+///   backend's clock: the host's for files, the database server's for
+///   PostgreSQL, so that hosts with skewed clocks agree.
+public protocol StateBackend: Sendable {
+    /// Changes breaker `name`'s state exclusively (see
+    /// `FileStateStore.update(_:_:)`).
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - body: changes the state; gets the current time. If it throws,
+    ///     nothing is written.
+    /// - Returns: what `body` returns.
+    /// - Throws: the backend's error (`StateStoreError`,
+    ///   `PostgresStateStoreError`) when the state cannot be read or written;
+    ///   anything `body` throws.
+    func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T
+
+    /// Reads breaker `name`'s state without changing it.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: the state and the time it was read at.
+    /// - Throws: the backend's error when the state cannot be read.
+    func read(_ name: String) throws -> (BreakerState, Instant)
+
+    /// Takes one of `slots` half-open trial permits without waiting.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - slots: how many permits exist (`half_open_max_calls`).
+    /// - Returns: the permit, or nil when all are held.
+    /// - Throws: the backend's error when the permits cannot be examined.
+    func takePermit(_ name: String, slots: Int) throws -> (any StatePermit)?
+
+    /// Takes one of `slots` bulkhead slots (`max_concurrent`) without waiting.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - slots: how many slots exist.
+    /// - Returns: the slot, or nil when all are held.
+    /// - Throws: the backend's error when the slots cannot be examined.
+    func takeSlot(_ name: String, slots: Int) throws -> (any StatePermit)?
+
+    /// Keeps a successful call's stdout for the `cached` fallback.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - bytes: the output.
+    /// - Throws: the backend's error when it cannot be written.
+    func writeCache(_ name: String, bytes: [UInt8]) throws
+
+    /// The output kept by `writeCache`, if any.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: the output and when it was written, or nil.
+    /// - Throws: the backend's error when it cannot be read.
+    func readCache(_ name: String) throws -> CachedOutput?
+
+    /// Which backend keeps breaker `name`'s state, and where, for `status`:
+    /// such as `file /var/lib/breaker-run` or
+    /// `postgresql postgresql://breaker@db:5432/ops (schema breaker_run)`.
+    /// Never contains a password.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: the description.
+    func location(of name: String) -> String
+}
+
+extension FileStateStore: StateBackend {
+    /// `acquirePermit(_:slots:)` as a `StateBackend`.
+    public func takePermit(_ name: String, slots: Int) throws -> (any StatePermit)? {
+        try acquirePermit(name, slots: slots)
+    }
+
+    /// `acquireSlot(_:slots:)` as a `StateBackend`.
+    public func takeSlot(_ name: String, slots: Int) throws -> (any StatePermit)? {
+        try acquireSlot(name, slots: slots)
+    }
+
+    /// `file DIRECTORY`.
+    public func location(of name: String) -> String {
+        "file \(directory)"
+    }
+}

@@ -1,0 +1,85 @@
+import CircuitBreaker
+
+/// The state backend of every breaker of a configuration: each breaker's
+/// `state:` picks the local files or one PostgreSQL store (one store, and at
+/// most one connection, per distinct server and schema).
+///
+/// Building a router connects to nothing: a PostgreSQL store connects on its
+/// breaker's first operation, so a run of a file-backed breaker never pays
+/// for PostgreSQL.
+public struct StateRouter: StateBackend {
+    /// The local state directory's store: file-backed breakers, and every
+    /// breaker's `cached` output.
+    public private(set) var file: FileStateStore
+    private let postgres: [String: PostgresStateStore]
+
+    /// Creates a router.
+    /// - Parameters:
+    ///   - file: the local file store.
+    ///   - breakers: the configured breakers; those with
+    ///     `state: {backend: postgresql}` go to PostgreSQL.
+    ///   - environment: where `PGPASSWORD` is read.
+    public init(file: FileStateStore, breakers: [BreakerConfiguration], environment: [String: String]) {
+        self.file = file
+        var stores: [PostgreSQLSettings: PostgresStateStore] = [:]
+        var byName: [String: PostgresStateStore] = [:]
+        for breaker in breakers {
+            guard case .postgresql(let settings) = breaker.state else { continue }
+            let store = stores[settings] ?? PostgresStateStore(settings: settings, local: file, environment: environment)
+            stores[settings] = store
+            byName[breaker.name] = store
+        }
+        postgres = byName
+    }
+
+    /// Sets the hook that runs after every committed change, in every
+    /// backend (the `metrics_file`).
+    /// - Parameter hook: the hook; nil for none.
+    public mutating func setAfterWrite(_ hook: (@Sendable () -> Void)?) {
+        file.afterWrite = hook
+        for store in postgres.values { store.afterWrite = hook }
+    }
+
+    /// The backend of breaker `name`.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: its PostgreSQL store, or the file store.
+    public func backend(of name: String) -> any StateBackend {
+        postgres[name] ?? file
+    }
+
+    /// `StateBackend.update(_:_:)` in the breaker's backend.
+    public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+        if let store = postgres[name] { return try store.update(name, body) }
+        return try file.update(name, body)
+    }
+
+    /// `StateBackend.read(_:)` in the breaker's backend.
+    public func read(_ name: String) throws -> (BreakerState, Instant) {
+        try backend(of: name).read(name)
+    }
+
+    /// `StateBackend.takePermit(_:slots:)` in the breaker's backend.
+    public func takePermit(_ name: String, slots: Int) throws -> (any StatePermit)? {
+        try backend(of: name).takePermit(name, slots: slots)
+    }
+
+    /// `StateBackend.takeSlot(_:slots:)` in the breaker's backend.
+    public func takeSlot(_ name: String, slots: Int) throws -> (any StatePermit)? {
+        try backend(of: name).takeSlot(name, slots: slots)
+    }
+
+    /// Keeps the output in the local state directory, whatever the backend.
+    public func writeCache(_ name: String, bytes: [UInt8]) throws {
+        try file.writeCache(name, bytes: bytes)
+    }
+
+    /// Reads the output kept in the local state directory.
+    public func readCache(_ name: String) throws -> CachedOutput? {
+        try file.readCache(name)
+    }
+
+    /// The breaker's backend and where it is.
+    public func location(of name: String) -> String {
+        backend(of: name).location(of: name)
+    }
+}
