@@ -5,6 +5,8 @@
 #   make uninstall              removes what install put there, except the
 #                               configuration in /etc and the state in /var/lib
 #   make install BIN=path       installs an already built binary instead
+#   make bench                  the benchmarks (bench/run.sh; docs/BENCHMARKS.md)
+#   make bench-quick            their short form (bench/run.sh --quick)
 #
 # The configuration and the state directory sit where breaker-run looks for
 # them whatever the PREFIX: /etc/breaker-run and /var/lib/breaker-run.
@@ -31,7 +33,7 @@ OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root,)
 
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: all install uninstall clean-completions
+.PHONY: all install uninstall clean-completions bench bench-quick
 
 all: $(BIN)
 
@@ -81,3 +83,9 @@ uninstall:
 		$(DESTDIR)$(FISHCOMPDIR)/breaker-run.fish $(DESTDIR)$(TMPFILESDIR)/breaker-run.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration) and $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state)"
+
+bench:
+	bench/run.sh
+
+bench-quick:
+	bench/run.sh --quick

@@ -43,6 +43,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Records many calls on one breaker for bench/run.sh's history figures.
+        .executableTarget(name: "breaker-run-bench-seed", dependencies: ["BreakerRunKit", "CircuitBreaker"], path: "bench/Seed"),
         .testTarget(name: "CircuitBreakerTests", dependencies: ["CircuitBreaker"]),
         .testTarget(name: "BreakerRunKitTests", dependencies: ["BreakerRunKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["breaker-run"]),

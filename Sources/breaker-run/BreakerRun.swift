@@ -13,6 +13,10 @@ struct BreakerRun: ParsableCommand {
             or from parallel scripts, respects an open breaker.
             """,
         version: BreakerRunVersion.current,
+        // Each subcommand names itself in its configuration: deriving the name
+        // with String(describing:) costs a scan of the runtime's conformance
+        // tables, about 1.1 million instructions (0.3 ms) per subcommand on
+        // every start (callgrind, docs/BENCHMARKS.md).
         subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self, Metrics.self]
     )
 

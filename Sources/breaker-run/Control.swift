@@ -6,6 +6,7 @@ extension BreakerRun {
     /// `breaker-run trip NAME [--for DURATION] [--hold] [--reason TEXT]`.
     struct Trip: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "trip",
             abstract: "Open a breaker now; with --hold, keep it open until reset."
         )
 
@@ -52,6 +53,7 @@ extension BreakerRun {
     /// `breaker-run reset NAME`.
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reset",
             abstract: "Close a breaker now and clear its consecutive failures, any hold and the backoff."
         )
 

@@ -5,6 +5,7 @@ extension BreakerRun {
     /// `breaker-run metrics`: every breaker in the Prometheus text format.
     struct Metrics: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "metrics",
             abstract: "Print every breaker's metrics in the Prometheus text exposition format (never writes state).",
             discussion: """
                 The same text that metrics_file receives after every change of state. \

@@ -5,6 +5,7 @@ extension BreakerRun {
     /// `breaker-run run NAME [--force] [-- COMMAND [ARG...]]`.
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a call under a breaker, or its fallback when the breaker is open.",
             discussion: """
                 The call is COMMAND ARG... when given after --, executed directly (no shell), \

@@ -11,6 +11,7 @@ extension BreakerRun {
     /// `breaker-run status [NAME...] [--json]`: never writes state.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show breakers' effective state, counts and recent transitions (never writes state)."
         )
 

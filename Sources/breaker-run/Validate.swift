@@ -5,6 +5,7 @@ extension BreakerRun {
     /// `breaker-run validate [--print]`: parse and check the configuration.
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check the configuration: exit 0 when it is valid, else print every error and exit 78.",
             discussion: """
                 An environment variable that a breaker reads (${VAR}) and that is not set is \

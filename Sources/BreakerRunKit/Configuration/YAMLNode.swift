@@ -45,8 +45,10 @@ struct YAMLPair {
 
 /// Loads YAML text into `YAMLNode`s with libyaml's document API.
 struct YAMLReader {
-    /// Nodes visited (aliases counted every time they are used) before the
-    /// document is refused as an alias expansion bomb.
+    /// Node visits beyond the document's own nodes (that is, visits that
+    /// aliases add by being used again) before the document is refused as an
+    /// alias expansion bomb. A large configuration without aliases (10,000
+    /// breakers are about 250,000 nodes) is never refused for its size.
     static let maximumNodeVisits = 100_000
     /// Nesting depth before the document is refused (guards the stack against
     /// recursive aliases and pathological nesting).
@@ -55,6 +57,8 @@ struct YAMLReader {
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
     private var visits = 0
+    /// The visits allowed: the document's nodes plus `maximumNodeVisits`.
+    private var visitLimit = maximumNodeVisits
     private var isExhausted = false
 
     init(file: String) {
@@ -96,6 +100,9 @@ struct YAMLReader {
             } else {
                 reportParserError(parser)
             }
+            if let start = document.nodes.start, let top = document.nodes.top {
+                visitLimit = (top - start) + Self.maximumNodeVisits
+            }
             let rootIndex = Int32(root - document.nodes.start) + 1
             return build(rootIndex, in: &document, depth: 0)
         }
@@ -129,7 +136,7 @@ struct YAMLReader {
         let empty = YAMLNode(content: .scalar("", isPlain: true), location: location)
         if isExhausted { return empty }
         visits += 1
-        if visits > Self.maximumNodeVisits || depth > Self.maximumDepth {
+        if visits > visitLimit || depth > Self.maximumDepth {
             let reason = depth > Self.maximumDepth
                 ? "nested more than \(Self.maximumDepth) levels deep (a recursive alias?)"
                 : "more than \(Self.maximumNodeVisits) nodes once aliases are expanded (an alias expansion bomb?)"
