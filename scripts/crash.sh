@@ -56,6 +56,10 @@ breakers:
       shell: 'sleep 0.08; echo "\$BREAKER_FROM \$BREAKER_TO" >> $work/hooks'
 EOF
 br() { "$bin" --config "$config" --state-dir "$state" "$@"; }
+# Fail fast on a binary that does not take this configuration (one built
+# before a key it uses existed): every call would exit 78 and the run would
+# only say so at its end.
+"$bin" --config "$config" validate > /dev/null || { echo "crash: $bin does not accept $config (an older build?)" >&2; exit 1; }
 
 problems=0
 fail() { echo "crash: round $round ($scenario): $*" >&2; problems=$((problems + 1)); }
