@@ -14,6 +14,8 @@
 #   - no state file was ever moved aside as corrupt.
 #
 #   scripts/crash.sh [ROUNDS]      100 rounds by default (CI); 1000 by hand
+#   scripts/crash.sh ROUNDS SECONDS  no round starts SECONDS seconds after
+#                                    the first
 #
 # The binary: $BREAKER_RUN_BIN, else the newer of .build/release/breaker-run
 # and .build/debug/breaker-run. Exit 0 when every round passes, 1 otherwise.
@@ -21,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds="${1:-100}"
+limit="${2:-}"
 bin="${BREAKER_RUN_BIN:-}"
 if [ -z "$bin" ]; then
     for candidate in .build/release/breaker-run .build/debug/breaker-run; do
@@ -119,7 +122,9 @@ declare -A kills=() escaped=()
 midwrite=0
 next_timeouts=0
 start=$(date +%s.%N)
+began=$SECONDS
 for ((round = 1; round <= rounds; round++)); do
+    if [ -n "$limit" ] && [ $((SECONDS - began)) -ge "$limit" ]; then break; fi
     scenarios=(update call trial hook)
     scenario=${scenarios[RANDOM % 4]}
     prepare "$scenario"
