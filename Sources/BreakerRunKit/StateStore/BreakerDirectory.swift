@@ -49,6 +49,12 @@ struct BreakerDirectory {
         }
         switch result {
         case .success(let descriptor):
+            do {
+                try refuseIfAnotherUserControls(descriptor, path: path)
+            } catch {
+                closeDescriptor(descriptor)
+                throw error
+            }
             return BreakerDirectory(descriptor: descriptor, directoryPath: path)
         case .failure(ENOENT) where !creating:
             return nil
@@ -83,6 +89,12 @@ struct BreakerDirectory {
         }
         switch result {
         case .success(let descriptor):
+            do {
+                try refuseIfAnotherUserControls(descriptor, path: path)
+            } catch {
+                closeDescriptor(descriptor)
+                throw error
+            }
             return descriptor
         case .failure(ENOENT) where !creating:
             return nil
@@ -94,6 +106,29 @@ struct BreakerDirectory {
             throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: ENOTDIR))
         case .failure(let code):
             throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+        }
+    }
+
+    /// Refuses a directory that someone other than the running user could
+    /// have prepared or could change under us: it must be owned by the
+    /// effective user (so by root when running as root) and writable by
+    /// neither its group nor others (mode & 0o022 == 0). OpenSSH applies the
+    /// same rule to `~/.ssh` (StrictModes). Otherwise another user could
+    /// plant or swap a breaker's files, and through them open or close a
+    /// breaker that root's cron jobs obey.
+    /// - Throws: `StateStoreError.ownedByAnotherUser`, `.writableByOthers`,
+    ///   or `.cannotOpen` when fstat(2) fails.
+    private static func refuseIfAnotherUserControls(_ descriptor: Int32, path: String) throws {
+        var status = stat()
+        if fstat(descriptor, &status) != 0 {
+            throw StateStoreError.cannotOpen(path: path, SystemError("fstat", path: path, errno: errno))
+        }
+        let user = geteuid()
+        if status.st_uid != user {
+            throw StateStoreError.ownedByAnotherUser(path: path, owner: status.st_uid, user: user)
+        }
+        if status.st_mode & 0o022 != 0 {
+            throw StateStoreError.writableByOthers(path: path, mode: status.st_mode & 0o7777)
         }
     }
 

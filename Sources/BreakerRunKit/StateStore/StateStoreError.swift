@@ -26,6 +26,14 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
     /// Something other than a directory stands where the store expects a
     /// breaker's directory.
     case notADirectory(path: String)
+    /// The state directory, or a breaker's directory in it, belongs to
+    /// another user than the one running breaker-run (`owner` and `user` are
+    /// uids), who could plant or swap its files. It is then not used at all.
+    case ownedByAnotherUser(path: String, owner: UInt32, user: UInt32)
+    /// The state directory, or a breaker's directory in it, can be written
+    /// by its group or by others (`mode` has 0o020 or 0o002), who could
+    /// plant or swap its files. It is then not used at all.
+    case writableByOthers(path: String, mode: UInt32)
     /// Taking the `flock(2)` on a lock file failed (other than by being taken).
     case cannotLock(path: String, SystemError)
     /// Reading the state file failed.
@@ -48,6 +56,7 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
         switch self {
         case .cannotCreateDirectory(let path, _), .cannotOpen(let path, _), .symlinkRefused(let path),
              .notARegularFile(let path), .notADirectory(let path), .cannotLock(let path, _),
+             .ownedByAnotherUser(let path, _, _), .writableByOthers(let path, _),
              .cannotRead(let path, _), .cannotWrite(let path, _), .cannotMoveAside(let path, _),
              .cannotEncode(let path, _), .unsupportedFormat(let path, _, _):
             return path
@@ -67,6 +76,10 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(path) is not a regular file; remove it so that breaker-run can recreate it"
         case .notADirectory(let path):
             return "\(path) is not a directory, where breaker-run keeps state; check --state-dir, or move the file away"
+        case .ownedByAnotherUser(let path, let owner, let user):
+            return "refusing state directory \(path): it is owned by uid \(owner), not by the user running breaker-run (uid \(user)); chown it to uid \(user) or pass another --state-dir"
+        case .writableByOthers(let path, let mode):
+            return "refusing state directory \(path): its mode \(String(mode, radix: 8)) lets its group or others write to it; run chmod go-w on it or pass another --state-dir"
         case .cannotLock(let path, let error):
             return "cannot lock \(path): \(error.reason); check the file system supports flock(2) or pass --state-dir"
         case .cannotRead(let path, let error):

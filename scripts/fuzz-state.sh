@@ -1,0 +1,50 @@
+#!/bin/sh
+# Fuzz the state file parser with libFuzzer for SECONDS (default 600).
+#
+#   scripts/fuzz-state.sh [SECONDS]
+#
+# Builds .build-fuzz/state-fuzzer from Sources/CircuitBreaker,
+# Sources/BreakerRunKit/StateStore (with the two Platform files it needs) and
+# Fuzz/StateFileFuzzer.swift with swiftc -sanitize=fuzzer,address (the
+# SwiftPM build is not involved), seeds it with the state files in
+# Fuzz/state-seeds/, and runs it with a memory limit and a time limit per
+# input. Each input is written as a state.json under /dev/shm and read back
+# through FileStateStore. Findings land in .build-fuzz/state-findings/; the
+# growing corpus is kept in .build-fuzz/state-corpus/ between runs.
+set -eu
+
+seconds=${1:-600}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/.build-fuzz"
+mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
+
+log="$out/state-build.log"
+echo "building $out/state-fuzzer (log: $log)"
+flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6"
+swiftc $flags -emit-library -static -module-name CircuitBreaker \
+    -emit-module -emit-module-path "$out/state-lib/CircuitBreaker.swiftmodule" \
+    -o "$out/state-lib/libCircuitBreaker.a" "$root"/Sources/CircuitBreaker/*.swift >"$log" 2>&1 || { cat "$log"; exit 1; }
+swiftc $flags -module-name BreakerRunKit \
+    -I "$out/state-lib" -L "$out/state-lib" -lCircuitBreaker \
+    -o "$out/state-fuzzer" \
+    "$root"/Sources/BreakerRunKit/StateStore/*.swift \
+    "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
+    "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \
+    "$root/Fuzz/StateFileFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+
+cd "$out/state-findings"
+FUZZ_STATE_PARENT=$(mktemp -d /dev/shm/breaker-run-fuzz.XXXXXX)
+export FUZZ_STATE_PARENT
+# The Swift backtracer reads memory that AddressSanitizer guards and buries the
+# report under a second one; libFuzzer prints the stack already.
+SWIFT_BACKTRACE=enable=no "$out/state-fuzzer" \
+    -max_total_time="$seconds" \
+    -rss_limit_mb=1024 \
+    -malloc_limit_mb=1024 \
+    -timeout=5 \
+    -max_len=16384 \
+    -dict="$root/Fuzz/state.dict" \
+    -print_final_stats=1 \
+    "$out/state-corpus" "$root/Fuzz/state-seeds" && status=0 || status=$?
+rm -rf "$FUZZ_STATE_PARENT"
+exit $status
