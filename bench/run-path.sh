@@ -5,6 +5,7 @@
 # breaker uses postgresql).
 #
 #   bench/run-path.sh
+#   BREAKER_RUN_BIN=path bench/run-path.sh    times an already built binary
 #
 # Builds the release binary (static Swift runtime) in .build-bench, starts a
 # throwaway PostgreSQL server as the postgres user on 127.0.0.1 (a free port,
@@ -24,8 +25,12 @@ command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing: apt-get 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$bin/pg_ctl" ] || { echo "bench: PostgreSQL is missing: apt-get install -y postgresql" >&2; exit 1; }
 
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --package-path "$root" --product breaker-run >&2
-binary="$scratch/release/breaker-run"
+if [ -n "${BREAKER_RUN_BIN:-}" ]; then
+    binary=$(cd "$(dirname "$BREAKER_RUN_BIN")" && pwd)/$(basename "$BREAKER_RUN_BIN")
+else
+    swift build -c release --static-swift-stdlib --scratch-path "$scratch" --package-path "$root" --product breaker-run >&2
+    binary="$scratch/release/breaker-run"
+fi
 
 work=$(mktemp -d /tmp/breaker-run-bench-XXXXXX)
 chmod 755 "$work"
