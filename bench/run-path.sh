@@ -35,17 +35,22 @@ fi
 work=$(mktemp -d /tmp/breaker-run-bench-XXXXXX)
 chmod 755 "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-echo bench-password > "$work/pwfile"
-chown postgres "$work" "$work/pwfile"
+# The server's files in a directory of the postgres user's; $work stays
+# root's, since breaker-run refuses a configuration under a directory that
+# another user owns.
+pg="$work/pg"
+mkdir -m 700 "$pg"
+echo bench-password > "$pg/pwfile"
+chown -R postgres "$pg"
 cleanup() {
-    runuser -u postgres -- "$bin/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
+    runuser -u postgres -- "$bin/pg_ctl" -D "$pg/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
-runuser -u postgres -- "$bin/initdb" -D "$work/data" -U breaker --pwfile="$work/pwfile" \
+runuser -u postgres -- "$bin/initdb" -D "$pg/data" -U breaker --pwfile="$pg/pwfile" \
     --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --no-instructions >/dev/null
-runuser -u postgres -- "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $work" start >/dev/null
+runuser -u postgres -- "$bin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $pg" start >/dev/null
 
 cat > "$work/breakers.yaml" <<YAML
 version: 1
