@@ -40,17 +40,19 @@ extension BreakerRun {
                 }
             }
             // Which backend keeps each breaker, and where (never a password).
-            var backends: [String: [String]] = [:]
-            for breaker in breakers { backends[context.store.location(of: breaker.name), default: []].append(breaker.name) }
-            let backendLines = backends.keys.sorted().map { backends.count > 1 ? "\($0): \(backends[$0]!.joined(separator: ", "))" : $0 }
+            let locations = breakers.map { (name: $0.name, location: context.store.location(of: $0.name)) }
             if json {
                 var document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: entries)
-                document.stateBackends = Dictionary(uniqueKeysWithValues: breakers.map { ($0.name, context.store.location(of: $0.name)) })
+                document.stateBackends = Dictionary(uniqueKeysWithValues: locations.map { ($0.name, $0.location) })
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 let data = try encoder.encode(document)
                 try output(String(decoding: data, as: UTF8.self) + "\n")
             } else {
+                let backends = Dictionary(grouping: locations, by: \.location)
+                let backendLines = backends.keys.sorted().map { location in
+                    backends.count > 1 ? "\(location): \(backends[location, default: []].map(\.name).joined(separator: ", "))" : location
+                }
                 try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory,
                                              detailed: Set(names), backends: backendLines, colour: StatusText.usesColour(environment: context.environment)))
             }
