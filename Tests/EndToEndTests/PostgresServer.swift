@@ -78,8 +78,10 @@ final class PostgresServer: @unchecked Sendable {
     /// The `url` of a configuration.
     var url: String { "postgresql://\(Self.role)@127.0.0.1:\(port)/postgres" }
 
-    /// The `state:` mapping of a configuration, in flow style.
-    func stateYAML(schema: String = "breaker_run", connectTimeout: String = "3s", extra: String = "") -> String {
+    /// The `state:` mapping of a configuration, in flow style. The default
+    /// connect_timeout is long: a test that is not about faults must not see
+    /// one because the machine is busy.
+    func stateYAML(schema: String = "breaker_run", connectTimeout: String = "30s", extra: String = "") -> String {
         "{backend: postgresql, url: '\(url)', schema: \(schema), sslmode: disable, connect_timeout: \(connectTimeout)\(extra)}"
     }
 
