@@ -2,8 +2,9 @@
 #
 #   make                        the static release binary (.build/release/breaker-run)
 #   make install                installs under PREFIX (default /usr/local), DESTDIR honoured
-#   make uninstall              removes what install put there, except the
-#                               configuration in /etc and the state in /var/lib
+#   make uninstall              removes what install put there and the
+#                               configuration cache (/var/cache/breaker-run), except
+#                               the configuration in /etc and the state in /var/lib
 #   make install BIN=path       installs an already built binary instead
 #   make bench                  the benchmarks (bench/run.sh; docs/BENCHMARKS.md)
 #   make bench-quick            their short form (bench/run.sh --quick)
@@ -81,7 +82,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/breaker-run.1 $(DESTDIR)$(MANDIR)/man5/breaker-run.yaml.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/breaker-run $(DESTDIR)$(ZSHCOMPDIR)/_breaker-run \
 		$(DESTDIR)$(FISHCOMPDIR)/breaker-run.fish $(DESTDIR)$(TMPFILESDIR)/breaker-run.conf
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LOCALSTATEDIR)/cache/breaker-run
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration) and $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state)"
 
 bench:

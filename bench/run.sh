@@ -83,6 +83,9 @@ seed=$bin_dir/breaker-run-bench-seed
 [ -x "$binary" ] && [ -x "$seed" ] || { say "no release build in $bin_dir; run without --no-build"; exit 1; }
 
 work=$(mktemp -d /tmp/breaker-run-bench-XXXXXX)
+# The configuration cache of these runs (large configurations are read from
+# it after their first run, as on an operator's machine), not the machine's.
+export BREAKER_RUN_CACHE_DIR="$work/cache"
 trap 'rm -rf "$work"' EXIT
 export BENCH_TOKEN=secret
 

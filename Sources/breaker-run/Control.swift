@@ -36,7 +36,7 @@ extension BreakerRun {
         }
 
         func run() throws {
-            let context = try options.loadContext()
+            let context = try options.loadContext(only: [name])
             let breaker = try context.breaker(name)
             let duration = try interval.map { try DurationParser.parse($0) }
             let actor = Actor.current()
@@ -63,7 +63,7 @@ extension BreakerRun {
         var name: String
 
         func run() throws {
-            let context = try options.loadContext()
+            let context = try options.loadContext(only: [name])
             let breaker = try context.breaker(name)
             let actor = Actor.current()
             try update(context, breaker) { state, now in

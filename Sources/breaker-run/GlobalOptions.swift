@@ -73,12 +73,16 @@ struct GlobalOptions: ParsableArguments {
 
     /// Everything a subcommand needs: configuration, state store, logger.
     /// Exits 78 with every configuration error on standard error.
-    func loadContext() throws -> Context {
+    /// - Parameter only: the breakers the subcommand acts on, which a large
+    ///   configuration may read from the configuration cache without parsing
+    ///   the others; nil when it needs every breaker.
+    func loadContext(only: Set<String>? = nil) throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
         let configuration: Configuration
         do {
-            configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot)
+            configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot,
+                                                         only: only, cached: true)
         } catch {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)

@@ -24,7 +24,7 @@ extension BreakerRun {
         var names: [String] = []
 
         func run() throws {
-            let context = try options.loadContext()
+            let context = try options.loadContext(only: names.isEmpty ? nil : Set(names))
             let selected = names.isEmpty ? context.configuration.breakerNames : names
             let breakers = try selected.map { try context.breaker($0) }
             // One unreadable state does not hide the others: each breaker is

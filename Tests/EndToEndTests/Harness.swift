@@ -17,6 +17,8 @@ final class Sandbox: @unchecked Sendable {
     let directory: URL
     var configPath: String { directory.appendingPathComponent("breakers.yaml").path }
     var stateDirectory: String { directory.appendingPathComponent("state").path }
+    /// The configuration cache of this sandbox's runs (`BREAKER_RUN_CACHE_DIR`).
+    var cacheDirectory: String { directory.appendingPathComponent("cache").path }
 
     init(config: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory
@@ -72,6 +74,8 @@ final class Sandbox: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "BREAKER_RUN_CONFIG")
         env.removeValue(forKey: "BREAKER_RUN_STATE_DIR")
+        // Each test's own configuration cache, never the machine's.
+        env["BREAKER_RUN_CACHE_DIR"] = cacheDirectory
         env.merge(environment) { $1 }
         process.environment = env
         process.standardOutput = FileHandle(forWritingAtPath: out)

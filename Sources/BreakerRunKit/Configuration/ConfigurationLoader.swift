@@ -23,19 +23,68 @@ public enum ConfigurationLoader {
     ///   `.invalid` with every problem found, including a breaker defined in
     ///   two files or two different `state_dir`s.
     public static func load(files: [String], environment: [String: String] = [:], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
+        try load(files: files, environment: environment, isRoot: isRoot, only: nil, cache: nil)
+    }
+
+    /// Reads `files` as `load(files:environment:isRoot:)` does, through the
+    /// configuration cache when one is given (see `ConfigurationCache`).
+    /// - Parameters:
+    ///   - files: the files, in the order to read them.
+    ///   - environment: what `${VAR}` values read when a breaker is used.
+    ///   - isRoot: whether to refuse files that others could change; the
+    ///     check is made on every load, cached or not.
+    ///   - only: the breakers the caller needs; on a cache hit the returned
+    ///     configuration holds only these (all of them when the
+    ///     configuration sets `metrics_file`, which is written from every
+    ///     breaker). Nil for every breaker, which never reads the cache.
+    ///   - cache: where parsed configurations are kept; nil for no cache.
+    /// - Returns: the effective configuration.
+    /// - Throws: as `load(files:environment:isRoot:)`: a configuration with
+    ///   an error anywhere is never cached, so the error is reported whatever
+    ///   breaker is asked for.
+    static func load(files: [String], environment: [String: String], isRoot: Bool,
+                     only: Set<String>?, cache: ConfigurationCache?) throws(ConfigurationError) -> Configuration {
         guard !files.isEmpty else { throw .notFound(searched: []) }
-        var texts: [String] = []
+        var sources: [(path: String, bytes: [UInt8])] = []
         for path in files {
-            texts.append(try readFile(path, isRoot: isRoot))
+            sources.append((path, try readFile(path, isRoot: isRoot)))
         }
+        let isLarge = sources.reduce(0) { $0 + $1.bytes.count } >= ConfigurationCache.minimumSize
+        let key = isLarge && cache != nil ? ConfigurationCache.key(sources) : nil
+        if let cache, let key, let only, let entry = cache.read(files: files, key: key, names: only) {
+            let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment)
+            guard configuration.metricsFile != nil else { return configuration }
+            if let all = cache.read(files: files, key: key, names: nil) {
+                return try assemble(files: files, roots: all.roots, readDiagnostics: [], environment: environment)
+            }
+        }
+        var roots: [YAMLNode?] = []
+        var readDiagnostics: [[Diagnostic]] = []
+        for (path, bytes) in sources {
+            var reader = YAMLReader(file: path)
+            let root = reader.read(bytes)
+            roots.append(reader.diagnostics.isEmpty ? root : nil)
+            readDiagnostics.append(reader.diagnostics)
+        }
+        let configuration = try assemble(files: files, roots: roots, readDiagnostics: readDiagnostics, environment: environment)
+        if let cache, let key {
+            cache.write(files: files, key: key, roots: roots.compactMap { $0 })
+        }
+        return configuration
+    }
+
+    /// Decodes each file's root (nil for a file YAML could not read, whose
+    /// `readDiagnostics` say why) and merges their breakers and settings.
+    private static func assemble(files: [String], roots: [YAMLNode?], readDiagnostics: [[Diagnostic]],
+                                 environment: [String: String]) throws(ConfigurationError) -> Configuration {
         var diagnostics: [Diagnostic] = []
         var configuration = Configuration(files: files, stateDirectory: nil, breakers: [:], environment: environment)
         var stateDirectoryLocation: SourceLocation?
         var metricsFileLocation: SourceLocation?
         var logLocation: SourceLocation?
-        for (path, text) in zip(files, texts) {
-            var fileDiagnostics: [Diagnostic] = []
-            let contents = decode(yaml: text, file: path, diagnostics: &fileDiagnostics)
+        for (index, path) in files.enumerated() {
+            var fileDiagnostics = index < readDiagnostics.count ? readDiagnostics[index] : []
+            let contents = decode(root: roots[index], file: path, diagnostics: &fileDiagnostics)
             if let (directory, location) = contents.stateDirectory {
                 if let first = stateDirectoryLocation, configuration.stateDirectory != directory {
                     fileDiagnostics.append(Diagnostic(location: location,
@@ -83,15 +132,23 @@ public enum ConfigurationLoader {
     ///   - environment: the process environment (`BREAKER_RUN_CONFIG`,
     ///     `XDG_CONFIG_HOME`, `HOME`), also what `${VAR}` values read.
     ///   - isRoot: whether running as root.
-    /// - Returns: the effective configuration.
+    ///   - only: the breakers the caller needs, read from the configuration
+    ///     cache when it holds these files (see `ConfigurationCache`); nil to
+    ///     parse every file.
+    ///   - cached: whether to use the configuration cache at all: a large
+    ///     configuration parsed in full is written to it for later hits.
+    /// - Returns: the effective configuration; on a cache hit, only the
+    ///   breakers in `only` (every breaker when `metrics_file` is set).
     /// - Throws: `.notFound` naming the places searched when no file exists;
     ///   otherwise as `load(files:isRoot:)`.
-    public static func load(explicit: String?, environment: [String: String], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
+    public static func load(explicit: String?, environment: [String: String], isRoot: Bool = getuid() == 0,
+                            only: Set<String>? = nil, cached: Bool = false) throws(ConfigurationError) -> Configuration {
         let files = discover(explicit: explicit, environment: environment, isRoot: isRoot)
         guard !files.isEmpty else {
             throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
         }
-        return try load(files: files, environment: environment, isRoot: isRoot)
+        let cache = cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap(ConfigurationCache.init) : nil
+        return try load(files: files, environment: environment, isRoot: isRoot, only: only, cache: cache)
     }
 
     /// Parses one configuration from text, for tests and `validate`.
@@ -179,9 +236,13 @@ public enum ConfigurationLoader {
 
     private static func decode(yaml: String, file: String, diagnostics: inout [Diagnostic]) -> ConfigurationDecoder.FileContents {
         var reader = YAMLReader(file: file)
-        let root = reader.read(yaml)
+        let root = reader.read(Array(yaml.utf8))
         diagnostics += reader.diagnostics
-        guard let root, reader.diagnostics.isEmpty else { return ConfigurationDecoder.FileContents() }
+        return decode(root: reader.diagnostics.isEmpty ? root : nil, file: file, diagnostics: &diagnostics)
+    }
+
+    private static func decode(root: YAMLNode?, file: String, diagnostics: inout [Diagnostic]) -> ConfigurationDecoder.FileContents {
+        guard let root else { return ConfigurationDecoder.FileContents() }
         var decoder = ConfigurationDecoder(file: file)
         let contents = decoder.decode(root)
         diagnostics += decoder.diagnostics
@@ -192,7 +253,7 @@ public enum ConfigurationLoader {
         String(cString: strerror(code))
     }
 
-    private static func readFile(_ path: String, isRoot: Bool) throws(ConfigurationError) -> String {
+    private static func readFile(_ path: String, isRoot: Bool) throws(ConfigurationError) -> [UInt8] {
         var descriptor: Int32
         repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: reason(errno)) }
@@ -220,7 +281,8 @@ public enum ConfigurationLoader {
             if count == 0 { break }
             filled += count
         }
-        return String(decoding: bytes[..<filled], as: UTF8.self)
+        bytes.removeSubrange(filled...)
+        return bytes
     }
 
     private static func checkOwnership(_ path: String, _ info: stat, what: String, allowsSticky: Bool = false) throws(ConfigurationError) {

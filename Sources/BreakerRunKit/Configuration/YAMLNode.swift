@@ -67,6 +67,12 @@ struct YAMLReader {
 
     /// Parses `yaml`; returns the root node, or nil after recording why not.
     mutating func read(_ yaml: String) -> YAMLNode? {
+        read(Array(yaml.utf8))
+    }
+
+    /// Parses the UTF-8 bytes of a YAML text; returns the root node, or nil
+    /// after recording why not.
+    mutating func read(_ yaml: [UInt8]) -> YAMLNode? {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) != 0 else {
             report(line: 1, column: 1, "out of memory while parsing")
@@ -74,7 +80,7 @@ struct YAMLReader {
         }
         defer { yaml_parser_delete(&parser) }
         // libyaml asserts on a null input pointer, so never pass an empty array.
-        var bytes = Array(yaml.utf8)
+        var bytes = yaml
         let count = bytes.count
         bytes.append(0)
         return bytes.withUnsafeBufferPointer { buffer in

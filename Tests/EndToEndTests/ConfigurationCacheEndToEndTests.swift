@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// The configuration cache, seen from the command line: a large
+/// configuration is cached in `BREAKER_RUN_CACHE_DIR` (0700, files 0600),
+/// later runs read it and keep every behaviour, an edit is seen at once,
+/// and a symbolic link planted for the cache file is replaced, never
+/// followed.
+@Suite struct ConfigurationCacheEndToEndTests {
+    /// 600 breakers, about 100 KB: over the cache's 64 KiB threshold.
+    static func largeConfiguration(extra: String = "") -> String {
+        var text = "version: 1\nx-base: &base {fail_max: 2, reset_timeout: 10m}\nbreakers:\n"
+        for index in 0..<600 {
+            text += """
+                  svc-\(index):
+                    <<: *base
+                    description: "service number \(index), guarded by a breaker of its own"
+                    command: [/usr/local/bin/call-service, --id, "\(index)"]
+                    success_exit_codes: [0, 2-4]
+
+                """
+        }
+        return text + extra
+    }
+
+    static func cacheFiles(_ sandbox: Sandbox) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: sandbox.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
+    }
+
+    @Test func aLargeConfigurationIsCachedAndEveryRunStillObeysIt() throws {
+        let sandbox = try Sandbox(config: Self.largeConfiguration())
+        #expect(try sandbox.run(["run", "svc-5", "--", "false"]).status == 1)
+        let files = Self.cacheFiles(sandbox)
+        #expect(files.count == 1, "\(files)")
+        let directoryMode = try FileManager.default.attributesOfItem(atPath: sandbox.cacheDirectory)[.posixPermissions] as? Int
+        #expect(directoryMode == 0o700)
+        let cacheFile = sandbox.cacheDirectory + "/" + files[0]
+        #expect(try FileManager.default.attributesOfItem(atPath: cacheFile)[.posixPermissions] as? Int == 0o600)
+
+        // Read from the cache: the second failure trips the breaker (fail_max
+        // 2 from the merge key), and the open breaker rejects.
+        #expect(try sandbox.run(["run", "svc-5", "--", "false"]).status == 1)
+        #expect(try sandbox.status("svc-5")["state"] as? String == "open")
+        #expect(try sandbox.run(["run", "svc-5", "--", "true"]).status == 75)
+
+        // An unknown name is reported as without a cache, with a suggestion.
+        let unknown = try sandbox.run(["run", "svc-5x", "--", "true"])
+        #expect(unknown.status == 78)
+        #expect(unknown.stderr.contains("no breaker named 'svc-5x' in the configuration; did you mean"), "\(unknown.stderr)")
+
+        // An edit is seen by the very next run.
+        try sandbox.write(config: Self.largeConfiguration(extra: """
+              edited:
+                command: ["true"]
+                fallback: {output: "from the edit\\n", exit_code: 0}
+
+            """))
+        #expect(try sandbox.run(["trip", "edited"]).status == 0)
+        let edited = try sandbox.run(["run", "edited"])
+        #expect(edited.status == 0)
+        #expect(edited.stdout == "from the edit\n")
+    }
+
+    @Test func aSymbolicLinkPlantedForTheCacheFileIsNeverFollowed() throws {
+        let sandbox = try Sandbox(config: Self.largeConfiguration())
+        #expect(try sandbox.run(["run", "svc-1", "--", "true"]).status == 0)
+        let cacheFile = sandbox.cacheDirectory + "/" + Self.cacheFiles(sandbox)[0]
+        let victim = sandbox.path("victim")
+        try "not yours\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: cacheFile)
+        try FileManager.default.createSymbolicLink(atPath: cacheFile, withDestinationPath: victim)
+
+        let run = try sandbox.run(["run", "svc-1", "--", "true"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "not yours\n", "the link's target is untouched")
+        let type = try FileManager.default.attributesOfItem(atPath: cacheFile)[.type] as? FileAttributeType
+        #expect(type == .typeRegular, "the link itself was replaced by the cache file")
+    }
+
+    @Test func aCacheDirectoryOthersCanWriteIsLeftAlone() throws {
+        let sandbox = try Sandbox(config: Self.largeConfiguration())
+        try FileManager.default.createDirectory(atPath: sandbox.cacheDirectory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o777])
+        chmod(sandbox.cacheDirectory, 0o777)
+        let run = try sandbox.run(["run", "svc-1", "--", "true"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Self.cacheFiles(sandbox).isEmpty, "nothing written where others could have planted it")
+    }
+}
