@@ -100,7 +100,12 @@ struct HookAndProbeTests {
     }
 
     @Test func aFailingProbeReopensTheBreakerAndTheCallIsRejected() throws {
-        let sandbox = try Sandbox(config: Self.probeConfig)
+        // The reopening lasts 300 s (backoff), so that "open" is still true
+        // when status looks, however busy the machine.
+        let sandbox = try Sandbox(config: Self.probeConfig.replacing("reset_timeout: 300ms", with: """
+            reset_timeout: 300ms
+                backoff: {multiplier: 1000, max: 1h}
+            """))
         let healthy = sandbox.path("healthy")
         let marker = sandbox.path("called")
         #expect(try sandbox.run(["run", "guarded", "--", "false"], environment: ["HEALTHY": healthy]).status == 1)
