@@ -3,7 +3,8 @@ import Testing
 
 /// The configuration cache, seen from the command line: a large
 /// configuration is cached in `BREAKER_RUN_CACHE_DIR` (0700, files 0600),
-/// later runs read it and keep every behaviour, an edit is seen at once,
+/// once its files have settled; later runs read it and keep every
+/// behaviour, an edit is seen at once,
 /// and a symbolic link planted for the cache file is replaced, never
 /// followed.
 @Suite struct ConfigurationCacheEndToEndTests {
@@ -27,9 +28,20 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: sandbox.cacheDirectory)) ?? []).filter { !$0.hasPrefix(".") }
     }
 
+    /// Runs `status svc-1` until the configuration, settled (see
+    /// `ConfigurationCache.settling`: 2 s after its last change), is cached.
+    static func waitForTheCache(_ sandbox: Sandbox, environment: [String: String] = [:], directory: String? = nil) throws -> Bool {
+        try eventually(within: 30) {
+            _ = try sandbox.run(["status", "svc-1"], environment: environment)
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory ?? sandbox.cacheDirectory)) ?? []
+            return entries.contains { $0.hasSuffix(".cache") }
+        }
+    }
+
     @Test func aLargeConfigurationIsCachedAndEveryRunStillObeysIt() throws {
         let sandbox = try Sandbox(config: Self.largeConfiguration())
         #expect(try sandbox.run(["run", "svc-5", "--", "false"]).status == 1)
+        #expect(try Self.waitForTheCache(sandbox))
         let files = Self.cacheFiles(sandbox)
         #expect(files.count == 1, "\(files)")
         let directoryMode = try FileManager.default.attributesOfItem(atPath: sandbox.cacheDirectory)[.posixPermissions] as? Int
@@ -63,7 +75,7 @@ import Testing
 
     @Test func aSymbolicLinkPlantedForTheCacheFileIsNeverFollowed() throws {
         let sandbox = try Sandbox(config: Self.largeConfiguration())
-        #expect(try sandbox.run(["run", "svc-1", "--", "true"]).status == 0)
+        #expect(try Self.waitForTheCache(sandbox))
         let cacheFile = sandbox.cacheDirectory + "/" + Self.cacheFiles(sandbox)[0]
         let victim = sandbox.path("victim")
         try "not yours\n".write(toFile: victim, atomically: false, encoding: .utf8)
@@ -79,6 +91,10 @@ import Testing
 
     @Test func aCacheDirectoryOthersCanWriteIsLeftAlone() throws {
         let sandbox = try Sandbox(config: Self.largeConfiguration())
+        // Once a cache of its own shows the configuration settled,
+        let settled = sandbox.path("settled")
+        #expect(try Self.waitForTheCache(sandbox, environment: ["BREAKER_RUN_CACHE_DIR": settled], directory: settled))
+        // a cache directory that others can write gets nothing.
         try FileManager.default.createDirectory(atPath: sandbox.cacheDirectory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o777])
         chmod(sandbox.cacheDirectory, 0o777)

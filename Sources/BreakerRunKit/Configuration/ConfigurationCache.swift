@@ -1,5 +1,3 @@
-import Crypto
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -18,11 +16,16 @@ import Musl
 /// so a breaker reads the same either way; only the YAML parsing and the
 /// decoding of the other breakers are skipped.
 ///
-/// The key is the exact content of every file (its path, length and
-/// SHA-256, in order) and the identity of the breaker-run binary (device,
-/// inode, size and modification time of `/proc/self/exe`): any edit, a new
-/// or removed drop-in, or an upgrade misses. An entry is written only after
-/// every file loaded without a single diagnostic, so a hit can only be a
+/// The key is what stat(2) says of every file, in order (path, device,
+/// inode, size, modification and change times to the nanosecond) and the
+/// same of the breaker-run binary (`/proc/self/exe`): an edit, a file
+/// replaced or renamed over, a new or removed drop-in, or an upgrade misses.
+/// A file's change time (ctime) is set by the kernel on every write and
+/// cannot be set back; so that a write within the same clock tick as the
+/// read that filled an entry cannot go unseen, an entry is written only when
+/// every file last changed at least `settling` seconds before the load began
+/// (git's "racy clean" rule: the same cause and cure), and only after every
+/// file loaded without a single diagnostic, so that a hit can only be a
 /// configuration that `validate` accepts whole.
 ///
 /// Trust: the directory must be a real directory (not a symbolic link)
@@ -41,13 +44,22 @@ struct ConfigurationCache {
     /// version, raised whenever the layout or `YAMLReader`'s results change.
     private static let magic = Array("breaker-run configuration cache 1\n".utf8)
 
+    /// How long a file must have been left alone before an entry is made of
+    /// it, in seconds: far more than a clock tick of the kernel's file times,
+    /// or a small step of the wall clock.
+    static let settling = 2
+
     /// The directory, checked or created by `init`.
     let directory: String
+    /// The wall clock (CLOCK_REALTIME, as file times use), passed in for tests.
+    let now: @Sendable () -> timespec
 
     /// The cache in `directory`, creating it (mode 0700) when it is missing
     /// and its parent exists; nil when it cannot be used safely.
-    /// - Parameter directory: an absolute path.
-    init?(directory: String) {
+    /// - Parameters:
+    ///   - directory: an absolute path.
+    ///   - now: the wall clock that file times are compared with.
+    init?(directory: String, now: @escaping @Sendable () -> timespec = ConfigurationCache.realTime) {
         guard directory.hasPrefix("/") else { return nil }
         var info = stat()
         if lstat(directory, &info) != 0 {
@@ -56,6 +68,22 @@ struct ConfigurationCache {
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR, Self.isTrusted(info) else { return nil }
         self.directory = directory
+        self.now = now
+    }
+
+    /// CLOCK_REALTIME now.
+    @Sendable static func realTime() -> timespec {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return time
+    }
+
+    /// Whether a file last changed at least `settling` seconds before
+    /// `start` (its change time, and its modification time in case that is
+    /// in the future), so that an entry may be made of it.
+    static func isSettled(_ info: stat, before start: timespec) -> Bool {
+        let limit = start.tv_sec - settling
+        return info.st_ctim.tv_sec < limit && info.st_mtim.tv_sec < limit
     }
 
     /// Where the cache lives: `$BREAKER_RUN_CACHE_DIR`, else
@@ -75,24 +103,28 @@ struct ConfigurationCache {
         return home + "/.cache/breaker-run"
     }
 
-    /// The key of these files' contents, as read for this invocation.
-    /// - Parameter files: each file's path and bytes, in load order.
+    /// The key of these files as they are now.
+    /// - Parameter files: each file's path and fstat(2), in load order.
     /// - Returns: the key's bytes.
-    static func key(_ files: [(path: String, bytes: [UInt8])]) -> [UInt8] {
+    static func key(_ files: [(path: String, info: stat)]) -> [UInt8] {
         var writer = BinaryWriter()
-        var info = stat()
-        if stat("/proc/self/exe", &info) == 0 {
-            for number in [Int(info.st_dev), Int(info.st_ino), Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec] {
-                writer.integer(number)
-            }
+        var binary = stat()
+        if stat("/proc/self/exe", &binary) == 0 {
+            identity(binary, into: &writer)
         }
         writer.integer(files.count)
         for file in files {
             writer.text(file.path)
-            writer.integer(file.bytes.count)
-            writer.raw(Array(SHA256.hash(data: file.bytes)))
+            identity(file.info, into: &writer)
         }
         return writer.bytes
+    }
+
+    private static func identity(_ info: stat, into writer: inout BinaryWriter) {
+        for number in [Int(info.st_dev), Int(info.st_ino), Int(info.st_size),
+                       info.st_mtim.tv_sec, info.st_mtim.tv_nsec, info.st_ctim.tv_sec, info.st_ctim.tv_nsec] {
+            writer.integer(number)
+        }
     }
 
     /// The top level and the breakers of each file, as a hit rebuilds them.
@@ -112,44 +144,51 @@ struct ConfigurationCache {
     ///   not defined (so that the full load reports it as it always does),
     ///   or a damaged file.
     func read(files: [String], key: [UInt8], names: Set<String>?) -> Entry? {
-        guard let bytes = readFile(at: path(for: files)) else { return nil }
-        var reader = BinaryReader(bytes)
-        guard reader.raw(Self.magic.count)?.elementsEqual(Self.magic) == true,
-              let keyLength = reader.integer(), reader.raw(keyLength)?.elementsEqual(key) == true,
+        // The head (key, top levels, index) is read whole; of the breakers'
+        // pairs, only those asked for, each with one pread(2).
+        guard let file = CacheFile(path: path(for: files)),
+              let prefix = file.read(at: 0, count: Self.magic.count + 8), prefix.starts(with: Self.magic) else { return nil }
+        let headLength = prefix.suffix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
+        guard headLength <= file.size, let head = file.read(at: prefix.count, count: headLength) else { return nil }
+        var reader = BinaryReader(head)
+        guard let keyLength = reader.integer(), reader.raw(keyLength)?.elementsEqual(key) == true,
               reader.integer() == files.count else { return nil }
         var roots: [YAMLNode] = []
         for file in files {
             guard let root = reader.node(file: file) else { return nil }
             roots.append(root)
         }
-        // The index: every breaker's name, file and offset in the pairs that
-        // follow it. One name is compared byte for byte, without a String.
+        // The index: every breaker's name, file, offset and length in the
+        // pairs that follow the head. Names are compared byte for byte.
         guard let count = reader.integer() else { return nil }
         let wanted = names.map { Array($0).map { Array($0.utf8) } }
-        var found: [(file: Int, offset: Int)] = []
+        var found: [(file: Int, offset: Int, length: Int)] = []
         for _ in 0..<count {
+            var isWanted = wanted == nil
             if let wanted {
                 let start = reader.offset
-                var isWanted = false
                 for name in wanted {
                     guard reader.seek(to: start), let equal = reader.textEquals(name) else { return nil }
                     if equal { isWanted = true; break }
                 }
-                guard let file = reader.integer(), let offset = reader.integer() else { return nil }
-                if isWanted { found.append((file, offset)) }
             } else {
-                guard reader.text() != nil, let file = reader.integer(), let offset = reader.integer() else { return nil }
-                found.append((file, offset))
+                guard reader.text() != nil else { return nil }
             }
+            guard let file = reader.integer(), let offset = reader.integer(), let length = reader.integer() else { return nil }
+            if isWanted { found.append((file, offset, length)) }
         }
         if let wanted, found.count != wanted.count { return nil }
-        guard let pairsLength = reader.integer(), reader.offset + pairsLength == bytes.count else { return nil }
-        let pairsStart = reader.offset
+        // A file cut short is a miss, even where the pairs asked for remain.
+        guard let pairsLength = reader.integer(), reader.isAtEnd,
+              file.size == prefix.count + headLength + pairsLength else { return nil }
+        let pairsStart = prefix.count + headLength
         var breakers = [[YAMLPair]](repeating: [], count: files.count)
-        for (file, offset) in found {
-            guard file < files.count, reader.seek(to: pairsStart + offset),
-                  let pair = reader.pair(file: files[file]) else { return nil }
-            breakers[file].append(pair)
+        for (index, offset, length) in found {
+            guard index < files.count, offset + length <= pairsLength,
+                  let bytes = file.read(at: pairsStart + offset, count: length) else { return nil }
+            var pairReader = BinaryReader(bytes)
+            guard let pair = pairReader.pair(file: files[index]), pairReader.isAtEnd else { return nil }
+            breakers[index].append(pair)
         }
         for index in roots.indices {
             guard let root = Self.replacingBreakers(of: roots[index], with: breakers[index]) else { return nil }
@@ -162,16 +201,20 @@ struct ConfigurationCache {
     /// diagnostic. Any failure leaves the cache as it was (a cache is never
     /// worth an error); a concurrent writer of the same entry is harmless,
     /// the last rename wins and both wrote the same bytes.
+    ///
+    /// Layout: the magic line; the head's length (8 bytes, little-endian);
+    /// the head (the key; each file's root with an empty `breakers`; the
+    /// index of the breakers: name, file, offset and length of each pair;
+    /// the pairs' total length); the pairs.
     /// - Parameters:
     ///   - files: the files' paths, in load order.
     ///   - key: `key(_:)` of the files as read.
     ///   - roots: each file's root node, as `YAMLReader` returned it.
     func write(files: [String], key: [UInt8], roots: [YAMLNode]) {
-        var writer = BinaryWriter()
-        writer.raw(Self.magic)
-        writer.integer(key.count)
-        writer.raw(key)
-        writer.integer(files.count)
+        var head = BinaryWriter()
+        head.integer(key.count)
+        head.raw(key)
+        head.integer(files.count)
         var pairs = BinaryWriter()
         var index = BinaryWriter()
         var count = 0
@@ -180,23 +223,28 @@ struct ConfigurationCache {
             for pair in top where pair.key == "breakers" {
                 guard case let .mapping(breakers) = pair.value.content else { return }
                 for breaker in breakers {
+                    let offset = pairs.bytes.count
+                    pairs.pair(breaker)
                     index.text(breaker.key)
                     index.integer(file)
-                    index.integer(pairs.bytes.count)
-                    pairs.pair(breaker)
+                    index.integer(offset)
+                    index.integer(pairs.bytes.count - offset)
                     count += 1
                 }
             }
             guard let skeleton = Self.replacingBreakers(of: root, with: []) else { return }
-            writer.node(skeleton)
+            head.node(skeleton)
         }
-        writer.integer(count)
-        writer.raw(index.bytes)
-        // The pairs' length, so that a file cut short is a miss even where
-        // the breakers asked for lie in the part that remains.
-        writer.integer(pairs.bytes.count)
-        writer.raw(pairs.bytes)
-        writeFile(writer.bytes, to: path(for: files))
+        head.integer(count)
+        head.raw(index.bytes)
+        head.integer(pairs.bytes.count)
+        var whole = BinaryWriter()
+        whole.raw(Self.magic)
+        let length = UInt64(head.bytes.count)
+        whole.raw((0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) })
+        whole.raw(head.bytes)
+        whole.raw(pairs.bytes)
+        writeFile(whole.bytes, to: path(for: files))
     }
 
     /// `root` with the value of its `breakers` key replaced by a mapping of
@@ -217,34 +265,18 @@ struct ConfigurationCache {
         if files.contains(where: { !$0.hasPrefix("/") }) {
             name = ConfigurationDecoder.currentDirectory() + "\n" + name
         }
-        let digest = SHA256.hash(data: Array(name.utf8))
-        let hex = Array(digest).prefix(12).map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
-        }.joined()
+        // FNV-1a, 64 bits: the name only spreads lists over files; the key
+        // inside decides a hit.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
         return directory + "/config-" + hex + ".cache"
     }
 
     private static func isTrusted(_ info: stat) -> Bool {
         info.st_uid == geteuid() && info.st_mode & (S_IWGRP | S_IWOTH) == 0
-    }
-
-    private func readFile(at path: String) -> [UInt8]? {
-        var descriptor: Int32
-        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Self.isTrusted(info) else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var filled = 0
-        while filled < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return nil }
-            filled += count
-        }
-        return bytes
     }
 
     private func writeFile(_ bytes: [UInt8], to path: String) {
@@ -265,5 +297,46 @@ struct ConfigurationCache {
         if !synced || !closed || rename(temporary, path) != 0 {
             unlink(temporary)
         }
+    }
+}
+
+/// A cache file opened for reading: a regular file (never through a
+/// symbolic link) owned by the effective user and writable by nobody else.
+private final class CacheFile {
+    let descriptor: Int32
+    /// Its size in bytes, from fstat(2).
+    let size: Int
+
+    init?(path: String) {
+        var descriptor: Int32
+        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) } while descriptor < 0 && errno == EINTR
+        guard descriptor >= 0 else { return nil }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+              info.st_uid == geteuid(), info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+        size = Int(info.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// `count` bytes at `offset`, or nil when the file is shorter.
+    func read(at offset: Int, count: Int) -> [UInt8]? {
+        guard offset >= 0, count >= 0, offset <= size - count else { return nil }
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var filled = 0
+            while filled < count {
+                let got = pread(descriptor, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { failed = true; break }
+                filled += got
+            }
+            initialized = filled
+        }
+        return failed ? nil : bytes
     }
 }

@@ -45,12 +45,16 @@ public enum ConfigurationLoader {
     static func load(files: [String], environment: [String: String], isRoot: Bool,
                      only: Set<String>?, cache: ConfigurationCache?) throws(ConfigurationError) -> Configuration {
         guard !files.isEmpty else { throw .notFound(searched: []) }
-        var sources: [(path: String, bytes: [UInt8])] = []
+        // Every file is opened and checked (ownership, type) on every load,
+        // cached or not; only a miss reads them.
+        let started = cache?.now()
+        var opened: [OpenedFile] = []
+        defer { for file in opened { close(file.descriptor) } }
         for path in files {
-            sources.append((path, try readFile(path, isRoot: isRoot)))
+            opened.append(try openFile(path, isRoot: isRoot))
         }
-        let isLarge = sources.reduce(0) { $0 + $1.bytes.count } >= ConfigurationCache.minimumSize
-        let key = isLarge && cache != nil ? ConfigurationCache.key(sources) : nil
+        let isLarge = opened.reduce(0) { $0 + Int($1.info.st_size) } >= ConfigurationCache.minimumSize
+        let key = isLarge && cache != nil ? ConfigurationCache.key(opened.map { ($0.path, $0.info) }) : nil
         if let cache, let key, let only, let entry = cache.read(files: files, key: key, names: only) {
             let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment)
             guard configuration.metricsFile != nil else { return configuration }
@@ -60,14 +64,14 @@ public enum ConfigurationLoader {
         }
         var roots: [YAMLNode?] = []
         var readDiagnostics: [[Diagnostic]] = []
-        for (path, bytes) in sources {
-            var reader = YAMLReader(file: path)
-            let root = reader.read(bytes)
+        for file in opened {
+            var reader = YAMLReader(file: file.path)
+            let root = reader.read(try readAll(file))
             roots.append(reader.diagnostics.isEmpty ? root : nil)
             readDiagnostics.append(reader.diagnostics)
         }
         let configuration = try assemble(files: files, roots: roots, readDiagnostics: readDiagnostics, environment: environment)
-        if let cache, let key {
+        if let cache, let key, let started, opened.allSatisfy({ ConfigurationCache.isSettled($0.info, before: started) }) {
             cache.write(files: files, key: key, roots: roots.compactMap { $0 })
         }
         return configuration
@@ -147,7 +151,7 @@ public enum ConfigurationLoader {
         guard !files.isEmpty else {
             throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
         }
-        let cache = cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap(ConfigurationCache.init) : nil
+        let cache = cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil
         return try load(files: files, environment: environment, isRoot: isRoot, only: only, cache: cache)
     }
 
@@ -253,30 +257,46 @@ public enum ConfigurationLoader {
         String(cString: strerror(code))
     }
 
-    private static func readFile(_ path: String, isRoot: Bool) throws(ConfigurationError) -> [UInt8] {
+    /// A configuration file opened for reading, with what fstat(2) said of
+    /// it before anything was read.
+    private struct OpenedFile {
+        var path: String
+        var descriptor: Int32
+        var info: stat
+    }
+
+    private static func openFile(_ path: String, isRoot: Bool) throws(ConfigurationError) -> OpenedFile {
         var descriptor: Int32
         repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: reason(errno)) }
-        defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw .unreadable(path: path, reason: reason(errno)) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .unreadable(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "is not a regular file")
+        do throws(ConfigurationError) {
+            guard fstat(descriptor, &info) == 0 else { throw .unreadable(path: path, reason: reason(errno)) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw .unreadable(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "is not a regular file")
+            }
+            if isRoot {
+                try checkOwnership(path, info, what: "the file")
+                try checkDirectories(of: path)
+            }
+        } catch {
+            close(descriptor)
+            throw error
         }
-        if isRoot {
-            try checkOwnership(path, info, what: "the file")
-            try checkDirectories(of: path)
-        }
+        return OpenedFile(path: path, descriptor: descriptor, info: info)
+    }
+
+    private static func readAll(_ file: OpenedFile) throws(ConfigurationError) -> [UInt8] {
         // Read straight into one buffer sized from fstat, growing it only if
         // the file grew meanwhile.
-        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+        var bytes = [UInt8](repeating: 0, count: max(Int(file.info.st_size), 0) + 1)
         var filled = 0
         while true {
             if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 65_536)) }
-            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            let count = bytes.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress! + filled, $0.count - filled) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .unreadable(path: path, reason: reason(errno))
+                throw .unreadable(path: file.path, reason: reason(errno))
             }
             if count == 0 { break }
             filled += count

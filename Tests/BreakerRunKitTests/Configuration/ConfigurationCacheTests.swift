@@ -9,6 +9,14 @@ import Glibc
 /// the breakers asked for; misses on any change of content; and is not used
 /// where it could have been planted by someone else.
 @Suite struct ConfigurationCacheTests {
+    /// The wall clock an hour ahead: every file written by a test has
+    /// settled (see `ConfigurationCache.settling`).
+    @Sendable static func anHourAhead() -> timespec {
+        var time = ConfigurationCache.realTime()
+        time.tv_sec += 3600
+        return time
+    }
+
     /// A main file and a drop-in, over the cache's size threshold, using
     /// anchors, merge keys, defaults, `${VAR}`, per-file `state_dir` and
     /// `state`, so that a breaker read back from the cache has every kind of
@@ -71,7 +79,7 @@ import Glibc
 
         func load(only: Set<String>?, cached: Bool = true) throws -> Configuration {
             try ConfigurationLoader.load(files: files, environment: ["REGION": "eu"], isRoot: false, only: only,
-                                         cache: cached ? ConfigurationCache(directory: cache) : nil)
+                                         cache: cached ? ConfigurationCache(directory: cache, now: ConfigurationCacheTests.anHourAhead) : nil)
         }
 
         func cacheFiles() -> [String] {
@@ -183,8 +191,24 @@ import Glibc
         let files = Files()
         Self.write("version: 1\nbreakers:\n  one: {command: [\"true\"]}\n", to: files.main)
         _ = try ConfigurationLoader.load(files: [files.main], environment: [:], isRoot: false, only: ["one"],
-                                         cache: ConfigurationCache(directory: files.cache))
+                                         cache: ConfigurationCache(directory: files.cache, now: Self.anHourAhead))
         #expect(files.cacheFiles().isEmpty)
+    }
+
+    /// Git's "racy clean" rule: a file changed less than `settling` seconds
+    /// before the load began may change again within the same tick of the
+    /// file clock, unseen by its times, so no entry is made of it yet.
+    @Test func aFileJustChangedIsNotCachedUntilItSettles() throws {
+        let files = Files()
+        var info = stat()
+        #expect(stat(files.main, &info) == 0)
+        let changed = info.st_ctim
+        for (seconds, isCached) in [(0, false), (ConfigurationCache.settling - 1, false), (ConfigurationCache.settling + 1, true)] {
+            let now: @Sendable () -> timespec = { timespec(tv_sec: changed.tv_sec + seconds, tv_nsec: changed.tv_nsec) }
+            _ = try ConfigurationLoader.load(files: files.files, environment: [:], isRoot: false, only: ["svc-1"],
+                                             cache: ConfigurationCache(directory: files.cache, now: now))
+            #expect(files.cacheFiles().isEmpty != isCached, "\(seconds) s after the change")
+        }
     }
 
     private func read(_ path: String) throws -> [UInt8] {
