@@ -135,12 +135,18 @@ struct PostgresTLSTests {
         #expect(try Self.failures(server) == "1")
     }
 
-    /// `require` against a server without TLS is a state fault saying the
-    /// server does not offer TLS, rather than a silent fall back to plain.
-    @Test func requireAgainstAServerWithoutTLSIsAStateFault() throws {
+    /// Against a server without TLS: `require` is a state fault saying the
+    /// server does not offer TLS, rather than a silent fall back to plain;
+    /// `prefer` goes on in plain text and counts.
+    @Test func againstAServerWithoutTLSRequireIsAStateFaultWhilePreferGoesOnPlain() throws {
         let server = try PostgresServer()
         let result = try Self.failingCall(Self.config(url: server.url, tls: "sslmode: require"))
         Self.expectStateFault(result, url: server.url, ["does not offer TLS", "sslmode: require"])
+
+        let preferred = try Self.failingCall(Self.config(url: server.url, tls: "sslmode: prefer"))
+        #expect(preferred.status == 1, "\(preferred.stderr)")
+        #expect(preferred.stderr.isEmpty, "no warning: \(preferred.stderr)")
+        #expect(try Self.failures(server) == "1")
     }
 
     /// A ca_file that is missing, a directory, or not PEM, is found when connecting
