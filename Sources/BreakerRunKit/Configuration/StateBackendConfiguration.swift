@@ -30,16 +30,23 @@ public enum StateBackendConfiguration: Sendable, Equatable {
 /// The settings of the PostgreSQL state backend: where the server is, how to
 /// authenticate and encrypt, and how long to wait for it.
 public struct PostgreSQLSettings: Sendable, Hashable {
-    /// How TLS is used, as libpq's `sslmode` names it.
+    /// How TLS is used, as libpq's `sslmode` names it
+    /// (https://www.postgresql.org/docs/current/libpq-ssl.html); `allow` and
+    /// `verify-ca` are not offered.
     public enum SSLMode: String, Sendable, Hashable, CaseIterable {
-        /// No TLS.
+        /// No TLS: a server that accepts only `hostssl` refuses the login.
         case disable
-        /// TLS if the server offers it, else plain (libpq's default).
+        /// TLS if the server offers it, else plain (libpq's default); the
+        /// certificate is not checked.
         case prefer
-        /// TLS, without checking the server's certificate.
+        /// TLS or no connection; the certificate is not checked, so it
+        /// protects against eavesdropping only.
         case require
-        /// TLS, with the certificate checked against `ca_file` (or the
-        /// system's roots) and the host name (libpq's `verify-full`).
+        /// TLS, the certificate's chain checked against `ca_file` (else the
+        /// system's CA certificates) and its names against the url's host
+        /// (libpq's `verify-full`). Unlike libpq, an IP address among the
+        /// certificate's names also matches when it is the address connected
+        /// to, whatever name the url gives (swift-nio-ssl's rule).
         case verifyFull = "verify-full"
     }
 
@@ -59,7 +66,9 @@ public struct PostgreSQLSettings: Sendable, Hashable {
     /// How TLS is used. Default `prefer`, as libpq.
     public var sslMode: SSLMode
     /// The CA certificates (PEM) that `verify-full` trusts (`ca_file`); nil
-    /// for the system's.
+    /// for the system's. Read when connecting, as `password_file` is, not
+    /// when the configuration is loaded: a missing or non-PEM file is a
+    /// state fault naming it (`on_state_error` applies).
     public var caFile: String?
     /// The longest wait for the server: to connect, and for each statement
     /// (`connect_timeout`). Default 5 seconds.

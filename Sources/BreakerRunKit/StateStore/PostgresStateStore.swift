@@ -227,7 +227,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         } catch let error as PostgresStateStoreError {
             throw error
         } catch {
-            throw PostgresStateStoreError.cannotConnect(url: settings.url, reason: Self.reason(error))
+            throw PostgresStateStoreError.cannotConnect(url: settings.url, reason: connectionFailure(error))
         }
         self.connection = connection
         do {
@@ -275,25 +275,77 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         return environment["PGPASSWORD"]
     }
 
+    /// The TLS of libpq's `sslmode` (https://www.postgresql.org/docs/current/libpq-ssl.html):
+    /// `disable` none; `prefer` TLS when the server offers it, unchecked;
+    /// `require` TLS, unchecked; `verify-full` TLS with the chain checked
+    /// against `ca_file` (else the system's roots) and the url's host checked
+    /// against the certificate's names.
+    /// - Throws: `PostgresStateStoreError.cannotConnect` naming `ca_file`
+    ///   when it cannot be read or holds no PEM certificate.
     private func tls() throws -> PostgresConnection.Configuration.TLS {
-        do {
-            switch settings.sslMode {
-            case .disable:
-                return .disable
-            case .prefer, .require:
-                var configuration = TLSConfiguration.makeClientConfiguration()
-                configuration.certificateVerification = .none
-                let context = try NIOSSLContext(configuration: configuration)
-                return settings.sslMode == .prefer ? .prefer(context) : .require(context)
-            case .verifyFull:
-                var configuration = TLSConfiguration.makeClientConfiguration()
-                configuration.certificateVerification = .fullVerification
-                if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
-                return .require(try NIOSSLContext(configuration: configuration))
-            }
-        } catch {
-            throw PostgresStateStoreError.cannotConnect(url: settings.url, reason: "TLS set-up failed: \(error)")
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch settings.sslMode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            configuration.certificateVerification = .none
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            if let caFile = settings.caFile { configuration.trustRoots = .certificates(try certificates(in: caFile)) }
         }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw PostgresStateStoreError.cannotConnect(url: settings.url, reason: "TLS set-up failed (\(error))")
+        }
+        return settings.sslMode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    /// The certificates of the PEM file `path` (`ca_file`).
+    /// - Throws: `PostgresStateStoreError.cannotConnect` naming the file when
+    ///   it cannot be read (with errno's text) or holds no PEM certificate.
+    private func certificates(in path: String) throws -> [NIOSSLCertificate] {
+        func failure(_ problem: String) -> PostgresStateStoreError {
+            .cannotConnect(url: settings.url, reason: "ca_file \(path) \(problem)")
+        }
+        guard let file = fopen(path, "re") else { throw failure("cannot be read (\(String(cString: strerror(errno))))") }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            bytes.append(contentsOf: buffer[..<count])
+            if count < buffer.count { break }
+        }
+        if ferror(file) != 0 { throw failure("cannot be read (\(String(cString: strerror(errno))))") }
+        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(bytes), !certificates.isEmpty else {
+            throw failure("holds no PEM certificate (no -----BEGIN CERTIFICATE----- block)")
+        }
+        return certificates
+    }
+
+    /// Why connecting failed, in words: for TLS, what was wrong with the
+    /// server's certificate, naming what it was checked against; else the
+    /// server's or the driver's message (`reason(_:)`).
+    private func connectionFailure(_ error: any Error) -> String {
+        let psql = error as? PSQLError
+        if psql?.code == .sslUnsupported {
+            return "the server does not offer TLS, which sslmode: \(settings.sslMode.rawValue) demands (turn ssl on at the server, or use sslmode: prefer)"
+        }
+        let underlying = psql?.underlying ?? error
+        if let extra = underlying as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "host name mismatch: the server's certificate is not for \(settings.host) (sslmode: verify-full)"
+        }
+        if let ssl = underlying as? NIOSSLError, case .handshakeFailed(let detail) = ssl, "\(detail)".contains("CERTIFICATE_VERIFY_FAILED") {
+            // BoringSSL's error does not say which check failed: name them all.
+            let roots = settings.caFile.map { "by ca_file \($0)" } ?? "by the system's CA certificates, and no ca_file is set"
+            return "the server's certificate is not trusted \(roots) (sslmode: verify-full; signed by another CA, or out of its validity dates)"
+        }
+        if underlying is NIOSSLError || underlying is NIOSSLExtraError || underlying is BoringSSLError {
+            return "the TLS handshake failed (\(underlying))"
+        }
+        return Self.reason(error)
     }
 
     /// Creates the schema's tables, or migrates them forward, once per
