@@ -169,10 +169,11 @@ public struct ProcessSupervisor: Sendable {
         }
 
         let environment = spec.environment.map { "\($0.key)=\($0.value)" }.sorted()
+        let program = try Self.program(command, searching: spec.environment["PATH"])
         var pid: pid_t = 0
         let code = withCStringArray(spec.arguments) { argv in
             withCStringArray(environment) { envp in
-                posix_spawnp(&pid, command, &actions, &attributes, argv, envp)
+                posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
             }
         }
         switch code {
@@ -181,6 +182,25 @@ public struct ProcessSupervisor: Sendable {
         case EACCES, EPERM, ENOEXEC, EISDIR, ENOTDIR: throw .notExecutable(command, errno: code)
         default: throw .failed(SystemError("posix_spawnp", path: command, errno: code))
         }
+    }
+
+    /// The program to spawn for `command`: the command itself when it has a
+    /// slash, or when the child's `PATH` is the one posix_spawnp(3) searches
+    /// (breaker-run's own); else the first executable regular file named
+    /// `command` in the child's `PATH`, as `env PATH=... command` would find
+    /// it (execvp(3): an empty entry is the working directory).
+    /// - Throws: `.notFound` when the child's `PATH` has no such file.
+    static func program(_ command: String, searching path: String?) throws(LaunchError) -> String {
+        guard let path, !command.contains("/"), !command.isEmpty else { return command }
+        if let own = getenv("PATH"), String(cString: own) == path { return command }
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + command
+            var info = stat()
+            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
+        }
+        throw .notFound(command)
     }
 
     /// Collects the child if it has ended; handles a stop on the way.
