@@ -1,11 +1,14 @@
 # Builds and installs breaker-run.
 #
-#   make                        the static release binary (.build/release/breaker-run)
+#   make                        the static release binaries (.build/release/breaker-run,
+#                               the core, and breaker-run-full, the same with the
+#                               network plugins, to which the core hands over)
 #   make install                installs under PREFIX (default /usr/local), DESTDIR honoured
 #   make uninstall              removes what install put there and the
 #                               configuration cache (/var/cache/breaker-run), except
 #                               the configuration in /etc and the state in /var/lib
-#   make install BIN=path       installs an already built binary instead
+#   make install BIN=path       installs an already built binary instead (and the
+#                               breaker-run-full beside it, or FULL_BIN=path)
 #   make bench                  the benchmarks (bench/run.sh; docs/BENCHMARKS.md)
 #   make bench-quick            their short form (bench/run.sh --quick)
 #
@@ -17,6 +20,8 @@ DESTDIR       ?=
 SYSCONFDIR    ?= /etc
 LOCALSTATEDIR ?= /var
 BINDIR        ?= $(PREFIX)/bin
+# The core looks for breaker-run-full in <its dir>/../libexec/breaker-run.
+LIBEXECDIR    ?= $(PREFIX)/libexec
 MANDIR        ?= $(PREFIX)/share/man
 DOCDIR        ?= $(PREFIX)/share/doc/breaker-run
 BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
@@ -27,6 +32,8 @@ TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
 SWIFT         ?= swift
 RELEASE_BIN   := .build/release/breaker-run
 BIN           ?= $(RELEASE_BIN)
+RELEASE_FULL_BIN := .build/release/breaker-run-full
+FULL_BIN      ?= $(dir $(BIN))breaker-run-full
 INSTALL       ?= install
 
 # Files in /etc and /var/lib belong to root when root installs.
@@ -36,12 +43,12 @@ SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
 .PHONY: all install uninstall clean-completions bench bench-quick
 
-all: $(BIN)
+all: $(BIN) $(FULL_BIN)
 
-# Rebuilt only when a source is newer than the binary.
-$(RELEASE_BIN): $(SOURCES)
+# Rebuilt only when a source is newer than the binaries; one build makes both.
+$(RELEASE_BIN) $(RELEASE_FULL_BIN) &: $(SOURCES)
 	$(SWIFT) build -c release --static-swift-stdlib
-	@touch $@
+	@touch $(RELEASE_BIN) $(RELEASE_FULL_BIN)
 
 .build/completions/breaker-run.bash: $(BIN)
 	@mkdir -p $(@D)
@@ -55,11 +62,12 @@ $(RELEASE_BIN): $(SOURCES)
 
 COMPLETIONS := .build/completions/breaker-run.bash .build/completions/_breaker-run .build/completions/breaker-run.fish
 
-install: $(BIN) $(COMPLETIONS)
-	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+install: $(BIN) $(FULL_BIN) $(COMPLETIONS)
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/breaker-run $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
 		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/breaker-run
+	$(INSTALL) -m 0755 $(FULL_BIN) $(DESTDIR)$(LIBEXECDIR)/breaker-run/breaker-run-full
 	$(INSTALL) -m 0644 man/breaker-run.1 $(DESTDIR)$(MANDIR)/man1/breaker-run.1
 	$(INSTALL) -m 0644 man/breaker-run.yaml.5 $(DESTDIR)$(MANDIR)/man5/breaker-run.yaml.5
 	$(INSTALL) -m 0644 .build/completions/breaker-run.bash $(DESTDIR)$(BASHCOMPDIR)/breaker-run
@@ -78,11 +86,12 @@ install: $(BIN) $(COMPLETIONS)
 	$(INSTALL) -d -m 0700 $(OWNER) $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/breaker-run \
+	rm -f $(DESTDIR)$(BINDIR)/breaker-run $(DESTDIR)$(LIBEXECDIR)/breaker-run/breaker-run-full \
 		$(DESTDIR)$(MANDIR)/man1/breaker-run.1 $(DESTDIR)$(MANDIR)/man5/breaker-run.yaml.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/breaker-run $(DESTDIR)$(ZSHCOMPDIR)/_breaker-run \
 		$(DESTDIR)$(FISHCOMPDIR)/breaker-run.fish $(DESTDIR)$(TMPFILESDIR)/breaker-run.conf
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LOCALSTATEDIR)/cache/breaker-run
+	@rmdir $(DESTDIR)$(LIBEXECDIR)/breaker-run 2>/dev/null || true
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration) and $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state)"
 
 bench:

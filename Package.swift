@@ -5,6 +5,9 @@ let package = Package(
     name: "breaker-run",
     products: [
         .executable(name: "breaker-run", targets: ["breaker-run"]),
+        // The same commands with the network plugins (HTTP calls and probes,
+        // the PostgreSQL backend); the core hands over to it (README, "Two binaries").
+        .executable(name: "breaker-run-full", targets: ["breaker-run-full"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,26 +31,43 @@ let package = Package(
                 "CircuitBreaker",
                 "CYAML",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The NIO-based plugins, kept out of the core binary: they double its
+        // start-up cost (conformance records, relocations; docs/BENCHMARKS.md).
+        .target(
+            name: "BreakerRunNetwork",
+            dependencies: [
+                "BreakerRunKit",
+                "CircuitBreaker",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
-        .executableTarget(
-            name: "breaker-run",
+        // The subcommands, shared by both executables.
+        .target(
+            name: "BreakerRunCommandLine",
             dependencies: [
                 "BreakerRunKit",
+                "CircuitBreaker",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "breaker-run", dependencies: ["BreakerRunCommandLine"]),
+        .executableTarget(name: "breaker-run-full", dependencies: ["BreakerRunCommandLine", "BreakerRunNetwork"]),
         // Records many calls on one breaker for bench/run.sh's history figures.
         .executableTarget(name: "breaker-run-bench-seed", dependencies: ["BreakerRunKit", "CircuitBreaker"], path: "bench/Seed"),
         .testTarget(name: "CircuitBreakerTests", dependencies: ["CircuitBreaker"]),
         .testTarget(name: "BreakerRunKitTests", dependencies: ["BreakerRunKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["breaker-run"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["breaker-run", "breaker-run-full"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// `make install DESTDIR=...` with the binary under test (`BIN=`, so no
-/// release build is needed), then the installed binary on the installed
-/// example.
+/// release build is needed; `breaker-run-full` is taken from beside it),
+/// then the installed binary on the installed example.
 @Suite("make install and uninstall", .serialized)
 struct InstallTests {
     static let root = ExamplesTests.root
@@ -33,6 +33,7 @@ struct InstallTests {
 
         let files: [(String, Int)] = [
             ("/usr/local/bin/breaker-run", 0o755),
+            ("/usr/local/libexec/breaker-run/breaker-run-full", 0o755),
             ("/usr/local/share/man/man1/breaker-run.1", 0o644),
             ("/usr/local/share/man/man5/breaker-run.yaml.5", 0o644),
             ("/usr/local/share/bash-completion/completions/breaker-run", 0o644),
@@ -71,6 +72,7 @@ struct InstallTests {
         let uninstall = try make(["uninstall", "DESTDIR=\(destination)"])
         #expect(uninstall.status == 0, "\(uninstall.output)")
         #expect(!FileManager.default.fileExists(atPath: binary))
+        #expect(!FileManager.default.fileExists(atPath: destination + "/usr/local/libexec/breaker-run"))
         #expect(!FileManager.default.fileExists(atPath: destination + "/usr/local/share/man/man1/breaker-run.1"))
         #expect(!FileManager.default.fileExists(atPath: destination + "/usr/local/share/zsh/site-functions/_breaker-run"))
         #expect(FileManager.default.fileExists(atPath: config))

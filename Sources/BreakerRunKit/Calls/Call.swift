@@ -78,19 +78,35 @@ extension CallSpecification {
     /// The call kind that runs this specification.
     /// - Parameter arguments: the argv of a process call, when it came from
     ///   the command line; ignored for network calls.
-    /// - Returns: the call.
+    /// - Returns: the call; for `http`, the registered plugin's
+    ///   (`NetworkPlugins.http`), or a call that runs nothing and reports
+    ///   the plugin missing (exit 69) in a binary without it.
     public func makeCall(arguments: [String]? = nil) -> any Call {
         switch self {
         case .command, .shell: ProcessCall(arguments: arguments ?? processArguments ?? [])
-        case .http(let specification): HTTPCall(specification: specification)
+        case .http(let specification): NetworkPlugins.http?(specification) ?? UnavailableCall(plugin: .http)
         case .tcp(let host, let port): TCPCall(host: host, port: port)
         }
     }
 }
 
+/// The call of a kind whose plugin this binary lacks: it runs nothing and
+/// is neither a success nor a failure of the service, so the breaker's
+/// counts do not move; the run exits 69 (EX_UNAVAILABLE, sysexits.h).
+struct UnavailableCall: Call {
+    var plugin: NetworkPlugin
+
+    func run(_ context: CallContext) -> CallResult {
+        let error = NetworkPluginUnavailable(plugin: plugin, breaker: context.breaker.name)
+        context.logger.error("\(error)")
+        let outcome = Outcome.ignored(reason: "the \(plugin) plugin is missing")
+        return CallResult(run: .ran(.network(exitStatus: ExitStatus.unavailable.rawValue, outcome: outcome)), outcome: outcome)
+    }
+}
+
 extension CallRun {
     /// The record of a network call that ended with `status`.
-    static func network(exitStatus: Int32, timedOut: Bool = false, outcome: Outcome) -> CallRun {
+    package static func network(exitStatus: Int32, timedOut: Bool = false, outcome: Outcome) -> CallRun {
         CallRun(termination: .exited(exitStatus), timedOut: timedOut, interruption: nil, outcome: outcome)
     }
 }

@@ -20,7 +20,7 @@ nonisolated(unsafe) private var interruptPipe: Int32 = -1
 /// unblocked in the calling thread meanwhile; one ignored when breaker-run
 /// started (nohup(1)) stays ignored. Only one watch is active at a time; the
 /// previous actions and signal mask are restored by `end()`.
-final class InterruptWatch {
+package final class InterruptWatch {
     /// The signals watched: the ones forwarded to a process call.
     static let signals: [Int32] = ProcessSupervisor.forwardedSignals
 
@@ -32,7 +32,7 @@ final class InterruptWatch {
 
     /// Installs the handlers; nil if no pipe could be made (the signals then
     /// keep their default action: breaker-run ends at once, recording nothing).
-    init?() {
+    package init?() {
         guard let ends = makeNonBlockingPipe() else { return nil }
         descriptor = ends.read
         writeDescriptor = ends.write
@@ -66,7 +66,7 @@ final class InterruptWatch {
     }
 
     /// What a wait ended with.
-    enum Wait: Equatable {
+    package enum Wait: Equatable {
         /// The descriptor waited for is ready (or in error).
         case ready
         /// This watched signal arrived first.
@@ -78,7 +78,7 @@ final class InterruptWatch {
     /// Waits until `other` is ready for `events`, a watched signal arrives,
     /// or `milliseconds` pass (-1: no limit). poll(2), retried on EINTR.
     /// - Returns: what came first; a signal wins over a ready descriptor.
-    func wait(for other: Int32, events: Int16, milliseconds: Int32) -> Wait {
+    package func wait(for other: Int32, events: Int16, milliseconds: Int32) -> Wait {
         var descriptors = [pollfd(fd: other, events: events, revents: 0)]
         return wait(for: &descriptors, milliseconds: milliseconds)
     }
@@ -99,7 +99,7 @@ final class InterruptWatch {
     }
 
     /// Restores the signals' previous actions and closes the pipe.
-    func end() {
+    package func end() {
         pthread_sigmask(SIG_SETMASK, &previousMask, nil)
         for (signal, old) in previous {
             var action = old
@@ -114,7 +114,7 @@ final class InterruptWatch {
 /// A pipe whose ends are close-on-exec and non-blocking (pipe2(2) needs
 /// `_GNU_SOURCE`, which Swift's Glibc module lacks).
 /// - Returns: the read and write ends, or nil when pipe(2) fails (errno set).
-func makeNonBlockingPipe() -> (read: Int32, write: Int32)? {
+package func makeNonBlockingPipe() -> (read: Int32, write: Int32)? {
     var ends: [Int32] = [-1, -1]
     guard pipe(&ends) == 0 else { return nil }
     for end in ends {

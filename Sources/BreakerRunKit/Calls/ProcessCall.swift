@@ -63,7 +63,7 @@ public struct ProcessCall: Call {
 
 extension Outcome {
     /// `success`, `failure (REASON)` or `ignored (REASON)`, for messages.
-    var summary: String {
+    package var summary: String {
         switch self {
         case .success: "success"
         case .failure(let reason): "failure (\(reason))"

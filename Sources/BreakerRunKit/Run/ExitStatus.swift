@@ -30,6 +30,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case responseTooLarge = 63
     /// Bad command line: EX_USAGE, sysexits.h.
     case usage = 64
+    /// A breaker needs a plugin (`http`, `postgresql`) that this binary
+    /// lacks and `breaker-run-full` is not installed: EX_UNAVAILABLE, sysexits.h.
+    case unavailable = 69
     /// Internal error, a bug: EX_SOFTWARE, sysexits.h.
     case software = 70
     /// State could not be read or written, or output was lost: EX_IOERR, sysexits.h.

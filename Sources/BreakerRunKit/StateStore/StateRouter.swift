@@ -11,21 +11,29 @@ public struct StateRouter: StateBackend {
     /// The local state directory's store: file-backed breakers, and every
     /// breaker's `cached` output.
     public private(set) var file: FileStateStore
-    private let postgres: [String: PostgresStateStore]
+    private let postgres: [String: any PluginStateBackend]
 
     /// Creates a router.
     /// - Parameters:
     ///   - file: the local file store.
     ///   - breakers: the configured breakers; those with
-    ///     `state: {backend: postgresql}` go to PostgreSQL.
+    ///     `state: {backend: postgresql}` go to PostgreSQL, made by the
+    ///     registered plugin (`NetworkPlugins.postgresql`); in a binary
+    ///     without it, to a backend whose every operation throws
+    ///     `NetworkPluginUnavailable`.
     ///   - environment: where `PGPASSWORD` is read.
     public init(file: FileStateStore, breakers: [BreakerConfiguration], environment: [String: String]) {
         self.file = file
-        var stores: [PostgreSQLSettings: PostgresStateStore] = [:]
-        var byName: [String: PostgresStateStore] = [:]
+        let factory = NetworkPlugins.postgresql
+        var stores: [PostgreSQLSettings: any PluginStateBackend] = [:]
+        var byName: [String: any PluginStateBackend] = [:]
         for breaker in breakers {
             guard case .postgresql(let settings) = breaker.state else { continue }
-            let store = stores[settings] ?? PostgresStateStore(settings: settings, local: file, environment: environment)
+            guard let factory else {
+                byName[breaker.name] = UnavailableStateBackend(plugin: .postgresql)
+                continue
+            }
+            let store = stores[settings] ?? factory(settings, file, environment)
             stores[settings] = store
             byName[breaker.name] = store
         }
@@ -81,5 +89,45 @@ public struct StateRouter: StateBackend {
     /// The breaker's backend and where it is.
     public func location(of name: String) -> String {
         backend(of: name).location(of: name)
+    }
+}
+
+/// The backend of a breaker whose state plugin this binary lacks: every
+/// operation throws `NetworkPluginUnavailable`, so nothing is read, written
+/// or run as if the breaker had a state.
+final class UnavailableStateBackend: PluginStateBackend, @unchecked Sendable {
+    let plugin: NetworkPlugin
+    var afterWrite: (@Sendable () -> Void)?
+
+    init(plugin: NetworkPlugin) {
+        self.plugin = plugin
+    }
+
+    func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
+    }
+
+    func read(_ name: String) throws -> (BreakerState, Instant) {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
+    }
+
+    func takePermit(_ name: String, slots: Int) throws -> (any StatePermit)? {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
+    }
+
+    func takeSlot(_ name: String, slots: Int) throws -> (any StatePermit)? {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
+    }
+
+    func writeCache(_ name: String, bytes: [UInt8]) throws {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
+    }
+
+    func readCache(_ name: String) throws -> CachedOutput? {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
+    }
+
+    func location(of name: String) -> String {
+        "\(plugin) (plugin missing)"
     }
 }

@@ -3,19 +3,19 @@ import CircuitBreaker
 /// The contents of `state.json`: the breaker state's flat object with two
 /// more fields, `"format"` (the version of this layout) and `"boot_id"` (the
 /// boot whose CLOCK_BOOTTIME the stored monotonic readings are on).
-struct StoredDocument: Codable {
+package struct StoredDocument: Codable {
     /// The format this version writes, and the highest it reads.
-    static let currentFormat = 1
+    package static let currentFormat = 1
 
     /// The format found in the file; nil when it had none (or an odd value),
     /// which is read as the current format.
-    var format: Int?
+    package var format: Int?
     /// The boot id found in the file; nil when it had none.
-    var bootID: String?
+    package var bootID: String?
     /// The breaker state.
-    var state: BreakerState
+    package var state: BreakerState
 
-    init(format: Int? = StoredDocument.currentFormat, bootID: String?, state: BreakerState) {
+    package init(format: Int? = StoredDocument.currentFormat, bootID: String?, state: BreakerState) {
         self.format = format
         self.bootID = bootID
         self.state = state
@@ -28,14 +28,14 @@ struct StoredDocument: Codable {
 
     /// Decodes leniently, like `BreakerState` itself.
     /// - Throws: only when the top level is not an object.
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         format = (try? container.decodeIfPresent(Int.self, forKey: .format)) ?? nil
         bootID = (try? container.decodeIfPresent(String.self, forKey: .bootID)) ?? nil
         state = try BreakerState(from: decoder)
     }
 
-    func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(format ?? Self.currentFormat, forKey: .format)
         try container.encodeIfPresent(bootID, forKey: .bootID)

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import AsyncHTTPClient
+import BreakerRunKit
 import CircuitBreaker
 import NIOCore
 import NIOHTTP1

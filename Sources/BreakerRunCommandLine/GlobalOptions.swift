@@ -72,11 +72,16 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Everything a subcommand needs: configuration, state store, logger.
-    /// Exits 78 with every configuration error on standard error.
-    /// - Parameter only: the breakers the subcommand acts on, which a large
-    ///   configuration may read from the configuration cache without parsing
-    ///   the others; nil when it needs every breaker.
-    func loadContext(only: Set<String>? = nil) throws -> Context {
+    /// Exits 78 with every configuration error on standard error. When the
+    /// breakers acted on need a network plugin this binary lacks, hands over
+    /// to `breaker-run-full` (`Handover`), or exits 69 if it is missing.
+    /// - Parameters:
+    ///   - only: the breakers the subcommand acts on, which a large
+    ///     configuration may read from the configuration cache without
+    ///     parsing the others; nil when it needs every breaker.
+    ///   - handsOver: false for a subcommand that reads or changes no
+    ///     breaker's state and runs no call (`validate`).
+    func loadContext(only: Set<String>? = nil, handsOver: Bool = true) throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
         let configuration: Configuration
@@ -86,6 +91,15 @@ struct GlobalOptions: ParsableArguments {
         } catch {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        if handsOver {
+            // The metrics_file is rewritten with every breaker's state after
+            // any change, so it needs every breaker's backend.
+            if let only, configuration.metricsFile == nil {
+                try Handover.ifNeeded(for: only.compactMap { configuration.breakers[$0] }, isVerbose: verbose >= 2)
+            } else {
+                try Handover.ifNeeded(for: configuration.breakers.values, isVerbose: verbose >= 2)
+            }
         }
         let logger = makeLogger(configuration.log)
         let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)

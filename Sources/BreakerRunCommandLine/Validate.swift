@@ -20,7 +20,7 @@ extension BreakerRun {
         var printsEffectiveConfiguration = false
 
         func run() throws {
-            let context = try options.loadContext()
+            let context = try options.loadContext(handsOver: false)
             let configuration = context.configuration
             for warning in configuration.unsetVariableWarnings() {
                 StandardOutput.writeError("breaker-run: \(warning.location): warning: \(warning.message)\n")

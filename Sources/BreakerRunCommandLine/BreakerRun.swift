@@ -1,8 +1,17 @@
 import ArgumentParser
 import BreakerRunKit
 
+/// The command line of both executables, `breaker-run` (the core) and
+/// `breaker-run-full` (the core with the network plugins registered).
+public enum CommandLineTool {
+    /// Parses the process's command line and runs the subcommand; exits
+    /// with its status (`ExitStatus`) when it is not 0.
+    public static func main() {
+        BreakerRun.main()
+    }
+}
+
 /// The `breaker-run` command: a circuit breaker for the command line.
-@main
 struct BreakerRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "breaker-run",
