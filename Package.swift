@@ -31,7 +31,6 @@ let package = Package(
                 "CircuitBreaker",
                 "CYAML",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The NIO-based plugins, kept out of the core binary: they double its

@@ -102,4 +102,35 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(Self.cacheFiles(sandbox).isEmpty, "nothing written where others could have planted it")
     }
+
+    /// The core and breaker-run-full (which an http breaker is handed over
+    /// to) keep an entry each: runs of both read their own, and neither
+    /// replaces the other's.
+    @Test func theCoreAndTheFullBinaryKeepAnEntryEach() throws {
+        let sandbox = try Sandbox()
+        let server = try HTTPServer(in: sandbox.directory, routes: ["/ok": ["status": 200, "body": "fine\n"]])
+        try sandbox.write(config: Self.largeConfiguration(extra: """
+              api:
+                http: {url: '\(server.url("/ok"))'}
+
+            """))
+        #expect(try Self.waitForTheCache(sandbox))
+        let api = try sandbox.run(["run", "api"])
+        #expect(api.status == 0, "\(api.stderr)")
+        #expect(api.stdout == "fine\n")
+        let files = Self.cacheFiles(sandbox).sorted()
+        #expect(files.count == 2, "one per binary: \(files)")
+        func identities() throws -> [String] {
+            try files.map { name in
+                let attributes = try FileManager.default.attributesOfItem(atPath: sandbox.cacheDirectory + "/" + name)
+                return "\(attributes[.systemFileNumber] ?? 0) \((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+            }
+        }
+        let before = try identities()
+        for _ in 0..<2 {
+            #expect(try sandbox.run(["run", "api"]).status == 0)
+            #expect(try sandbox.run(["run", "svc-1", "--", "true"]).status == 0)
+        }
+        #expect(try identities() == before, "hits only: no entry was written again")
+    }
 }

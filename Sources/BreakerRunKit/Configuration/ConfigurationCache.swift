@@ -257,13 +257,20 @@ struct ConfigurationCache {
         return YAMLNode(content: .mapping(top), location: root.location)
     }
 
-    /// The cache file of this list of files: one per list (and working
-    /// directory, which relative paths depend on), so that a few
-    /// configurations in use at once do not evict each other.
+    /// The cache file of this list of files and this binary: one per list
+    /// (and working directory, which relative paths depend on), so that a
+    /// few configurations in use at once do not evict each other; and one
+    /// per binary, so that the core and `breaker-run-full`, which it hands
+    /// some breakers over to, each keep their own entry instead of
+    /// replacing each other's on every hand-over.
     private func path(for files: [String]) -> String {
         var name = files.joined(separator: "\n")
         if files.contains(where: { !$0.hasPrefix("/") }) {
             name = ConfigurationDecoder.currentDirectory() + "\n" + name
+        }
+        var binary = stat()
+        if stat("/proc/self/exe", &binary) == 0 {
+            name += "\n\(binary.st_dev):\(binary.st_ino)"
         }
         // FNV-1a, 64 bits: the name only spreads lists over files; the key
         // inside decides a hit.
