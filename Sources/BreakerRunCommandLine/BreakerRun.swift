@@ -14,7 +14,7 @@ public enum CommandLineTool {
 /// The `breaker-run` command: a circuit breaker for the command line.
 struct BreakerRun: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "breaker-run",
+        commandName: name,
         abstract: "Run commands under named circuit breakers whose state is shared by every invocation.",
         discussion: """
             Breakers are defined in YAML (see breaker-run.yaml(5)); their state lives in \
@@ -37,9 +37,30 @@ struct BreakerRun: ParsableCommand {
 
     /// Parses the command line with the global options allowed before the
     /// subcommand's name, as DESIGN's synopsis writes them.
+    ///
+    /// swift-argument-parser parses two more commands on every parse of a
+    /// root command, to find `--generate-completion-script`: a fifth of the
+    /// instructions of a whole `run` (callgrind, docs/BENCHMARKS.md). The
+    /// subcommands that scripts run hundreds of times an hour (`run`,
+    /// `status`, `trip`, `reset`) are therefore parsed as root commands of
+    /// their own. Each names breaker-run as its super-command (the parser's
+    /// experimental `_superCommandName`, made for such pseudo-commands), so
+    /// that its usage and errors read `breaker-run run ...` as before; help,
+    /// version, completion and the other subcommands go through the root.
     static func main() {
-        main(GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
+        let arguments = GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst()))
+        let rest = Array(arguments.dropFirst())
+        switch arguments.first {
+        case Run.configuration.commandName: Run.main(rest)
+        case Status.configuration.commandName: Status.main(rest)
+        case Trip.configuration.commandName: Trip.main(rest)
+        case Reset.configuration.commandName: Reset.main(rest)
+        default: main(arguments)
+        }
     }
+
+    /// The name the frequent subcommands give as their super-command.
+    static let name = "breaker-run"
 }
 
 /// The release, printed by `--version`.

@@ -7,6 +7,7 @@ extension BreakerRun {
     struct Trip: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "trip",
+            _superCommandName: BreakerRun.name,
             abstract: "Open a breaker now; with --hold, keep it open until reset."
         )
 
@@ -54,6 +55,7 @@ extension BreakerRun {
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset",
+            _superCommandName: BreakerRun.name,
             abstract: "Close a breaker now and clear its consecutive failures, any hold and the backoff."
         )
 

@@ -6,6 +6,7 @@ extension BreakerRun {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
+            _superCommandName: BreakerRun.name,
             abstract: "Run a call under a breaker, or its fallback when the breaker is open.",
             discussion: """
                 The call is COMMAND ARG... when given after --, executed directly (no shell), \

@@ -12,6 +12,7 @@ extension BreakerRun {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
+            _superCommandName: BreakerRun.name,
             abstract: "Show breakers' effective state, counts and recent transitions (never writes state)."
         )
 
