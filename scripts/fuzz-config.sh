@@ -18,14 +18,15 @@ mkdir -p "$out/corpus" "$out/seeds" "$out/findings"
 
 log="$out/build.log"
 echo "building $out/config-fuzzer (log: $log)"
-flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6"
+flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6 -package-name breaker_run"
 swiftc $flags -emit-library -static -module-name CircuitBreaker \
     -emit-module -emit-module-path "$out/CircuitBreaker.swiftmodule" \
     -o "$out/libCircuitBreaker.a" "$root"/Sources/CircuitBreaker/*.swift >"$log" 2>&1 || { cat "$log"; exit 1; }
 swiftc $flags -module-name BreakerRunKit \
     -I "$out" -I "$root/Sources/CYAML" -L "$out" -lCircuitBreaker -lyaml \
     -o "$out/config-fuzzer" \
-    "$root"/Sources/BreakerRunKit/Configuration/*.swift "$root/Fuzz/ConfigurationFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+    "$root"/Sources/BreakerRunKit/Configuration/*.swift "$root/Sources/BreakerRunKit/Status/DurationFormat.swift" \
+    "$root/Fuzz/ConfigurationFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
 
 find "$root/examples" "$root/Tests/Fixtures" -name '*.yaml' 2>/dev/null | while read -r file; do
     cp "$file" "$out/seeds/$(echo "$file" | sed "s|^$root/||; s|/|_|g")"

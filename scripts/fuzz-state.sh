@@ -4,7 +4,8 @@
 #   scripts/fuzz-state.sh [SECONDS]
 #
 # Builds .build-fuzz/state-fuzzer from Sources/CircuitBreaker,
-# Sources/BreakerRunKit/StateStore (with the two Platform files it needs) and
+# Sources/BreakerRunKit/StateStore (with the two Platform files it needs, and
+# without StateRouter, which routes by configuration) and
 # Fuzz/StateFileFuzzer.swift with swiftc -sanitize=fuzzer,address (the
 # SwiftPM build is not involved), seeds it with the state files in
 # Fuzz/state-seeds/, and runs it with a memory limit and a time limit per
@@ -20,14 +21,14 @@ mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
 
 log="$out/state-build.log"
 echo "building $out/state-fuzzer (log: $log)"
-flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6"
+flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6 -package-name breaker_run"
 swiftc $flags -emit-library -static -module-name CircuitBreaker \
     -emit-module -emit-module-path "$out/state-lib/CircuitBreaker.swiftmodule" \
     -o "$out/state-lib/libCircuitBreaker.a" "$root"/Sources/CircuitBreaker/*.swift >"$log" 2>&1 || { cat "$log"; exit 1; }
 swiftc $flags -module-name BreakerRunKit \
     -I "$out/state-lib" -L "$out/state-lib" -lCircuitBreaker \
     -o "$out/state-fuzzer" \
-    "$root"/Sources/BreakerRunKit/StateStore/*.swift \
+    $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift | grep -v '/StateRouter.swift$') \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \
     "$root/Fuzz/StateFileFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
