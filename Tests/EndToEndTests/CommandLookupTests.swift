@@ -43,4 +43,14 @@ import Testing
         // With a slash, no lookup at all.
         #expect(try sandbox.run(["run", "tools", "--", "/bin/ls", "/"]).status == 0)
     }
+
+    @Test func aFileInThatPathThatCannotBeExecutedIs126AsEnvSaysIt() throws {
+        let (sandbox, bin) = try Self.sandboxWithTool()
+        let plain = bin + "/not-executable"
+        try "#!/bin/sh\necho ran\n".write(toFile: plain, atomically: false, encoding: .utf8)
+        chmod(plain, 0o644)
+        let result = try sandbox.run(["run", "tools", "--", "not-executable"])
+        #expect(result.status == 126, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
 }

@@ -33,8 +33,8 @@ import Musl
 /// file likewise; otherwise the cache is not used (nothing is read from it or
 /// written to it) and the configuration is parsed as if there were none.
 /// Files are written 0600 to a temporary name, flushed with fsync(2) and
-/// renamed into place; a file cut short, damaged or foreign is a miss, never
-/// an error.
+/// renamed into place; a file cut short, damaged (a checksum of the head and
+/// of each breaker's bytes) or foreign is a miss, never an error.
 struct ConfigurationCache {
     /// Configurations smaller than this, in bytes of YAML in all, are
     /// parsed directly: libyaml reads them faster than the cache's checks.
@@ -42,7 +42,7 @@ struct ConfigurationCache {
 
     /// The first bytes of every cache file; the number is the format's
     /// version, raised whenever the layout or `YAMLReader`'s results change.
-    private static let magic = Array("breaker-run configuration cache 1\n".utf8)
+    private static let magic = Array("breaker-run configuration cache 2\n".utf8)
 
     /// How long a file must have been left alone before an entry is made of
     /// it, in seconds: far more than a clock tick of the kernel's file times,
@@ -54,8 +54,8 @@ struct ConfigurationCache {
     /// The wall clock (CLOCK_REALTIME, as file times use), passed in for tests.
     let now: @Sendable () -> timespec
 
-    /// The cache in `directory`, creating it (mode 0700) when it is missing
-    /// and its parent exists; nil when it cannot be used safely.
+    /// The cache in `directory`, creating it and any missing parent (mode
+    /// 0700) when it is missing; nil when it cannot be used safely.
     /// - Parameters:
     ///   - directory: an absolute path.
     ///   - now: the wall clock that file times are compared with.
@@ -63,12 +63,22 @@ struct ConfigurationCache {
         guard directory.hasPrefix("/") else { return nil }
         var info = stat()
         if lstat(directory, &info) != 0 {
-            guard errno == ENOENT, mkdir(directory, 0o700) == 0 || errno == EEXIST,
-                  lstat(directory, &info) == 0 else { return nil }
+            guard errno == ENOENT, Self.makeDirectories(directory), lstat(directory, &info) == 0 else { return nil }
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR, Self.isTrusted(info) else { return nil }
         self.directory = directory
         self.now = now
+    }
+
+    /// Creates `path` and any missing parent, each mode 0700 (a new user's
+    /// `~/.cache` may not exist yet); whether the last one exists now.
+    private static func makeDirectories(_ path: String) -> Bool {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST { return false }
+        }
+        return true
     }
 
     /// CLOCK_REALTIME now.
@@ -82,8 +92,9 @@ struct ConfigurationCache {
     /// `start` (its change time, and its modification time in case that is
     /// in the future), so that an entry may be made of it.
     static func isSettled(_ info: stat, before start: timespec) -> Bool {
-        let limit = start.tv_sec - settling
-        return info.st_ctim.tv_sec < limit && info.st_mtim.tv_sec < limit
+        func nanoseconds(_ time: timespec) -> Int { time.tv_sec &* 1_000_000_000 &+ time.tv_nsec }
+        let limit = nanoseconds(start) - settling * 1_000_000_000
+        return nanoseconds(info.st_ctim) < limit && nanoseconds(info.st_mtim) < limit
     }
 
     /// Where the cache lives: `$BREAKER_RUN_CACHE_DIR`, else
@@ -147,9 +158,11 @@ struct ConfigurationCache {
         // The head (key, top levels, index) is read whole; of the breakers'
         // pairs, only those asked for, each with one pread(2).
         guard let file = CacheFile(path: path(for: files)),
-              let prefix = file.read(at: 0, count: Self.magic.count + 8), prefix.starts(with: Self.magic) else { return nil }
-        let headLength = prefix.suffix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
-        guard headLength <= file.size, let head = file.read(at: prefix.count, count: headLength) else { return nil }
+              let prefix = file.read(at: 0, count: Self.magic.count + 16), prefix.starts(with: Self.magic) else { return nil }
+        let headLength = Int(truncatingIfNeeded: Self.littleEndian(prefix.dropFirst(Self.magic.count).prefix(8)))
+        let headChecksum = Self.littleEndian(prefix.suffix(8))
+        guard headLength >= 0, headLength <= file.size, let head = file.read(at: prefix.count, count: headLength),
+              Self.checksum(head[...]) == headChecksum else { return nil }
         var reader = BinaryReader(head)
         guard let keyLength = reader.integer(), reader.raw(keyLength)?.elementsEqual(key) == true,
               reader.integer() == files.count else { return nil }
@@ -162,7 +175,7 @@ struct ConfigurationCache {
         // pairs that follow the head. Names are compared byte for byte.
         guard let count = reader.integer() else { return nil }
         let wanted = names.map { Array($0).map { Array($0.utf8) } }
-        var found: [(file: Int, offset: Int, length: Int)] = []
+        var found: [(file: Int, offset: Int, length: Int, checksum: Int)] = []
         for _ in 0..<count {
             var isWanted = wanted == nil
             if let wanted {
@@ -174,8 +187,9 @@ struct ConfigurationCache {
             } else {
                 guard reader.text() != nil else { return nil }
             }
-            guard let file = reader.integer(), let offset = reader.integer(), let length = reader.integer() else { return nil }
-            if isWanted { found.append((file, offset, length)) }
+            guard let file = reader.integer(), let offset = reader.integer(), let length = reader.integer(),
+                  let checksum = reader.integer() else { return nil }
+            if isWanted { found.append((file, offset, length, checksum)) }
         }
         if let wanted, found.count != wanted.count { return nil }
         // A file cut short is a miss, even where the pairs asked for remain.
@@ -183,9 +197,10 @@ struct ConfigurationCache {
               file.size == prefix.count + headLength + pairsLength else { return nil }
         let pairsStart = prefix.count + headLength
         var breakers = [[YAMLPair]](repeating: [], count: files.count)
-        for (index, offset, length) in found {
+        for (index, offset, length, checksum) in found {
             guard index < files.count, offset + length <= pairsLength,
-                  let bytes = file.read(at: pairsStart + offset, count: length) else { return nil }
+                  let bytes = file.read(at: pairsStart + offset, count: length),
+                  Self.checksum(bytes[...]) & Self.indexChecksumMask == UInt64(checksum) else { return nil }
             var pairReader = BinaryReader(bytes)
             guard let pair = pairReader.pair(file: files[index]), pairReader.isAtEnd else { return nil }
             breakers[index].append(pair)
@@ -202,10 +217,10 @@ struct ConfigurationCache {
     /// worth an error); a concurrent writer of the same entry is harmless,
     /// the last rename wins and both wrote the same bytes.
     ///
-    /// Layout: the magic line; the head's length (8 bytes, little-endian);
-    /// the head (the key; each file's root with an empty `breakers`; the
-    /// index of the breakers: name, file, offset and length of each pair;
-    /// the pairs' total length); the pairs.
+    /// Layout: the magic line; the head's length and checksum (8 bytes
+    /// each, little-endian); the head (the key; each file's root with an
+    /// empty `breakers`; the index of the breakers: name, file, offset,
+    /// length and checksum of each pair; the pairs' total length); the pairs.
     /// - Parameters:
     ///   - files: the files' paths, in load order.
     ///   - key: `key(_:)` of the files as read.
@@ -229,6 +244,7 @@ struct ConfigurationCache {
                     index.integer(file)
                     index.integer(offset)
                     index.integer(pairs.bytes.count - offset)
+                    index.integer(Int(Self.checksum(pairs.bytes[offset...]) & Self.indexChecksumMask))
                     count += 1
                 }
             }
@@ -241,10 +257,35 @@ struct ConfigurationCache {
         var whole = BinaryWriter()
         whole.raw(Self.magic)
         let length = UInt64(head.bytes.count)
-        whole.raw((0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) })
+        whole.raw(Self.littleEndianBytes(length))
+        whole.raw(Self.littleEndianBytes(Self.checksum(head.bytes[...])))
         whole.raw(head.bytes)
         whole.raw(pairs.bytes)
         writeFile(whole.bytes, to: path(for: files))
+    }
+
+    /// FNV-1a, 64 bits, of `bytes`: the check that a cache file's head and
+    /// each breaker's bytes are what was written, against damage (a flipped
+    /// bit, a block of another file), not against someone who can write the
+    /// file, who could as well write the configuration.
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    /// The bits of a checksum kept in the index, where integers are LEB128
+    /// numbers that fit an `Int`.
+    private static let indexChecksumMask: UInt64 = (1 << 62) - 1
+
+    private static func littleEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    private static func littleEndianBytes(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
     }
 
     /// `root` with the value of its `breakers` key replaced by a mapping of
@@ -272,13 +313,8 @@ struct ConfigurationCache {
         if stat("/proc/self/exe", &binary) == 0 {
             name += "\n\(binary.st_dev):\(binary.st_ino)"
         }
-        // FNV-1a, 64 bits: the name only spreads lists over files; the key
-        // inside decides a hit.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
+        // The name only spreads lists over files; the key inside decides a hit.
+        let hex = String(Self.checksum(Array(name.utf8)[...]), radix: 16)
         return directory + "/config-" + hex + ".cache"
     }
 

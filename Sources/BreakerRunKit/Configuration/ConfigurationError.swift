@@ -61,9 +61,14 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             if known.isEmpty {
                 return "no breaker named '\(name)': the configuration defines no breakers; add it under 'breakers:'"
             }
-            return "no breaker named '\(name)' in the configuration; the breakers are: \(known.joined(separator: ", "))"
+            // A configuration of thousands of breakers is not listed whole.
+            let shown = known.prefix(Self.namesListed).joined(separator: ", ")
+            let more = known.count > Self.namesListed
+                ? " and \(known.count - Self.namesListed) more ('breaker-run status' lists them all)" : ""
+            return "no breaker named '\(name)' in the configuration; the breakers are: \(shown)\(more)"
         case let .unsafe(path, reason):
-            return "refusing configuration \(path): \(reason); make it owned by root and writable only by root (chmod go-w)"
+            let remedy = reason.contains("owned by") ? "chown root" : "chmod go-w"
+            return "refusing configuration \(path): \(reason); make it owned by root and writable only by root (\(remedy))"
         case let .unsetVariable(name, breaker, key, location):
             return "\(location): \(Self.unsetVariableMessage(name: name, breakers: [breaker], key: key))"
         }
@@ -71,6 +76,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 extension ConfigurationError {
+    /// How many breaker names a message about an unknown name lists.
+    static let namesListed = 20
+
     /// The message for a variable that is not set, as `run` and `validate`
     /// print it.
     static func unsetVariableMessage(name: String, breakers: [String], key: String) -> String {

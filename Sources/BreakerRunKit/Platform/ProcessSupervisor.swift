@@ -189,17 +189,21 @@ public struct ProcessSupervisor: Sendable {
     /// (breaker-run's own); else the first executable regular file named
     /// `command` in the child's `PATH`, as `env PATH=... command` would find
     /// it (execvp(3): an empty entry is the working directory).
-    /// - Throws: `.notFound` when the child's `PATH` has no such file.
+    /// - Throws: `.notExecutable` (EACCES) when the child's `PATH` has such
+    ///   files but none may be executed, as execvp(3) reports it;
+    ///   `.notFound` when it has none.
     static func program(_ command: String, searching path: String?) throws(LaunchError) -> String {
         guard let path, !command.contains("/"), !command.isEmpty else { return command }
         if let own = getenv("PATH"), String(cString: own) == path { return command }
+        var denied: String?
         for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
             let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + command
             var info = stat()
-            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
-                return candidate
-            }
+            guard stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if access(candidate, X_OK) == 0 { return candidate }
+            denied = denied ?? candidate
         }
+        if let denied { throw .notExecutable(denied, errno: EACCES) }
         throw .notFound(command)
     }
 

@@ -170,6 +170,29 @@ import Glibc
             #expect(loaded.breakers.count == 703, "a miss, parsed in full")
             #expect(try read(path) == good, "and written again")
         }
+        // A change that keeps the size: one byte of the last breaker's bytes
+        // (the drop-in's "no"), or of the head, is caught by its checksum.
+        for position in [good.count - 2, 60] {
+            var damaged = good
+            damaged[position] ^= 0x01
+            let file = fopen(path, "w")!
+            fwrite(damaged, 1, damaged.count, file)
+            fclose(file)
+            let loaded = try files.load(only: ["no"])
+            #expect(loaded.breakers.count == 703, "byte \(position) changed: a miss, parsed in full")
+            #expect(try read(path) == good)
+        }
+    }
+
+    @Test func missingParentsOfTheCacheDirectoryAreCreatedPrivate() throws {
+        let files = Files()
+        let nested = files.directory + "/home/.cache/breaker-run"
+        let cache = try #require(ConfigurationCache(directory: nested))
+        #expect(cache.directory == nested)
+        for path in [files.directory + "/home", files.directory + "/home/.cache", nested] {
+            var info = stat()
+            #expect(lstat(path, &info) == 0 && info.st_mode & 0o777 == 0o700, "\(path)")
+        }
     }
 
     @Test func aCacheOthersCanWriteIsNotUsed() throws {
