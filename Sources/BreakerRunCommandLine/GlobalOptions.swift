@@ -81,7 +81,11 @@ struct GlobalOptions: ParsableArguments {
     ///     parsing the others; nil when it needs every breaker.
     ///   - handsOver: false for a subcommand that reads or changes no
     ///     breaker's state and runs no call (`validate`).
-    func loadContext(only: Set<String>? = nil, handsOver: Bool = true) throws -> Context {
+    ///   - runsCalls: true for the subcommand that runs the calls and probes
+    ///     of the breakers in `only` (`run`): an `http` one needs the full
+    ///     binary; reading or changing a breaker's state needs it only for a
+    ///     PostgreSQL state.
+    func loadContext(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false) throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
         let configuration: Configuration
@@ -93,12 +97,12 @@ struct GlobalOptions: ParsableArguments {
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
         if handsOver {
+            let acted = only.map { $0.compactMap { configuration.breakers[$0] } } ?? Array(configuration.breakers.values)
+            try Handover.ifNeeded(for: acted, runningCalls: runsCalls, isVerbose: verbose >= 2)
             // The metrics_file is rewritten with every breaker's state after
             // any change, so it needs every breaker's backend.
-            if let only, configuration.metricsFile == nil {
-                try Handover.ifNeeded(for: only.compactMap { configuration.breakers[$0] }, isVerbose: verbose >= 2)
-            } else {
-                try Handover.ifNeeded(for: configuration.breakers.values, isVerbose: verbose >= 2)
+            if configuration.metricsFile != nil {
+                try Handover.ifNeeded(for: configuration.breakers.values, runningCalls: false, isVerbose: verbose >= 2)
             }
         }
         let logger = makeLogger(configuration.log)

@@ -28,7 +28,7 @@ extension BreakerRun {
         var command: [String] = []
 
         func run() throws {
-            let context = try options.loadContext(only: [name])
+            let context = try options.loadContext(only: [name], runsCalls: true)
             let breaker = try context.runnableBreaker(name)
             guard let call = BreakerRunner.call(for: breaker, command: command) else {
                 throw ValidationError("breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'")

@@ -74,9 +74,18 @@ struct PluginHandoverTests {
         #expect(postgres.stdout == "", "the command must not run unguarded")
         #expect(postgres.stderr.contains("breaker fleet needs the postgresql plugin"), "\(postgres.stderr)")
 
-        // Every breaker: status and metrics need the plugins too.
+        // Every breaker: status and metrics need the PostgreSQL plugin for
+        // fleet's state.
         #expect(try sandbox.run(["status"], binary: core).status == 69)
         #expect(try sandbox.run(["metrics"], binary: core).status == 69)
+        // The http breaker's state is in files: reading or changing it needs
+        // no plugin, only running its call does.
+        #expect(try sandbox.run(["trip", "api"], binary: core).status == 0)
+        let apiStatus = try sandbox.run(["status", "api"], binary: core)
+        #expect(apiStatus.status == 0, "\(apiStatus.stderr)")
+        #expect(apiStatus.stdout.contains("open"))
+        #expect(try sandbox.run(["reset", "api"], binary: core).status == 0)
+        #expect(server.requests().isEmpty)
 
         // What needs no plugin still works.
         let job = try sandbox.run(["run", "job"], binary: core)

@@ -72,13 +72,20 @@ public enum NetworkPlugins {
     /// The first plugin, in the order of `NetworkPlugin.allCases`, that one
     /// of `breakers` needs and this process lacks, with the breaker that
     /// needs it.
-    /// - Parameter breakers: the breakers a command acts on.
+    /// - Parameters:
+    ///   - breakers: the breakers a command acts on.
+    ///   - runningCalls: whether the command runs their calls and probes
+    ///     (`run`); false for one that only reads or changes their state
+    ///     (`status`, `trip`, `reset`, `metrics`).
     /// - Returns: nil when every plugin they need is registered.
-    public static func firstMissing(for breakers: some Sequence<BreakerConfiguration>) -> (plugin: NetworkPlugin, breaker: String)? {
+    public static func firstMissing(for breakers: some Sequence<BreakerConfiguration>,
+                                    runningCalls: Bool = true) -> (plugin: NetworkPlugin, breaker: String)? {
         let missing = NetworkPlugin.allCases.filter { !isAvailable($0) }
         if missing.isEmpty { return nil }
         for breaker in breakers {
-            if let plugin = missing.first(where: { breaker.needsPlugin($0) }) { return (plugin, breaker.name) }
+            if let plugin = missing.first(where: { breaker.needsPlugin($0, runningCalls: runningCalls) }) {
+                return (plugin, breaker.name)
+            }
         }
         return nil
     }
@@ -86,12 +93,15 @@ public enum NetworkPlugins {
 
 extension BreakerConfiguration {
     /// Whether running, reading or changing this breaker needs `plugin`: an
-    /// `http` call or probe needs `http`; `state: {backend: postgresql}`
-    /// needs `postgresql`.
-    /// - Parameter plugin: the plugin.
-    public func needsPlugin(_ plugin: NetworkPlugin) -> Bool {
+    /// `http` call or probe needs `http` (to run, not to read or change the
+    /// state); `state: {backend: postgresql}` needs `postgresql` for both.
+    /// - Parameters:
+    ///   - plugin: the plugin.
+    ///   - runningCalls: whether the breaker's call or probe is to run.
+    public func needsPlugin(_ plugin: NetworkPlugin, runningCalls: Bool = true) -> Bool {
         switch plugin {
         case .http:
+            guard runningCalls else { return false }
             if case .http = call { return true }
             if case .http = probe?.call { return true }
             return false

@@ -37,6 +37,8 @@ import Testing
     func aBreakerNeedsAPluginForAnHTTPCallOrProbeOrAPostgreSQLState(name: String, plugin: NetworkPlugin, needs: Bool) throws {
         let breaker = try #require(Self.breakers[name])
         #expect(breaker.needsPlugin(plugin) == needs)
+        // Reading or changing the state alone needs only the PostgreSQL one.
+        #expect(breaker.needsPlugin(plugin, runningCalls: false) == (needs && plugin == .postgresql))
     }
 
     @Test func theFirstMissingPluginNamesTheBreakerThatNeedsIt() throws {
@@ -48,6 +50,9 @@ import Testing
         #expect(NetworkPlugins.firstMissing(for: [job, port]) == nil)
         let missing = try #require(NetworkPlugins.firstMissing(for: [job, fleet]))
         #expect(missing.plugin == .postgresql && missing.breaker == "fleet")
+        let api = try #require(breakers["api"])
+        #expect(NetworkPlugins.firstMissing(for: [api])?.plugin == .http)
+        #expect(NetworkPlugins.firstMissing(for: [api], runningCalls: false) == nil, "its state is in files")
     }
 
     @Test func anHTTPCallWithoutItsPluginRunsNothingAndExits69WithoutCounting() throws {
