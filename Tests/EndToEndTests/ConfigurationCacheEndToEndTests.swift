@@ -133,4 +133,16 @@ import Testing
         }
         #expect(try identities() == before, "hits only: no entry was written again")
     }
+
+    /// A configuration too small to be cached never creates the cache's
+    /// directory: nothing is left on a machine that does not need it.
+    @Test func aSmallConfigurationCreatesNoCacheDirectory() throws {
+        let sandbox = try Sandbox(config: "version: 1\nbreakers:\n  one: {command: [\"true\"]}\n")
+        let cache = sandbox.path("nested/cache")
+        for arguments in [["run", "one"], ["status", "one"], ["validate"]] {
+            let result = try sandbox.run(arguments, environment: ["BREAKER_RUN_CACHE_DIR": cache])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("nested")))
+    }
 }

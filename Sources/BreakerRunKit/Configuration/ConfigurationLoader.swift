@@ -38,23 +38,28 @@ public enum ConfigurationLoader {
     ///     configuration sets `metrics_file`, which is written from every
     ///     breaker). Nil for every breaker, which never reads the cache.
     ///   - cache: where parsed configurations are kept; nil for no cache.
+    ///     Evaluated only for a configuration large enough to be cached, so
+    ///     that a small one never creates the cache's directory.
     /// - Returns: the effective configuration.
     /// - Throws: as `load(files:environment:isRoot:)`: a configuration with
     ///   an error anywhere is never cached, so the error is reported whatever
     ///   breaker is asked for.
     static func load(files: [String], environment: [String: String], isRoot: Bool,
-                     only: Set<String>?, cache: ConfigurationCache?) throws(ConfigurationError) -> Configuration {
+                     only: Set<String>?, cache makeCache: @autoclosure () -> ConfigurationCache?) throws(ConfigurationError) -> Configuration {
         guard !files.isEmpty else { throw .notFound(searched: []) }
         // Every file is opened and checked (ownership, type) on every load,
         // cached or not; only a miss reads them.
-        let started = cache?.now()
         var opened: [OpenedFile] = []
         defer { for file in opened { close(file.descriptor) } }
         for path in files {
             opened.append(try openFile(path, isRoot: isRoot))
         }
         let isLarge = opened.reduce(0) { $0 + Int($1.info.st_size) } >= ConfigurationCache.minimumSize
-        let key = isLarge && cache != nil ? ConfigurationCache.key(opened.map { ($0.path, $0.info) }) : nil
+        let cache = isLarge ? makeCache() : nil
+        // Before any file is read: an entry is made only of files that had
+        // settled by then (ConfigurationCache.isSettled).
+        let started = cache?.now()
+        let key = cache != nil ? ConfigurationCache.key(opened.map { ($0.path, $0.info) }) : nil
         if let cache, let key, let only, let entry = cache.read(files: files, key: key, names: only) {
             let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment)
             guard configuration.metricsFile != nil else { return configuration }
@@ -151,8 +156,8 @@ public enum ConfigurationLoader {
         guard !files.isEmpty else {
             throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
         }
-        let cache = cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil
-        return try load(files: files, environment: environment, isRoot: isRoot, only: only, cache: cache)
+        return try load(files: files, environment: environment, isRoot: isRoot, only: only,
+                        cache: cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil)
     }
 
     /// Parses one configuration from text, for tests and `validate`.
