@@ -51,6 +51,9 @@ struct ConfigurationCache {
 
     /// The directory, checked or created by `init`.
     let directory: String
+    /// What stat(2) says of this breaker-run binary, read once: part of every
+    /// key and of every cache file's name.
+    private let binary: stat?
     /// The wall clock (CLOCK_REALTIME, as file times use), passed in for tests.
     let now: @Sendable () -> timespec
 
@@ -68,6 +71,8 @@ struct ConfigurationCache {
         guard (info.st_mode & S_IFMT) == S_IFDIR, Self.isTrusted(info) else { return nil }
         self.directory = directory
         self.now = now
+        var binary = stat()
+        self.binary = stat("/proc/self/exe", &binary) == 0 ? binary : nil
     }
 
     /// Creates `path` and any missing parent, each mode 0700 (a new user's
@@ -117,16 +122,13 @@ struct ConfigurationCache {
     /// The key of these files as they are now.
     /// - Parameter files: each file's path and fstat(2), in load order.
     /// - Returns: the key's bytes.
-    static func key(_ files: [(path: String, info: stat)]) -> [UInt8] {
+    func key(_ files: [(path: String, info: stat)]) -> [UInt8] {
         var writer = BinaryWriter()
-        var binary = stat()
-        if stat("/proc/self/exe", &binary) == 0 {
-            identity(binary, into: &writer)
-        }
+        if let binary { Self.identity(binary, into: &writer) }
         writer.integer(files.count)
         for file in files {
             writer.text(file.path)
-            identity(file.info, into: &writer)
+            Self.identity(file.info, into: &writer)
         }
         return writer.bytes
     }
@@ -309,8 +311,7 @@ struct ConfigurationCache {
         if files.contains(where: { !$0.hasPrefix("/") }) {
             name = ConfigurationDecoder.currentDirectory() + "\n" + name
         }
-        var binary = stat()
-        if stat("/proc/self/exe", &binary) == 0 {
+        if let binary {
             name += "\n\(binary.st_dev):\(binary.st_ino)"
         }
         // The name only spreads lists over files; the key inside decides a hit.
@@ -324,21 +325,21 @@ struct ConfigurationCache {
 
     private func writeFile(_ bytes: [UInt8], to path: String) {
         let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            written += count
-        }
-        // Flushed before the rename, so that a crash leaves the old file or
-        // the whole new one, never a new name over blocks not yet written.
-        let synced = written == bytes.count && fsync(descriptor) == 0
-        let closed = close(descriptor) == 0
-        if !synced || !closed || rename(temporary, path) != 0 {
-            unlink(temporary)
+        guard let descriptor = try? retryingInterrupts("open", path: temporary, {
+            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }) else { return }
+        var isOpen = true
+        do {
+            try writeAll(bytes, to: descriptor, path: temporary)
+            // Flushed before the rename, so that a crash leaves the old file
+            // or the whole new one, never a new name over blocks not written.
+            try retryingInterrupts("fsync", path: temporary) { fsync(descriptor) }
+            closeDescriptor(descriptor)
+            isOpen = false
+            try retryingInterrupts("rename", path: temporary) { rename(temporary, path) }
+        } catch {
+            if isOpen { closeDescriptor(descriptor) }
+            _ = unlink(temporary)
         }
     }
 }
@@ -373,9 +374,10 @@ private final class CacheFile {
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             var filled = 0
             while filled < count {
-                let got = pread(descriptor, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { failed = true; break }
+                let got = try? retryingInterrupts("pread") {
+                    pread(descriptor, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
+                }
+                guard let got, got > 0 else { failed = true; break }
                 filled += got
             }
             initialized = filled

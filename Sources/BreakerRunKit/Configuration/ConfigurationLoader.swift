@@ -59,7 +59,7 @@ public enum ConfigurationLoader {
         // Before any file is read: an entry is made only of files that had
         // settled by then (ConfigurationCache.isSettled).
         let started = cache?.now()
-        let key = cache != nil ? ConfigurationCache.key(opened.map { ($0.path, $0.info) }) : nil
+        let key = cache?.key(opened.map { ($0.path, $0.info) })
         if let cache, let key, let only, let entry = cache.read(files: files, key: key, names: only) {
             let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment)
             guard configuration.metricsFile != nil else { return configuration }

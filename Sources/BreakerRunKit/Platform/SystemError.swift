@@ -42,6 +42,28 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
 ///   - body: the call; returns -1 and sets `errno` on failure.
 /// - Returns: the call's non-negative result.
 /// - Throws: `SystemError` with the call's `errno` for any failure but `EINTR`.
+/// Closes a descriptor, ignoring the result: on Linux the descriptor is
+/// released even when close(2) fails, and retrying could close another one.
+func closeDescriptor(_ descriptor: Int32) {
+    _ = close(descriptor)
+}
+
+/// Writes every byte of `bytes` to `descriptor`, resuming after a short
+/// write or an interrupted one (POSIX lets write(2) write less than asked).
+/// - Parameters:
+///   - bytes: what to write.
+///   - descriptor: an open file.
+///   - path: the file's path, for the error.
+/// - Throws: `SystemError` with write(2)'s `errno` for any failure but `EINTR`.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(SystemError) {
+    var offset = 0
+    while offset < bytes.count {
+        offset += try retryingInterrupts("write", path: path) {
+            bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+        }
+    }
+}
+
 @discardableResult
 public func retryingInterrupts<T: FixedWidthInteger>(_ operation: String, path: String? = nil, _ body: () -> T) throws(SystemError) -> T {
     while true {

@@ -278,22 +278,6 @@ struct BreakerDirectory {
             throw StateStoreError.cannotWrite(path: target, error)
         }
     }
-
-    private func writeAll(_ bytes: [UInt8], to file: Int32, path: String) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = try retryingInterrupts("write", path: path) {
-                bytes.withUnsafeBytes { write(file, $0.baseAddress! + offset, $0.count - offset) }
-            }
-            offset += written
-        }
-    }
-}
-
-/// Closes a descriptor, ignoring the result: on Linux the descriptor is
-/// released even when close(2) fails, and retrying could close another one.
-func closeDescriptor(_ descriptor: Int32) {
-    _ = close(descriptor)
 }
 
 /// Calls an `open`-like function until it does not fail with `EINTR`.

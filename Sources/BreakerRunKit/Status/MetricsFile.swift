@@ -95,13 +95,7 @@ public struct MetricsFile: Sendable {
         }
         var isOpen = true
         do {
-            var offset = 0
-            while offset < bytes.count {
-                let written = try retryingInterrupts("write", path: temporary) {
-                    bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress! + offset, $0.count - offset) }
-                }
-                offset += written
-            }
+            try writeAll(bytes, to: file, path: temporary)
             // The umask may have narrowed the mode; the collector must read it.
             try retryingInterrupts("fchmod", path: temporary) { fchmod(file, 0o644) }
             try retryingInterrupts("fsync", path: temporary) { fsync(file) }
