@@ -4,7 +4,8 @@
 #   scripts/fuzz-config.sh [SECONDS]
 #
 # Builds .build-fuzz/config-fuzzer from Sources/CircuitBreaker,
-# Sources/BreakerRunKit/Configuration and Fuzz/ConfigurationFuzzer.swift with
+# Sources/BreakerRunKit/Configuration (with the Status and Platform files it
+# needs) and Fuzz/ConfigurationFuzzer.swift with
 # swiftc -sanitize=fuzzer,address (the SwiftPM build is not involved), seeds
 # it with examples/ and the bad-configuration corpus, and runs it with a memory
 # limit and a time limit per input. Findings land in .build-fuzz/findings/;
@@ -16,17 +17,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/.build-fuzz"
 mkdir -p "$out/corpus" "$out/seeds" "$out/findings"
 
-log="$out/build.log"
-echo "building $out/config-fuzzer (log: $log)"
-flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6 -package-name breaker_run"
-swiftc $flags -emit-library -static -module-name CircuitBreaker \
-    -emit-module -emit-module-path "$out/CircuitBreaker.swiftmodule" \
-    -o "$out/libCircuitBreaker.a" "$root"/Sources/CircuitBreaker/*.swift >"$log" 2>&1 || { cat "$log"; exit 1; }
-swiftc $flags -module-name BreakerRunKit \
-    -I "$out" -I "$root/Sources/CYAML" -L "$out" -lCircuitBreaker -lyaml \
-    -o "$out/config-fuzzer" \
-    "$root"/Sources/BreakerRunKit/Configuration/*.swift "$root/Sources/BreakerRunKit/Status/DurationFormat.swift" \
-    "$root/Fuzz/ConfigurationFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+. "$root/scripts/fuzz-build.sh"
+fuzz_build "$out/config-fuzzer" "$out" "$out/build.log" -I "$root/Sources/CYAML" -lyaml -- \
+    "$root"/Sources/BreakerRunKit/Configuration/*.swift \
+    "$root/Sources/BreakerRunKit/Status/DurationFormat.swift" \
+    "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
+    "$root/Fuzz/ConfigurationFuzzer.swift"
 
 find "$root/examples" "$root/Tests/Fixtures" -name '*.yaml' 2>/dev/null | while read -r file; do
     cp "$file" "$out/seeds/$(echo "$file" | sed "s|^$root/||; s|/|_|g")"

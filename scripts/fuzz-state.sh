@@ -19,19 +19,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/.build-fuzz"
 mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
 
-log="$out/state-build.log"
-echo "building $out/state-fuzzer (log: $log)"
-flags="-O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6 -package-name breaker_run"
-swiftc $flags -emit-library -static -module-name CircuitBreaker \
-    -emit-module -emit-module-path "$out/state-lib/CircuitBreaker.swiftmodule" \
-    -o "$out/state-lib/libCircuitBreaker.a" "$root"/Sources/CircuitBreaker/*.swift >"$log" 2>&1 || { cat "$log"; exit 1; }
-swiftc $flags -module-name BreakerRunKit \
-    -I "$out/state-lib" -L "$out/state-lib" -lCircuitBreaker \
-    -o "$out/state-fuzzer" \
+. "$root/scripts/fuzz-build.sh"
+fuzz_build "$out/state-fuzzer" "$out/state-lib" "$out/state-build.log" -- \
     $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift | grep -v '/StateRouter.swift$') \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \
-    "$root/Fuzz/StateFileFuzzer.swift" >>"$log" 2>&1 || { cat "$log"; exit 1; }
+    "$root/Fuzz/StateFileFuzzer.swift"
 
 cd "$out/state-findings"
 FUZZ_STATE_PARENT=$(mktemp -d /dev/shm/breaker-run-fuzz.XXXXXX)
