@@ -45,9 +45,13 @@ SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
 all: $(BIN) $(FULL_BIN)
 
+# The release build as shipped: the Swift runtime linked in, and the core a
+# static PIE (Package.swift says why it is opt-in).
+SWIFT_RELEASE := BREAKER_RUN_STATIC_PIE=1 $(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath
+
 # Rebuilt only when a source is newer than the binaries; one build makes both.
 $(RELEASE_BIN) $(RELEASE_FULL_BIN) &: $(SOURCES)
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT_RELEASE)
 	@touch $(RELEASE_BIN) $(RELEASE_FULL_BIN)
 
 .build/completions/breaker-run.bash: $(BIN)

@@ -1,6 +1,23 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+/// The core binary as shipped (`make`, which sets BREAKER_RUN_STATIC_PIE=1 and
+/// passes --disable-local-rpath) is a static PIE: glibc, libstdc++ and libyaml
+/// linked in, so no dynamic loader runs at start-up (about 2 ms less per run,
+/// docs/BENCHMARKS.md), while ASLR is kept. lld links it, since gold cannot;
+/// `-z pack-relative-relocs` (DT_RELR) shrinks its start-up relocations.
+/// glibc refuses to start a static PIE that has a RUNPATH, which SwiftPM adds
+/// unless --disable-local-rpath is given: hence the opt-in. Other builds
+/// (`swift build`, `swift test`) link the ordinary way. The full binary
+/// stays dynamic: NIO resolves names through glibc's NSS modules, which a
+/// static binary can load only from the very glibc it was linked with.
+let coreLinkerSettings: [LinkerSetting] = Context.environment["BREAKER_RUN_STATIC_PIE"] == "1"
+    ? [.unsafeFlags([
+        "-static-executable", "-use-ld=lld", "-Xclang-linker", "-static-pie",
+        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    ])]
+    : []
+
 let package = Package(
     name: "breaker-run",
     products: [
@@ -24,12 +41,15 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // glibc's posix_spawn file actions that need _GNU_SOURCE.
+        .target(name: "CPlatform"),
         .target(name: "CircuitBreaker"),
         .target(
             name: "BreakerRunKit",
             dependencies: [
                 "CircuitBreaker",
                 "CYAML",
+                "CPlatform",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -60,7 +80,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "breaker-run", dependencies: ["BreakerRunCommandLine"]),
+        .executableTarget(name: "breaker-run", dependencies: ["BreakerRunCommandLine"], linkerSettings: coreLinkerSettings),
         .executableTarget(name: "breaker-run-full", dependencies: ["BreakerRunCommandLine", "BreakerRunNetwork"]),
         // Records many calls on one breaker for bench/run.sh's history figures.
         .executableTarget(name: "breaker-run-bench-seed", dependencies: ["BreakerRunKit", "CircuitBreaker"], path: "bench/Seed"),

@@ -28,7 +28,7 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -n "${BREAKER_RUN_BIN:-}" ]; then
     binary=$(cd "$(dirname "$BREAKER_RUN_BIN")" && pwd)/$(basename "$BREAKER_RUN_BIN")
 else
-    swift build -c release --static-swift-stdlib --scratch-path "$scratch" --package-path "$root" --product breaker-run >&2
+    BREAKER_RUN_STATIC_PIE=1 swift build -c release --static-swift-stdlib --disable-local-rpath --scratch-path "$scratch" --package-path "$root" --product breaker-run >&2
     binary="$scratch/release/breaker-run"
 fi
 

@@ -3,8 +3,8 @@
 #
 #   bench/run.sh [--quick] [--no-build] [--out FILE]
 #
-# Builds the release binary as shipped (swift build -c release
-# --static-swift-stdlib) unless --no-build, then measures, with hyperfine
+# Builds the release binaries as shipped (make: the core a static PIE)
+# unless --no-build, then measures, with hyperfine
 # (medians of wall time; user+sys is hyperfine's mean CPU time):
 #
 #   1. paths, in one hyperfine run so that the ratios compare like with like:
@@ -74,10 +74,10 @@ fi
 [ -x /usr/bin/time ] || { say "GNU time (/usr/bin/time) is missing: apt-get install -y time"; exit 1; }
 
 if $build; then
-    say "building the release binary (swift build -c release --static-swift-stdlib)"
-    (cd "$root" && swift build -c release --static-swift-stdlib 2>&1 | grep -v '^\[' | grep -v 'mktemp' >&2 || true)
+    say "building the release binaries (make: the core a static PIE)"
+    (make -s -C "$root" 2>&1 | grep -v '^\[' | grep -v -E 'mktemp|warning: Using|in function' >&2 || true)
 fi
-bin_dir=$(cd "$root" && swift build -c release --static-swift-stdlib --show-bin-path)
+bin_dir=$root/.build/release
 binary=$bin_dir/breaker-run
 seed=$bin_dir/breaker-run-bench-seed
 [ -x "$binary" ] && [ -x "$seed" ] || { say "no release build in $bin_dir; run without --no-build"; exit 1; }

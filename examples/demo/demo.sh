@@ -10,7 +10,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${1:-$root/.build/release/breaker-run}
-[[ -x $bin ]] || { echo "demo: no binary at $bin; build with: swift build -c release --static-swift-stdlib" >&2; exit 1; }
+[[ -x $bin ]] || { echo "demo: no binary at $bin; build with: make" >&2; exit 1; }
 
 work=$(mktemp -d)
 server_pid=

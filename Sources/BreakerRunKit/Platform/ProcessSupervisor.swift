@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CPlatform
 
 /// Runs one child process to its end, the way GNU `timeout` does, without
 /// threads: the child leads its own process group, breaker-run blocks the
@@ -152,10 +153,7 @@ public struct ProcessSupervisor: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         if let directory = spec.workingDirectory {
-            guard let addChdir = GlibcExtensions.addChdir else {
-                throw .failed(SystemError("posix_spawn_file_actions_addchdir_np", path: directory, errno: ENOSYS))
-            }
-            let code = addChdir(&actions, directory)
+            let code = breaker_run_spawn_addchdir(&actions, directory)
             if code != 0 { throw .failed(SystemError("posix_spawn_file_actions_addchdir_np", path: directory, errno: code)) }
         }
         if spec.isBackground {
@@ -164,9 +162,9 @@ public struct ProcessSupervisor: Sendable {
         } else if let output = spec.standardOutput {
             posix_spawn_file_actions_adddup2(&actions, output, 1)
         }
-        if let addClosefrom = GlibcExtensions.addClosefrom {
-            _ = addClosefrom(&actions, 3)
-        }
+        // Where the C library lacks it (ENOSYS), every descriptor breaker-run
+        // opens is close-on-exec anyway; this also closes inherited ones.
+        _ = breaker_run_spawn_addclosefrom(&actions, 3)
 
         let environment = spec.environment.map { "\($0.key)=\($0.value)" }.sorted()
         let program = try Self.program(command, searching: spec.environment["PATH"])

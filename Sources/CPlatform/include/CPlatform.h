@@ -1,0 +1,18 @@
+#ifndef BREAKER_RUN_CPLATFORM_H
+#define BREAKER_RUN_CPLATFORM_H
+
+#include <spawn.h>
+
+/// posix_spawn_file_actions_addchdir_np(3) (glibc 2.29, musl 1.1.24): the
+/// child changes to `path` before it execs. Declared here because Swift's
+/// Glibc module imports <spawn.h> without _GNU_SOURCE, which hides it.
+/// Returns 0, or an error number (ENOMEM, or ENOSYS where the C library
+/// lacks the call).
+int breaker_run_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// posix_spawn_file_actions_addclosefrom_np(3) (glibc 2.34): the child closes
+/// every descriptor from `lowest` up before it execs. Returns 0, or an error
+/// number (EBADF, ENOMEM, or ENOSYS where the C library lacks the call).
+int breaker_run_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
+
+#endif

@@ -1,0 +1,27 @@
+// Wrappers for the posix_spawn file actions that glibc declares only under
+// _GNU_SOURCE. Called directly rather than looked up with dlsym(3), which
+// finds nothing in a statically linked executable (the core binary).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <spawn.h>
+#include "CPlatform.h"
+
+int breaker_run_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+#elif !defined(__GLIBC__)
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+#else
+    (void)actions; (void)path;
+    return ENOSYS;
+#endif
+}
+
+int breaker_run_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+#else
+    (void)actions; (void)lowest;
+    return ENOSYS;
+#endif
+}
