@@ -6,8 +6,10 @@
 #   - the lock and every permit file can be taken at once (flock -n), even
 #     while the killed run's call or hook still runs (they inherit no lock);
 #   - state.json parses and agrees with its event log;
-#   - the killed call added 0 or 1 to the lifetime counts, never more, and a
-#     run that was not killed in time added exactly 1;
+#   - the killed call added 0 or 1 to the lifetime counts (status --json:
+#     state.json's plus those pending in NAME/counts), never more, and a run
+#     that was not killed in time added exactly 1; status warns of nothing
+#     (no damaged counts file);
 #   - the next invocation works: it runs, or is rejected only because the
 #     breaker is open (never because a dead trial still holds the permit),
 #     counts exactly once, and leaves no temporary file behind;
@@ -67,13 +69,16 @@ br() { "$bin" --config "$config" --state-dir "$state" "$@"; }
 problems=0
 fail() { echo "crash: round $round ($scenario): $*" >&2; problems=$((problems + 1)); }
 
-# The lifetime total of a breaker's counted calls (outcomes and rejections).
+# The lifetime total of a breaker's counted calls (outcomes and rejections),
+# as status reports it: state.json's counts plus those of NAME/counts not yet
+# folded into it. Status must say nothing else (such as a damaged counts file).
 total() {
-    if [ -e "$state/$1/state.json" ]; then
-        jq '.counts | (.successes // 0) + (.failures // 0) + (.ignored // 0) + (.rejected // 0)' "$state/$1/state.json"
-    else
-        echo 0
-    fi
+    local warnings
+    warnings=$(mktemp)
+    br status --json "$1" 2> "$warnings" |
+        jq '.breakers[0].counts | .successes + .failures + .ignored + .rejected'
+    if [ -s "$warnings" ]; then fail "status warned: $(cat "$warnings")"; fi
+    rm -f "$warnings"
 }
 
 # state.json parses, and its state is the last transition's target.

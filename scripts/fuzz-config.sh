@@ -22,6 +22,7 @@ fuzz_build "$out/config-fuzzer" "$out" "$out/build.log" -I "$root/Sources/CYAML"
     "$root"/Sources/BreakerRunKit/Configuration/*.swift \
     "$root/Sources/BreakerRunKit/Status/DurationFormat.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
+    "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
     "$root/Fuzz/ConfigurationFuzzer.swift"
 
 find "$root/examples" "$root/Tests/Fixtures" -name '*.yaml' 2>/dev/null | while read -r file; do

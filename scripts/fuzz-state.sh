@@ -4,7 +4,7 @@
 #   scripts/fuzz-state.sh [SECONDS]
 #
 # Builds .build-fuzz/state-fuzzer from Sources/CircuitBreaker,
-# Sources/BreakerRunKit/StateStore (with the two Platform files it needs, and
+# Sources/BreakerRunKit/StateStore (with the three Platform files it needs, and
 # without StateRouter, which routes by configuration) and
 # Fuzz/StateFileFuzzer.swift with swiftc -sanitize=fuzzer,address (the
 # SwiftPM build is not involved), seeds it with the state files in
@@ -23,6 +23,7 @@ mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
 fuzz_build "$out/state-fuzzer" "$out/state-lib" "$out/state-build.log" -- \
     $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift | grep -v '/StateRouter.swift$') \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
+    "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \
     "$root/Fuzz/StateFileFuzzer.swift"
 

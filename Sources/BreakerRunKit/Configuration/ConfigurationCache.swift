@@ -271,11 +271,7 @@ struct ConfigurationCache {
     /// bit, a block of another file), not against someone who can write the
     /// file, who could as well write the configuration.
     static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
-        return hash
+        fnv1a64(bytes)
     }
 
     /// The bits of a checksum kept in the index, where integers are LEB128

@@ -167,6 +167,16 @@ struct BreakerDirectory {
         }
     }
 
+    /// What identifies the file `file` of this directory as it stands: its
+    /// inode and change time, which a rename over it changes; nil when it
+    /// does not exist or cannot be examined. Symbolic links are not followed.
+    func identity(of file: String) -> FileIdentity? {
+        var status = stat()
+        guard fstatat(descriptor, file, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino),
+                            changeSeconds: Int64(status.st_ctim.tv_sec), changeNanoseconds: Int64(status.st_ctim.tv_nsec))
+    }
+
     /// Reads `state.json` whole, up to one byte more than the largest state
     /// file accepted (so that a larger one is seen as such).
     /// - Returns: its bytes, or nil when it does not exist.
@@ -313,4 +323,12 @@ private func isSymlink(_ status: stat) -> Bool {
 /// open(2) on a path, named apart from `BreakerDirectory.open`.
 private func openPath(_ path: String, _ flags: Int32) -> Int32 {
     open(path, flags)
+}
+
+/// A file's identity as `BreakerDirectory.identity(of:)` sees it.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var changeSeconds: Int64
+    var changeNanoseconds: Int64
 }

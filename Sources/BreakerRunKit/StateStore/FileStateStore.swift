@@ -126,11 +126,34 @@ public struct FileStateStore: Sendable {
         let loaded = try load(from: files, now: now, movingCorruptAside: true)
         var state = loaded.state
         let result = try body(&state, now)
-        if loaded.needsRewrite || state != loaded.stored {
-            try write(state, to: files)
-            return (result, true)
+        if !loaded.needsRewrite {
+            if state == loaded.state { return (result, false) }
+            // Only counts went up: they go to NAME/counts, without fsync.
+            if loaded.isFromFile, let added = Self.countsIncrease(from: loaded.state, to: state) {
+                let pending = PendingCounts(epoch: loaded.countsEpoch, counts: PendingCounts.adding(added, to: loaded.pendingCounts))
+                if (try? writePendingCounts(pending, to: files)) != nil {
+                    return (result, true)
+                }
+                // Not written: the durable write below records them instead.
+            }
         }
-        return (result, false)
+        // The pending counts are in `state` now; a new epoch disowns the
+        // counts file, so that they are never counted twice.
+        let epoch = loaded.hasCountsFile ? UInt64.random(in: 1...PendingCounts.largestEpoch) : loaded.countsEpoch
+        try write(state, countsEpoch: epoch, to: files)
+        if loaded.hasCountsFile {
+            try? writePendingCounts(PendingCounts(epoch: epoch, counts: Counts()), to: files)
+        }
+        return (result, true)
+    }
+
+    /// How much each count went up from `before` to `after`, when nothing
+    /// else changed and no count went down; nil otherwise.
+    package static func countsIncrease(from before: BreakerState, to after: BreakerState) -> Counts? {
+        var others = after
+        others.counts = before.counts
+        guard others == before else { return nil }
+        return PendingCounts.increase(from: before.counts, to: after.counts)
     }
 
     /// Reads a breaker's state without locking and without writing anything,
@@ -151,9 +174,19 @@ public struct FileStateStore: Sendable {
             return (BreakerState(), clock.now())
         }
         defer { files.close() }
-        let now = clock.now()
-        let loaded = try load(from: files, now: now, movingCorruptAside: false)
-        return (loaded.state, now)
+        // `state.json` and `NAME/counts` are read apart, without the lock: a
+        // writer that replaced `state.json` in between (folding the counts
+        // into it) makes the pair disagree, so read them again.
+        var attempt = 1
+        while true {
+            let before = files.identity(of: "state.json")
+            let now = clock.now()
+            let loaded = try load(from: files, now: now, movingCorruptAside: false, warnsOfDamagedCounts: attempt == 3)
+            if attempt == 3 || (files.identity(of: "state.json") == before && !loaded.hasDamagedCounts) {
+                return (loaded.state, now)
+            }
+            attempt += 1
+        }
     }
 
     /// Tries to take one of a breaker's half-open trial permits without
@@ -216,19 +249,48 @@ public struct FileStateStore: Sendable {
     // MARK: Reading and writing state.json
 
     private struct Loaded {
-        /// The state as stored (fresh when missing or unreadable).
-        var stored: BreakerState
-        /// The state as of this boot.
+        /// The state as of this boot, with the pending counts added.
         var state: BreakerState
         /// Whether the file must be rewritten even if the state is unchanged:
         /// it was moved aside, or it is of another boot or format.
         var needsRewrite: Bool
+        /// Whether the state was read from `state.json` (not new or reset).
+        var isFromFile = false
+        /// The state's `counts_epoch`.
+        var countsEpoch = PendingCounts.initialEpoch
+        /// The counts of `NAME/counts` that belong to the state (added to
+        /// `state`); zero when none do.
+        var pendingCounts = Counts()
+        /// Whether `NAME/counts` exists, whatever it holds.
+        var hasCountsFile = false
+        /// Whether it exists but is not an intact counts file.
+        var hasDamagedCounts = false
     }
 
-    private func load(from files: BreakerDirectory, now: Instant, movingCorruptAside: Bool) throws -> Loaded {
+    private func load(from files: BreakerDirectory, now: Instant, movingCorruptAside: Bool, warnsOfDamagedCounts: Bool = true) throws -> Loaded {
+        var loaded = try loadState(from: files, now: now, movingCorruptAside: movingCorruptAside)
+        guard let bytes = try files.readFile(PendingCounts.fileName, limit: PendingCounts.encodedLength + 1)?.bytes else {
+            return loaded
+        }
+        loaded.hasCountsFile = true
+        guard let pending = PendingCounts.decode(bytes) else {
+            loaded.hasDamagedCounts = true
+            if warnsOfDamagedCounts {
+                warn("counts file \(files.path(PendingCounts.fileName)) was damaged; the counts recorded since the last state change are lost, and the next run rewrites it")
+            }
+            return loaded
+        }
+        if loaded.isFromFile && pending.epoch == loaded.countsEpoch {
+            loaded.pendingCounts = pending.counts
+            loaded.state.counts = PendingCounts.adding(pending.counts, to: loaded.state.counts)
+        }
+        return loaded
+    }
+
+    private func loadState(from files: BreakerDirectory, now: Instant, movingCorruptAside: Bool) throws -> Loaded {
         let path = files.path("state.json")
         guard let bytes = try files.readStateFile() else {
-            return Loaded(stored: BreakerState(), state: BreakerState(), needsRewrite: false)
+            return Loaded(state: BreakerState(), needsRewrite: false)
         }
         let document: StoredDocument
         switch Self.decode(bytes) {
@@ -238,10 +300,10 @@ public struct FileStateStore: Sendable {
             if movingCorruptAside {
                 let aside = try files.moveStateFileAside(suffix: formatCompactUTC(wallNanoseconds: now.wallNanoseconds))
                 warn("state file \(path) was unreadable (\(problem.reason)); moved aside to \(aside), starting closed")
-                return Loaded(stored: BreakerState(), state: BreakerState(), needsRewrite: true)
+                return Loaded(state: BreakerState(), needsRewrite: true)
             }
             warn("state file \(path) was unreadable (\(problem.reason)); showing a new closed breaker until the next run moves it aside")
-            return Loaded(stored: BreakerState(), state: BreakerState(), needsRewrite: false)
+            return Loaded(state: BreakerState(), needsRewrite: false)
         }
         if let format = document.format, format > StoredDocument.currentFormat {
             throw StateStoreError.unsupportedFormat(path: path, found: format, highestSupported: StoredDocument.currentFormat)
@@ -252,7 +314,8 @@ public struct FileStateStore: Sendable {
             state.rebase(toBootOf: now)
         }
         let needsRewrite = isOtherBoot || document.format != StoredDocument.currentFormat
-        return Loaded(stored: document.state, state: state, needsRewrite: needsRewrite)
+        return Loaded(state: state, needsRewrite: needsRewrite, isFromFile: true,
+                      countsEpoch: document.countsEpoch ?? PendingCounts.initialEpoch)
     }
 
     private struct Unreadable: Error {
@@ -273,8 +336,9 @@ public struct FileStateStore: Sendable {
         }
     }
 
-    private func write(_ state: BreakerState, to files: BreakerDirectory) throws {
-        let document = StoredDocument(bootID: clock.bootID, state: state)
+    private func write(_ state: BreakerState, countsEpoch: UInt64, to files: BreakerDirectory) throws {
+        let epoch = countsEpoch == PendingCounts.initialEpoch ? nil : countsEpoch
+        let document = StoredDocument(bootID: clock.bootID, countsEpoch: epoch, state: state)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var bytes: [UInt8]
@@ -288,3 +352,24 @@ public struct FileStateStore: Sendable {
     }
 }
 
+
+extension FileStateStore {
+    /// Writes `NAME/counts` in place: one pwrite(2) of a fixed-length line
+    /// (`PendingCounts`), under the breaker's lock, without fsync.
+    /// - Throws: `StateStoreError` when the file cannot be opened or written.
+    fileprivate func writePendingCounts(_ pending: PendingCounts, to files: BreakerDirectory) throws {
+        let path = files.path(PendingCounts.fileName)
+        let descriptor = try files.openRegularFile(PendingCounts.fileName, flags: O_WRONLY | O_CREAT)
+        defer { closeDescriptor(descriptor) }
+        let bytes = pending.encoded()
+        do throws(SystemError) {
+            let written = try retryingInterrupts("pwrite", path: path) {
+                bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+            }
+            if written != bytes.count { throw SystemError("pwrite", path: path, errno: EIO) }
+            _ = try retryingInterrupts("ftruncate", path: path) { ftruncate(descriptor, off_t(bytes.count)) }
+        } catch {
+            throw StateStoreError.cannotWrite(path: path, error)
+        }
+    }
+}

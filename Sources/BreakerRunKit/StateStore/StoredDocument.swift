@@ -1,8 +1,9 @@
 import CircuitBreaker
 
-/// The contents of `state.json`: the breaker state's flat object with two
-/// more fields, `"format"` (the version of this layout) and `"boot_id"` (the
-/// boot whose CLOCK_BOOTTIME the stored monotonic readings are on).
+/// The contents of `state.json`: the breaker state's flat object with three
+/// more fields, `"format"` (the version of this layout), `"boot_id"` (the
+/// boot whose CLOCK_BOOTTIME the stored monotonic readings are on) and
+/// `"counts_epoch"` (which `NAME/counts` belongs to it; `PendingCounts`).
 package struct StoredDocument: Codable {
     /// The format this version writes, and the highest it reads.
     package static let currentFormat = 1
@@ -12,18 +13,23 @@ package struct StoredDocument: Codable {
     package var format: Int?
     /// The boot id found in the file; nil when it had none.
     package var bootID: String?
+    /// The epoch of the pending counts that belong to this state; nil when
+    /// it had none (or an odd value), which is `PendingCounts.initialEpoch`.
+    package var countsEpoch: UInt64?
     /// The breaker state.
     package var state: BreakerState
 
-    package init(format: Int? = StoredDocument.currentFormat, bootID: String?, state: BreakerState) {
+    package init(format: Int? = StoredDocument.currentFormat, bootID: String?, countsEpoch: UInt64? = nil, state: BreakerState) {
         self.format = format
         self.bootID = bootID
+        self.countsEpoch = countsEpoch
         self.state = state
     }
 
     private enum CodingKeys: String, CodingKey {
         case format
         case bootID = "boot_id"
+        case countsEpoch = "counts_epoch"
     }
 
     /// Decodes leniently, like `BreakerState` itself.
@@ -32,6 +38,7 @@ package struct StoredDocument: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         format = (try? container.decodeIfPresent(Int.self, forKey: .format)) ?? nil
         bootID = (try? container.decodeIfPresent(String.self, forKey: .bootID)) ?? nil
+        countsEpoch = (try? container.decodeIfPresent(UInt64.self, forKey: .countsEpoch)) ?? nil
         state = try BreakerState(from: decoder)
     }
 
@@ -39,6 +46,7 @@ package struct StoredDocument: Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(format ?? Self.currentFormat, forKey: .format)
         try container.encodeIfPresent(bootID, forKey: .bootID)
+        try container.encodeIfPresent(countsEpoch, forKey: .countsEpoch)
         // The same encoder: the state's fields join this object.
         try state.encode(to: encoder)
     }

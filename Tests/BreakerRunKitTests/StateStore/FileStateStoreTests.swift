@@ -167,7 +167,7 @@ import Testing
         #expect(refusal.description.hasPrefix("refusing to follow symlink \(breaker)"))
     }
 
-    @Test(arguments: ["state.json", "lock", "permit.0"])
+    @Test(arguments: ["state.json", "lock", "permit.0", "counts"])
     func refusesASymlinkInPlaceOfAFile(file: String) throws {
         let target = "\(temporary.path)/target"
         try write("precious", to: target)
@@ -180,7 +180,7 @@ import Testing
         } else {
             #expect(throws: refusal) { try store.update("payments") { state, _ in state.counts.successes += 1 } }
         }
-        if file == "state.json" {
+        if file == "state.json" || file == "counts" {
             #expect(throws: refusal) { _ = try store.read("payments") }
         }
         #expect(contents(of: target) == Array("precious".utf8))
@@ -277,7 +277,9 @@ import Testing
         #expect(failures.withLock { $0 } == [])
         let (state, _) = try store.read("payments")
         #expect(state.counts.successes == 1600)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: breaker).sorted() == ["lock", "state.json"])
+        // The first update made state.json; the 1,599 others only counted.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: breaker).sorted() == ["counts", "lock", "state.json"])
+        #expect(try pendingCounts(in: breaker).counts.successes == 1599)
     }
 
     @Test func opensTheLockAndPermitsCloseOnExec() throws {
@@ -411,7 +413,147 @@ fileprivate func descriptors(openOn path: String) -> [Int32] {
     }
 }
 
+/// The decoded `counts` file of a breaker directory.
+fileprivate func pendingCounts(in breaker: String) throws -> PendingCounts {
+    let bytes = try #require(contents(of: "\(breaker)/counts"))
+    return try #require(PendingCounts.decode(bytes))
+}
+
 fileprivate func jsonObject(at path: String) -> [String: Any]? {
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+}
+
+/// Counts-only changes go to `NAME/counts`, without rewriting `state.json`
+/// (`PendingCounts`), and are folded into it exactly once.
+@Suite struct PendingCountsTests {
+    fileprivate let temporary = TemporaryDirectory()
+    fileprivate let warnings = WarningLog()
+    var store: FileStateStore { temporary.store(warnings: warnings) }
+    var breaker: String { "\(temporary.stateDirectory)/payments" }
+
+    /// Opens the breaker: a full write, so that state.json exists.
+    func open() throws {
+        try store.update("payments") { state, now in
+            state.trip(at: now, for: .seconds(30), reason: "manual", policy: Policy())
+        }
+    }
+
+    @Test func aCountsOnlyChangeLeavesStateJSONAsItWasAndIsReadBack() throws {
+        try open()
+        let before = try #require(contents(of: "\(breaker)/state.json"))
+        for _ in 0..<3 {
+            try store.update("payments") { state, now in
+                _ = state.admit(at: now, policy: Policy()) { true }
+                state.counts.fallbacks += 1
+            }
+        }
+        #expect(contents(of: "\(breaker)/state.json") == before)
+        let pending = try pendingCounts(in: breaker)
+        #expect(pending.counts == Counts(successes: 0, failures: 0, ignored: 0, rejected: 3, fallbacks: 3))
+        #expect(pending.epoch == PendingCounts.initialEpoch)
+        #expect(permissions(of: "\(breaker)/counts") == 0o600)
+        let (state, _) = try store.read("payments")
+        #expect(state.counts.rejected == 3)
+        #expect(state.counts.fallbacks == 3)
+        #expect(state.phase != .closed)
+        #expect(warnings.all.isEmpty)
+    }
+
+    @Test func theNextStateChangeFoldsThePendingCountsOnceUnderANewEpoch() throws {
+        try open()
+        try store.update("payments") { state, _ in state.counts.rejected += 2 }
+        try store.update("payments") { state, now in
+            state.reset(at: now)
+            state.counts.successes += 1
+        }
+        let document = try #require(jsonObject(at: "\(breaker)/state.json"))
+        let epoch = try #require(document["counts_epoch"] as? UInt64)
+        #expect(epoch != PendingCounts.initialEpoch && epoch <= PendingCounts.largestEpoch)
+        #expect((document["counts"] as? [String: Int])?["rejected"] == 2)
+        #expect((document["counts"] as? [String: Int])?["successes"] == 1)
+        #expect(try pendingCounts(in: breaker) == PendingCounts(epoch: epoch, counts: Counts()))
+        let (state, _) = try store.read("payments")
+        #expect(state.counts.rejected == 2)
+        #expect(state.phase == .closed)
+    }
+
+    @Test func countsOfAnotherEpochAreNotCountedTwice() throws {
+        try open()
+        try store.update("payments") { state, _ in state.counts.rejected += 5 }
+        let unfolded = try #require(contents(of: "\(breaker)/counts"))
+        try store.update("payments") { state, now in state.reset(at: now) }
+        // A fold whose reset of the counts file was lost (a power cut).
+        try Data(unfolded).write(to: URL(fileURLWithPath: "\(breaker)/counts"))
+
+        #expect(try store.read("payments").0.counts.rejected == 5)
+        try store.update("payments") { state, _ in state.counts.successes += 1 }
+        let (state, _) = try store.read("payments")
+        #expect(state.counts.rejected == 5)
+        #expect(state.counts.successes == 1)
+        let epoch = try #require(jsonObject(at: "\(breaker)/state.json")?["counts_epoch"] as? UInt64)
+        #expect(try pendingCounts(in: breaker) == PendingCounts(epoch: epoch, counts: Counts(successes: 1, failures: 0, ignored: 0, rejected: 0, fallbacks: 0)))
+    }
+
+    @Test func countsWithoutAStateFileAreNotCounted() throws {
+        try write(PendingCounts(epoch: 0, counts: Counts(successes: 9, failures: 0, ignored: 0, rejected: 0, fallbacks: 0)).encodedText, to: "\(breaker)/counts")
+        #expect(try store.read("payments").0.counts.successes == 0)
+        try store.update("payments") { state, _ in state.counts.successes += 1 }
+        #expect(try store.read("payments").0.counts.successes == 1)
+        // That first write made state.json, under an epoch the old file lacks.
+        let epoch = try #require(jsonObject(at: "\(breaker)/state.json")?["counts_epoch"] as? UInt64)
+        #expect(try pendingCounts(in: breaker) == PendingCounts(epoch: epoch, counts: Counts()))
+    }
+
+    @Test func aDamagedCountsFileIsReportedAndRewritten() throws {
+        try open()
+        try store.update("payments") { state, _ in state.counts.rejected += 4 }
+        var torn = try #require(contents(of: "\(breaker)/counts"))
+        torn[torn.count / 2] ^= 0x01
+        try Data(torn).write(to: URL(fileURLWithPath: "\(breaker)/counts"))
+
+        #expect(try store.read("payments").0.counts.rejected == 0)
+        #expect(warnings.all.count == 1)
+        #expect(warnings.all.first?.contains("counts file \(breaker)/counts was damaged") == true)
+        try store.update("payments") { state, _ in state.counts.rejected += 1 }
+        #expect(try store.read("payments").0.counts.rejected == 1)
+        #expect(try pendingCounts(in: breaker).counts.rejected == 1)
+    }
+
+    @Test func aCountsFileRoundTripsAndAnyChangedByteIsRefused() throws {
+        let pending = PendingCounts(epoch: PendingCounts.largestEpoch,
+                                    counts: Counts(successes: .max, failures: 1, ignored: 2, rejected: 3, fallbacks: 4))
+        let bytes = pending.encoded()
+        #expect(bytes.count == PendingCounts.encodedLength)
+        #expect(PendingCounts.decode(bytes) == pending)
+        for index in bytes.indices {
+            var changed = bytes
+            changed[index] = changed[index] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
+            #expect(PendingCounts.decode(changed) == nil, "byte \(index) changed")
+        }
+        #expect(PendingCounts.decode(Array(bytes.dropLast())) == nil)
+        #expect(PendingCounts.decode([]) == nil)
+    }
+
+    @Test func onlyAChangeOfCountsAloneIsACountsOnlyChange() {
+        var before = BreakerState()
+        before.counts.rejected = 7
+        var after = before
+        after.counts.rejected = 9
+        after.counts.successes = 1
+        #expect(FileStateStore.countsIncrease(from: before, to: after)
+            == Counts(successes: 1, failures: 0, ignored: 0, rejected: 2, fallbacks: 0))
+        var lowered = before
+        lowered.counts.rejected = 6
+        #expect(FileStateStore.countsIncrease(from: before, to: lowered) == nil)
+        var opened = after
+        opened.trip(at: FixedClock.bootA.instant, for: .seconds(30), reason: "manual", policy: Policy())
+        #expect(FileStateStore.countsIncrease(from: before, to: opened) == nil)
+        #expect(PendingCounts.adding(Counts(successes: 2, failures: 0, ignored: 0, rejected: 0, fallbacks: 0),
+                                     to: Counts(successes: .max - 1, failures: 0, ignored: 0, rejected: 0, fallbacks: 0)).successes == .max)
+    }
+}
+
+extension PendingCounts {
+    var encodedText: String { String(decoding: encoded(), as: UTF8.self) }
 }
