@@ -47,6 +47,10 @@ public struct FileStateStore: Sendable {
     /// `metrics_file`) follow the state, whichever command changed it.
     /// Nil for nothing.
     public var afterWrite: (@Sendable () -> Void)?
+    /// Whether a change of the counts alone goes to `NAME/counts` in place
+    /// (`PendingCounts`); when false, every change rewrites `state.json`, as
+    /// the state fuzzer's byte-for-byte round trip needs. True by default.
+    package var writesCountsInPlace = true
 
     /// The largest state file read, in bytes (1 MiB). A state is a few
     /// kilobytes; a larger file is damaged and treated as unreadable.
@@ -129,7 +133,7 @@ public struct FileStateStore: Sendable {
         if !loaded.needsRewrite {
             if state == loaded.state { return (result, false) }
             // Only counts went up: they go to NAME/counts, without fsync.
-            if loaded.isFromFile, let added = Self.countsIncrease(from: loaded.state, to: state) {
+            if writesCountsInPlace, loaded.isFromFile, let added = Self.countsIncrease(from: loaded.state, to: state) {
                 let pending = PendingCounts(epoch: loaded.countsEpoch, counts: PendingCounts.adding(added, to: loaded.pendingCounts))
                 if (try? writePendingCounts(pending, to: files)) != nil {
                     return (result, true)
