@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what breaker-run needs to build, test and run its demo on Debian:
 # libyaml (the YAML parser), curl, python3 and openssl (the demo and tests), mandoc
-# (the man page check), tmux (the terminal tests), jq and bc (the stress and
+# (the man page check), tmux (the terminal tests), zsh and fish (their
+# completion, run by the tests), jq and bc (the stress and
 # crash scripts), monitoring-plugins-basic (check_tcp and check_http, the
 # monitoring-plugins example's probes), postgresql (the PostgreSQL
 # backend's tests start their own server), and prometheus-client (the
 # reference parser of the metrics tests, from PyPI). Needs root; does nothing for packages already there.
 set -euo pipefail
 needed=()
-for package in libyaml-dev curl python3 python3-pip openssl mandoc tmux jq bc monitoring-plugins-basic postgresql; do
+for package in libyaml-dev curl python3 python3-pip openssl mandoc tmux zsh fish jq bc monitoring-plugins-basic postgresql; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || needed+=("$package")
 done
 if ((${#needed[@]})); then

@@ -104,9 +104,10 @@ struct BashCompletionTests {
     }
 }
 
-/// zsh and fish (not installed here to run): their scripts parse the global
-/// options at the top level, before the subcommand, so that `--config FILE`
-/// there is an option with its value, not the subcommand's name.
+/// zsh and fish, as text (InteractiveCompletionTests runs them): their
+/// scripts parse the global options at the top level, before the subcommand,
+/// so that `--config FILE` there is an option with its value, not the
+/// subcommand's name.
 @Suite("Shell completion in zsh and fish")
 struct ZshAndFishCompletionTests {
     @Test func zshsTopLevelSpecsTakeTheGlobalOptionsBeforeTheSubcommandState() throws {

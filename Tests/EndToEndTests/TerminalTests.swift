@@ -11,20 +11,8 @@ struct TerminalTests {
     /// Runs a shell command line in a new detached tmux session on its own
     /// server socket, and returns a function that types into it.
     private func session(_ sandbox: Sandbox, _ commandLine: String) throws -> (keys: ([String]) -> Void, end: () -> Void) {
-        let socket = sandbox.path("tmux.sock")
-        // posix_spawn and waitpid rather than Foundation's Process: the tmux
-        // client that starts the server must be reaped by pid, at once.
-        func tmux(_ arguments: [String]) {
-            let argv = ["/usr/bin/tmux", "-S", socket] + arguments
-            var cArguments = argv.map { strdup($0) } + [nil]
-            defer { cArguments.forEach { free($0) } }
-            var pid: pid_t = 0
-            guard posix_spawn(&pid, argv[0], nil, nil, &cArguments, environ) == 0 else { return }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        }
-        tmux(["new-session", "-d", "-x", "100", "-y", "20", commandLine])
-        return ({ tmux(["send-keys"] + $0) }, { tmux(["kill-server"]) })
+        let session = TmuxSession(in: sandbox, running: commandLine)
+        return (session.keys, session.end)
     }
 
     private func commandLine(_ sandbox: Sandbox, _ script: String, statusFile: String) -> String {
