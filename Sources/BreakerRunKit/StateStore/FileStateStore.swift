@@ -16,11 +16,14 @@ import FoundationEssentials
 ///     NAME/state.json   0600, the state (flat JSON with "format" and "boot_id")
 ///     NAME/lock         0600, the lock file taken around every change
 ///     NAME/permit.K     0600, half-open trial permits, K from 0
+///     NAME/counts       0600, counts not yet in state.json (`PendingCounts`)
 ///
 /// Every change is a read-modify-write under an exclusive `flock(2)` on
 /// `NAME/lock`, a file that is never replaced or renamed (locking `state.json`
 /// itself would lose updates, because a rename replaces the locked inode).
-/// The new state goes to a temporary file in the same directory, is fsync'd,
+/// A change of the lifetime counts alone is written to `NAME/counts` in
+/// place, without fsync (`PendingCounts` says why that is safe). Any other
+/// change goes to a temporary file in the same directory, is fsync'd,
 /// and is renamed over `state.json`; rename(2) replaces the name atomically
 /// (POSIX: "If the link named by the new argument exists, it shall be removed
 /// and old renamed to new ... there shall be no point at which new does not
@@ -77,11 +80,14 @@ public struct FileStateStore: Sendable {
     ///
     /// Creates the state directory and `NAME/` when missing, opens `NAME/lock`
     /// and takes an exclusive `flock(2)` on it (waiting for other processes,
-    /// retrying `EINTR`), reads the clock, reads `state.json`, and calls
-    /// `body`. When the state differs afterwards, it is written to a
-    /// temporary file, fsync'd, renamed over `state.json`, and the directory
-    /// is fsync'd; then the lock is released, and `afterWrite` runs if a state was
-    /// written. The lock is held for this call
+    /// retrying `EINTR`), reads the clock, reads `state.json` and the
+    /// pending counts of `NAME/counts` (added to the state `body` sees), and
+    /// calls `body`. When only counts went up, they are written to
+    /// `NAME/counts` in place, without fsync. When anything else changed, the
+    /// state (the pending counts folded in, under a new `counts_epoch`) is
+    /// written to a temporary file, fsync'd, renamed over `state.json`, and
+    /// the directory is fsync'd. Then the lock is released, and `afterWrite`
+    /// runs if anything was written. The lock is held for this call
     /// only: never call the guarded command from `body`.
     ///
     /// A missing `state.json` is a new closed breaker. One that cannot be
@@ -162,7 +168,11 @@ public struct FileStateStore: Sendable {
 
     /// Reads a breaker's state without locking and without writing anything,
     /// as `status` must: `state.json` is only ever replaced by an atomic
-    /// rename(2), so a plain read sees one whole state.
+    /// rename(2), so a plain read sees one whole state. The pending counts of
+    /// `NAME/counts` are added when they belong to it; if `state.json` was
+    /// replaced while the two were read (a fold), or the counts line was
+    /// caught mid-write, both are read again (three tries; a counts file
+    /// still damaged then is reported and left out).
     ///
     /// A missing state directory, breaker directory or state file reads as a
     /// new closed breaker. A state stored on another boot is rebased in
