@@ -177,6 +177,12 @@ struct BreakerDirectory {
                             changeSeconds: Int64(status.st_ctim.tv_sec), changeNanoseconds: Int64(status.st_ctim.tv_nsec))
     }
 
+    /// Removes the temporary file `file` that a writer killed mid-write
+    /// left, if any. The caller holds the lock, so no live writer owns it.
+    func removeLeftoverTemporary(_ file: String) {
+        _ = unlinkat(descriptor, file, 0)
+    }
+
     /// Reads `state.json` whole, up to one byte more than the largest state
     /// file accepted (so that a larger one is seen as such).
     /// - Returns: its bytes, or nil when it does not exist.

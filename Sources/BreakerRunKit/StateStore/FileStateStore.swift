@@ -142,6 +142,9 @@ public struct FileStateStore: Sendable {
             if writesCountsInPlace, loaded.isFromFile, let added = Self.countsIncrease(from: loaded.state, to: state) {
                 let pending = PendingCounts(epoch: loaded.countsEpoch, counts: PendingCounts.adding(added, to: loaded.pendingCounts))
                 if (try? writePendingCounts(pending, to: files)) != nil {
+                    // A temporary file a killed writer left is removed by the
+                    // next writer, whichever file it writes.
+                    files.removeLeftoverTemporary("state.json.tmp")
                     return (result, true)
                 }
                 // Not written: the durable write below records them instead.

@@ -460,6 +460,13 @@ fileprivate func jsonObject(at path: String) -> [String: Any]? {
         #expect(warnings.all.isEmpty)
     }
 
+    @Test func aCountsOnlyChangeRemovesATemporaryFileLeftByAKilledWriter() throws {
+        try open()
+        try write("half a sta", to: "\(breaker)/state.json.tmp")
+        try store.update("payments") { state, _ in state.counts.rejected += 1 }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: breaker).sorted() == ["counts", "lock", "state.json"])
+    }
+
     @Test func theNextStateChangeFoldsThePendingCountsOnceUnderANewEpoch() throws {
         try open()
         try store.update("payments") { state, _ in state.counts.rejected += 2 }
