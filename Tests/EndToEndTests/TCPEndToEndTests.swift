@@ -103,4 +103,18 @@ struct TCPEndToEndTests {
         #expect(result.seconds < 5, "refused at once, not at the 10 s timeout: \(result.seconds) s")
         #expect(try sandbox.status("db")["state"] as? String == "open")
     }
+
+    @Test func aPortThatNeverAnswersTimesOutWith124WithinTheTimeout() throws {
+        let stalled = try #require(LoopbackSocket(ipv6: false, kind: .stalled))
+        let sandbox = try breaker("127.0.0.1", stalled.port, timeout: "1s")
+        let result = try sandbox.run(["run", "db"])
+        #expect(result.status == 124, "\(result.stderr)")
+        #expect(result.stderr.contains("timeout after"), "\(result.stderr)")
+        // The timeout, plus a generous margin for the process's start and end
+        // on a busy machine; not the kernel's SYN retries (over a minute).
+        #expect(result.seconds >= 1 && result.seconds < 4, "\(result.seconds) s")
+        let status = try sandbox.status("db")
+        #expect(status["state"] as? String == "open")
+        #expect((status["last_failure"] as? String)?.contains("connecting to 127.0.0.1 port \(stalled.port)") == true, "\(status)")
+    }
 }
