@@ -72,8 +72,11 @@ public struct HTTPCall: Call {
         } catch {
             let failure = Self.failure(for: error, maxBody: specification.maxBody)
             let elapsed = clock.now - started
-            let reason = failure.isTimeout
-                ? "timeout after \(DurationFormat.string(elapsed)) (\(failure.reason))" : failure.reason
+            // The network stack's errors quote the request (a host, a path):
+            // its ${VAR} values are hidden before the reason goes anywhere.
+            let redaction = SecretRedaction(specification.interpolatedValues.map(\.value), environment: context.environment)
+            let cause = redaction.redact(failure.reason)
+            let reason = failure.isTimeout ? "timeout after \(DurationFormat.string(elapsed)) (\(cause))" : cause
             context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
             let outcome = Outcome.failure(reason: reason)
             let run = CallRun.network(exitStatus: failure.isTimeout ? ExitStatus.timedOut.rawValue : failure.status.rawValue, timedOut: failure.isTimeout, outcome: outcome)

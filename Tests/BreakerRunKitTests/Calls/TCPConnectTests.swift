@@ -43,6 +43,45 @@ import Testing
         }
     }
 
+    /// A socket bound to ::1 (listening unless `refusing`), and its port;
+    /// nil when ::1 cannot be bound (a host without IPv6).
+    final class IPv6Listener {
+        let descriptor: Int32
+        let port: Int
+
+        init?(refusing: Bool = false) {
+            let listener = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard listener >= 0 else { return nil }
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_addr = in6addr_loopback
+            var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+            guard bound == 0, refusing || listen(listener, 16) == 0 else {
+                close(listener)
+                return nil
+            }
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+            descriptor = listener
+            port = Int(UInt16(bigEndian: address.sin6_port))
+        }
+
+        deinit { close(descriptor) }
+
+        /// `::1` and the port, as the tcp call connects to it.
+        var address: TCPCall.SocketAddress {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_addr = in6addr_loopback
+            address.sin6_port = UInt16(port).bigEndian
+            return TCPCall.SocketAddress(family: AF_INET6, bytes: withUnsafeBytes(of: &address) { Array($0) })
+        }
+
+        /// Whether ::1 can be bound here; the IPv6 tests are skipped, with
+        /// this reason, when it cannot.
+        static let isAvailable = IPv6Listener() != nil
+    }
+
     func address(port: Int) -> TCPCall.SocketAddress {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -53,12 +92,34 @@ import Testing
     }
 
     func connect(_ ports: [Int], within timeout: Duration) throws -> (TCPCall.Connection, Duration) {
+        try connect(to: ports.map(address(port:)), within: timeout)
+    }
+
+    func connect(to addresses: [TCPCall.SocketAddress], within timeout: Duration) throws -> (TCPCall.Connection, Duration) {
         let watch = try #require(InterruptWatch())
         defer { watch.end() }
         let clock = ContinuousClock()
         let started = clock.now
-        let result = TCPCall.connect(to: ports.map(address(port:)), deadline: started + timeout, clock: clock, watch: watch)
+        let result = TCPCall.connect(to: addresses, deadline: started + timeout, clock: clock, watch: watch)
         return (result, clock.now - started)
+    }
+
+    @Test(.enabled(if: IPv6Listener.isAvailable, "::1 cannot be bound on this machine (no IPv6 loopback): IPv6 not tested"))
+    func connectsToAListenerOnTheIPv6Loopback() throws {
+        let listener = try #require(IPv6Listener())
+        let (result, _) = try connect(to: [listener.address], within: .seconds(5))
+        #expect(result == .connected(0))
+    }
+
+    @Test(.enabled(if: IPv6Listener.isAvailable, "::1 cannot be bound on this machine (no IPv6 loopback): IPv6 not tested"))
+    func aRefusedIPv6AddressMovesOnToTheIPv4OneAtOnce() throws {
+        let refused = try #require(IPv6Listener(refusing: true))
+        let open = try Listener()
+        let (result, elapsed) = try connect(to: [refused.address, address(port: open.port)], within: .seconds(20))
+        #expect(result == .connected(1))
+        #expect(elapsed < TCPCall.attemptDelay, "no attempt delay after a refusal: \(elapsed)")
+        let (alone, _) = try connect(to: [refused.address], within: .seconds(5))
+        #expect(alone == .failed(ECONNREFUSED))
     }
 
     @Test func aStalledFirstAddressDoesNotTakeTheWholeTimeout() throws {
