@@ -153,9 +153,6 @@ public struct BreakerRunner {
                         return permit != nil
                     }
                 }
-                if case .rejected = decision, !breaker.fallbacks.isEmpty {
-                    state.counts.fallbacks += 1
-                }
                 transitions = state.transitions(after: before)
                 snapshot = state
                 decidedAt = now
@@ -241,7 +238,6 @@ public struct BreakerRunner {
         do {
             let (state, now) = try store.update(breaker.name) { state, now in
                 state.counts.rejected += 1
-                if !breaker.fallbacks.isEmpty { state.counts.fallbacks += 1 }
                 return (state, now)
             }
             return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
@@ -300,6 +296,7 @@ public struct BreakerRunner {
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
         runner.cache = { name in try? store.readCache(name) }
         if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
+            countFallback(of: breaker)
             let how: String
             switch answer {
             case .process(.exited(0), timedOut: false), .fixed:
@@ -318,6 +315,19 @@ public struct BreakerRunner {
         }
         logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
         return .rejected(rejection, exitCode: breaker.openExitCode)
+    }
+
+    /// Counts a rejected call that a fallback answered (`counts.fallbacks`),
+    /// once it has: a rejection whose fallbacks all declined (no fresh
+    /// cache) is not counted as answered.
+    private func countFallback(of breaker: BreakerConfiguration) {
+        do {
+            try store.update(breaker.name) { state, _ in
+                if state.counts.fallbacks < .max { state.counts.fallbacks += 1 }
+            }
+        } catch {
+            faults.warn(logger, "\(breaker.name): fallback not counted (\(error))")
+        }
     }
 
     /// Applies `on_state_error` to a state fault: nil to go on (after one
