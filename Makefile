@@ -27,7 +27,9 @@ DOCDIR        ?= $(PREFIX)/share/doc/breaker-run
 BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR   ?= $(PREFIX)/share/fish/vendor_completions.d
-TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+# systemd-tmpfiles reads /usr/lib, /usr/local/lib, /run and /etc tmpfiles.d
+# only (tmpfiles.d(5)): under another PREFIX the snippet goes to /etc.
+TMPFILESDIR   ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/tmpfiles.d,$(SYSCONFDIR)/tmpfiles.d)
 
 SWIFT         ?= swift
 RELEASE_BIN   := .build/release/breaker-run

@@ -77,7 +77,8 @@ public struct HTTPCall: Call {
             let redaction = SecretRedaction(specification.interpolatedValues.map(\.value), environment: context.environment)
             let cause = redaction.redact(failure.reason)
             let reason = failure.isTimeout ? "timeout after \(DurationFormat.string(elapsed)) (\(cause))" : cause
-            context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
+            // At info: the runner's one line at the default level carries the reason.
+            context.logger.info("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
             let outcome = Outcome.failure(reason: reason)
             let run = CallRun.network(exitStatus: failure.isTimeout ? ExitStatus.timedOut.rawValue : failure.status.rawValue, timedOut: failure.isTimeout, outcome: outcome)
             return CallResult(run: .ran(run), outcome: outcome)
@@ -102,7 +103,7 @@ public struct HTTPCall: Call {
         let isSuccessStatus = specification.expectStatus.contains(status) && !specification.ignoreStatus.contains(status)
         var exitStatus: Int32 = 0
         if case .failure(let reason) = outcome, !reason.hasPrefix("slow call") {
-            context.logger.warning("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
+            context.logger.info("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
             exitStatus = ExitStatus.unexpectedResponse.rawValue
         } else if !isSuccessStatus {
             exitStatus = ExitStatus.unexpectedResponse.rawValue

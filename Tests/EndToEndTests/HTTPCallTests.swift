@@ -159,7 +159,7 @@ struct HTTPCallTests {
         let result = try sandbox.run(["run", "slow"])
         #expect(result.status == 124, "\(result.stderr)")
         #expect(result.seconds < 4)
-        #expect(result.stderr.contains("timeout"))
+        #expect(result.stderr.contains("slow: call timed out after 1s"), "\(result.stderr)")
     }
 
     @Test func aStaleCacheIsNotServedAndTheListFallsThroughToTheStaticAnswer() throws {

@@ -78,4 +78,58 @@ struct InstallTests {
         #expect(FileManager.default.fileExists(atPath: config))
         #expect(FileManager.default.fileExists(atPath: state))
     }
+
+    /// Another PREFIX moves everything but the configuration and the state
+    /// (which stay where breaker-run looks for them), and the installed core
+    /// still finds its breaker-run-full in PREFIX/libexec.
+    @Test func installsUnderAnotherPrefixAndTheInstalledBinaryRuns() throws {
+        let sandbox = try Sandbox()
+        let destination = sandbox.path("root")
+        let install = try make(["install", "PREFIX=/opt/x", "DESTDIR=\(destination)"])
+        #expect(install.status == 0, "\(install.output)")
+        let files: [(String, Int)] = [
+            ("/opt/x/bin/breaker-run", 0o755),
+            ("/opt/x/libexec/breaker-run/breaker-run-full", 0o755),
+            ("/opt/x/share/man/man1/breaker-run.1", 0o644),
+            ("/opt/x/share/man/man5/breaker-run.yaml.5", 0o644),
+            ("/opt/x/share/bash-completion/completions/breaker-run", 0o644),
+            ("/opt/x/share/zsh/site-functions/_breaker-run", 0o644),
+            ("/opt/x/share/fish/vendor_completions.d/breaker-run.fish", 0o644),
+            ("/opt/x/share/doc/breaker-run/examples/cron/crontab", 0o644),
+            // systemd-tmpfiles never reads /opt/x/lib/tmpfiles.d.
+            ("/etc/tmpfiles.d/breaker-run.conf", 0o644),
+            ("/etc/breaker-run/breakers.yaml", 0o644),
+            ("/var/lib/breaker-run", 0o700),
+        ]
+        for (path, expected) in files {
+            #expect(mode(destination + path) == expected, "\(path)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: destination + "/usr"), "nothing goes under /usr with PREFIX=/opt/x")
+        #expect(!FileManager.default.fileExists(atPath: destination + "/opt/x/lib/tmpfiles.d"))
+
+        let binary = destination + "/opt/x/bin/breaker-run"
+        let config = destination + "/etc/breaker-run/breakers.yaml"
+        let state = destination + "/var/lib/breaker-run"
+        let validate = try sandbox.run(["--config", config, "validate"], binary: binary)
+        #expect(validate.status == 0, "\(validate.stderr)")
+        let run = try sandbox.run(["--config", config, "--state-dir", state, "run", "payment-gateway"], binary: binary)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "charging cards\n")
+        // An http call needs the plugins: the core hands over to the
+        // breaker-run-full installed beside it, under /opt/x/libexec.
+        let server = try HTTPServer(in: sandbox.directory, routes: ["/ping": ["status": 200, "body": "pong"]])
+        let http = sandbox.path("http.yaml")
+        try "version: 1\nbreakers:\n  api: {http: {url: \"\(server.url("/ping"))\"}, timeout: 5s}\n".write(toFile: http, atomically: true, encoding: .utf8)
+        let handedOver = try sandbox.run(["--config", http, "--state-dir", state, "-vv", "run", "api"], binary: binary)
+        #expect(handedOver.status == 0, "\(handedOver.stderr)")
+        #expect(handedOver.stdout == "pong")
+        #expect(handedOver.stderr.contains(destination + "/opt/x/libexec/breaker-run/breaker-run-full"), "\(handedOver.stderr)")
+
+        let uninstall = try make(["uninstall", "PREFIX=/opt/x", "DESTDIR=\(destination)"])
+        #expect(uninstall.status == 0, "\(uninstall.output)")
+        for (path, _) in files where !path.hasPrefix("/etc/breaker-run") && !path.hasPrefix("/var/lib") {
+            #expect(!FileManager.default.fileExists(atPath: destination + path), "\(path) left after uninstall")
+        }
+        #expect(FileManager.default.fileExists(atPath: config))
+    }
 }

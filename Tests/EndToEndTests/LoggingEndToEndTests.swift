@@ -66,6 +66,92 @@ struct LoggingEndToEndTests {
         #expect(quiet.stderr.isEmpty)
     }
 
+    /// An `http` or `tcp` call has no program of its own to say why it
+    /// failed: the reason is the invocation's one line, or part of the
+    /// opening's line; `-v` shows the call's own lines as well.
+    static func networkConfig(_ server: HTTPServer) -> String {
+        """
+        version: 1
+        breakers:
+          h-ok: {http: {url: "\(server.url("/ok"))"}, timeout: 5s}
+          h-fail: {http: {url: "\(server.url("/down"))"}, timeout: 5s, fail_max: 3}
+          h-trip: {http: {url: "\(server.url("/down"))"}, timeout: 5s, fail_max: 1}
+          h-slow: {http: {url: "\(server.url("/slow"))"}, timeout: 1s, fail_max: 5}
+          h-retry:
+            http: {url: "\(server.url("/down"))"}
+            timeout: 5s
+            fail_max: 2
+            retry: {attempts: 2, delay: 10ms}
+          t-ok: {tcp: {host: 127.0.0.1, port: \(server.port)}, timeout: 5s}
+          t-fail: {tcp: {host: 127.0.0.1, port: 1}, timeout: 5s, fail_max: 3}
+          t-trip: {tcp: {host: 127.0.0.1, port: 1}, timeout: 5s, fail_max: 1}
+        """
+    }
+
+    nonisolated(unsafe) static let routes: [String: Any] = [
+        "/ok": ["status": 200, "body": "fine"],
+        "/down": ["status": 500, "body": "broken"],
+        "/slow": ["status": 200, "body": "late", "sleep": 3],
+    ]
+
+    /// A sandbox with the network breakers, and the server they call.
+    func networkSandbox() throws -> (Sandbox, HTTPServer) {
+        let sandbox = try Sandbox()
+        let server = try HTTPServer(in: sandbox.directory, routes: Self.routes)
+        try sandbox.write(config: Self.networkConfig(server))
+        return (sandbox, server)
+    }
+
+    @Test func aNetworkCallPrintsNothingForASuccessAndOneLineForAFailure() throws {
+        let (sandbox, server) = try networkSandbox()
+        for name in ["h-ok", "t-ok"] {
+            let success = try sandbox.run(["run", name])
+            #expect(success.status == 0, "\(name): \(success.stderr)")
+            #expect(success.stderr.isEmpty, "\(name): \(success.stderr)")
+        }
+        let http = try sandbox.run(["run", "h-fail"])
+        #expect(http.status == 22)
+        #expect(lines(http.stderr) == ["breaker-run: h-fail: call failed: HTTP 500, expected [200-399]"], "\(http.stderr)")
+        let tcp = try sandbox.run(["run", "t-fail"])
+        #expect(tcp.status == 7)
+        #expect(lines(tcp.stderr).count == 1, "\(tcp.stderr)")
+        #expect(tcp.stderr.hasPrefix("breaker-run: t-fail: call failed: "), "\(tcp.stderr)")
+        #expect(tcp.stderr.contains("127.0.0.1"), "the reason names where: \(tcp.stderr)")
+        // -v: the call's own line, with the method and URL, as well.
+        let verbose = try sandbox.run(["run", "-v", "h-fail"])
+        #expect(verbose.stderr.contains("h-fail: call: GET \(server.url("/down")): HTTP 500"), "\(verbose.stderr)")
+        #expect(verbose.stderr.contains("h-fail: call failed: HTTP 500"), "\(verbose.stderr)")
+    }
+
+    @Test func aNetworkCallThatTripsPrintsOnlyTheOpeningWithItsReason() throws {
+        let (sandbox, server) = try networkSandbox()
+        let http = try sandbox.run(["run", "h-trip"])
+        #expect(http.status == 22)
+        #expect(lines(http.stderr) == ["breaker-run: h-trip: closed -> open (1 failure; last: HTTP 500, expected [200-399])"], "\(http.stderr)")
+        let tcp = try sandbox.run(["run", "t-trip"])
+        #expect(tcp.status == 7)
+        #expect(lines(tcp.stderr).count == 1, "\(tcp.stderr)")
+        #expect(tcp.stderr.hasPrefix("breaker-run: t-trip: closed -> open (1 failure; last: "), "\(tcp.stderr)")
+        // The retried attempt is not a line; the opening on the last one is.
+        let retried = try sandbox.run(["run", "h-retry"])
+        #expect(retried.status == 22)
+        #expect(lines(retried.stderr) == ["breaker-run: h-retry: closed -> open (2 consecutive failures; last: HTTP 500, expected [200-399])"],
+                "\(retried.stderr)")
+        #expect(server.requests().filter { ($0["path"] as? String) == "/down" }.count == 3)
+        // -v keeps the failure's own line too.
+        let verbose = try sandbox.run(["run", "-v", "t-trip", "--force"])
+        #expect(verbose.stderr.contains("t-trip: call failed: "), "\(verbose.stderr)")
+    }
+
+    @Test func aNetworkCallThatTimesOutSaysSoOnceAndKillsNothing() throws {
+        let (sandbox, server) = try networkSandbox()
+        defer { withExtendedLifetime(server) {} }
+        let slow = try sandbox.run(["run", "h-slow"])
+        #expect(slow.status == 124)
+        #expect(lines(slow.stderr) == ["breaker-run: h-slow: call timed out after 1s"], "\(slow.stderr)")
+        #expect(!slow.stderr.contains("killed"))
+    }
+
     /// With `log: syslog`, transitions reach syslog(3) too. The test listens
     /// on /dev/log itself, so it runs only where nothing else does (a
     /// container without a syslog daemon) and as root.

@@ -65,9 +65,8 @@ public struct TCPCall: Call {
             outcome = .failure(reason: "timeout after \(DurationFormat.string(elapsed)) connecting to \(host) port \(port)")
             run = .network(exitStatus: ExitStatus.timedOut.rawValue, timedOut: true, outcome: outcome)
         }
-        if case .failure(let reason) = outcome {
-            context.logger.warning("\(breaker.name): \(context.label): \(reason)")
-        }
+        // At info, reason included: the runner's one line at the default
+        // level carries the reason of a failure.
         context.logger.info("\(breaker.name): \(context.label): \(outcome.summary) after \(DurationFormat.string(elapsed))")
         return CallResult(run: .ran(run), outcome: outcome)
     }

@@ -59,15 +59,21 @@ public struct TransitionReporter {
     ///   - now: when they were stored.
     ///   - budget: the invocation's one line at the default level, when the
     ///     caller keeps to that rule; nil to report each transition as a notice.
-    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant, budget: LineBudget? = nil) {
+    ///   - cause: the failure that caused an opening, when nothing else says
+    ///     it (the reason of an `http` or `tcp` call's failure): added to the
+    ///     notice of a transition into open as `; last: CAUSE`, so that the
+    ///     invocation's one line says both what happened and why.
+    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant,
+                       budget: LineBudget? = nil, cause: String? = nil) {
         for transition in transitions {
             // Entering half-open is a step on the way: the trial's outcome
             // (closed, or open again) is the line that matters, so that a
             // trial prints one line at the default level, not two.
             let level: Logger.Level = transition.to == .halfOpen ? .info : (budget?.take() ?? .notice)
+            let last = transition.to == .open ? cause.map { "; last: \($0)" } ?? "" : ""
             logger.log(
                 level: level,
-                "\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))",
+                "\(breaker.name): \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason)\(last))",
                 metadata: Self.metadata(for: transition, of: breaker.name)
             )
         }
@@ -124,8 +130,12 @@ public struct TransitionReporter {
 /// The rule that an invocation prints at most one line at the default level
 /// (notice), so that cron mails stay quiet: the first notable event of the
 /// invocation is a notice, every later one is logged at info level (`-v`).
+///
+/// A line that matters only if nothing more notable happens (why the last
+/// attempt of an `http` call failed) can be held until the invocation ends.
 public final class LineBudget: @unchecked Sendable {
     private var isSpent = false
+    private var held: String?
 
     /// Creates an unspent budget.
     public init() {}
@@ -135,5 +145,25 @@ public final class LineBudget: @unchecked Sendable {
     public func take() -> Logger.Level {
         defer { isSpent = true }
         return isSpent ? .info : .notice
+    }
+
+    /// Holds `line` for `flush(to:)`, in place of any line held before.
+    /// - Parameter line: the message, without the `breaker-run: ` prefix.
+    public func hold(_ line: String) {
+        held = line
+    }
+
+    /// Forgets the held line (an attempt that is retried is reported as such).
+    public func dropHeld() {
+        held = nil
+    }
+
+    /// Logs the held line, if any: at notice when nothing else took the
+    /// budget, else at info (`-v`).
+    /// - Parameter logger: where it goes.
+    public func flush(to logger: Logger) {
+        guard let line = held else { return }
+        held = nil
+        logger.log(level: take(), "\(line)")
     }
 }

@@ -114,8 +114,10 @@ public struct BreakerRunner {
         while true {
             let (result, outcome) = runOnce(call, arguments: arguments, under: breaker, force: force)
             guard let retry = breaker.retry, case .failure(let reason)? = outcome, attempt < attempts else {
+                budget.flush(to: logger)
                 return result
             }
+            budget.dropHeld()
             let delay = retry.delay(after: attempt, random: random())
             logger.info("\(breaker.name): attempt \(attempt) of \(attempts) failed (\(reason)); next in \(DurationFormat.string(delay))")
             Pause.sleep(for: delay)
@@ -177,13 +179,22 @@ public struct BreakerRunner {
             return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit)
         case .admitted(let ticket)?:
             let result = call(callSpecification, arguments: arguments, breaker: breaker)
+            // A network call's failure has no program of its own to say why:
+            // its reason goes into the opening's line, or is the line.
+            let isNetwork = callSpecification.processArguments == nil
+            let cause: String? = if isNetwork, case .failure(let reason) = result.outcome { reason } else { nil }
             // A transition the outcome causes is the line that matters; these
             // notes follow it at info level, or stand in for it.
-            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit)
+            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause)
             keep(result, of: breaker)
             if force { logger.log(level: budget.take(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             if case .ran(let run) = result.run, run.timedOut, let timeout = breaker.timeout {
-                logger.log(level: budget.take(), "\(name): call timed out after \(DurationFormat.string(timeout)); killed")
+                // Only a process is killed; a network call is abandoned.
+                logger.log(level: budget.take(), "\(name): call timed out after \(DurationFormat.string(timeout))\(isNetwork ? "" : "; killed")")
+            } else if let cause, case .ran(let run) = result.run, run.termination != .exited(0) {
+                // Said at the end of the invocation, unless a retry follows
+                // or a more notable line (an opening) was said meanwhile.
+                budget.hold("\(name): call failed: \(cause)")
             }
             return (result.run, result.outcome)
         case nil:
@@ -273,7 +284,8 @@ public struct BreakerRunner {
         }
     }
 
-    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil, releasing permit: inout (any StatePermit)?) {
+    private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil,
+                        releasing permit: inout (any StatePermit)?, cause: String? = nil) {
         let jitter = random()
         do {
             let (transitions, state, now) = try store.update(breaker.name) { state, now in
@@ -285,7 +297,7 @@ public struct BreakerRunner {
                 permit = nil
                 return (state.transitions(after: before), state, now)
             }
-            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget)
+            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget, cause: cause)
         } catch {
             faults.warn(logger, "\(breaker.name): outcome not recorded (\(error))")
         }
