@@ -14,6 +14,10 @@ package struct StoredDocument: Codable {
     package var bootID: String?
     /// The breaker state.
     package var state: BreakerState
+    /// The fields that decoding found missing where they mattered, or
+    /// unreadable, and repaired (`BreakerState.decodeRepairing(from:)`);
+    /// empty for a document made in memory.
+    package var repairs: [StateRepair] = []
 
     package init(format: Int? = StoredDocument.currentFormat, bootID: String?, state: BreakerState) {
         self.format = format
@@ -26,13 +30,18 @@ package struct StoredDocument: Codable {
         case bootID = "boot_id"
     }
 
-    /// Decodes leniently, like `BreakerState` itself.
+    /// Decodes field by field, like `BreakerState` itself, and collects the
+    /// repairs made. An unreadable `format` is read as the current one, an
+    /// unreadable `boot_id` as none (so the state is rebased as after a
+    /// reboot); both are reported.
     /// - Throws: only when the top level is not an object.
     package init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        format = (try? container.decodeIfPresent(Int.self, forKey: .format)) ?? nil
-        bootID = (try? container.decodeIfPresent(String.self, forKey: .bootID)) ?? nil
-        state = try BreakerState(from: decoder)
+        var fields = FieldReader(try decoder.container(keyedBy: CodingKeys.self))
+        format = fields.value(Int.self, .format, else: "read as format \(Self.currentFormat)")
+        bootID = fields.value(String.self, .bootID, else: "the state is taken as from another boot")
+        let decoded = try BreakerState.decodeRepairing(from: decoder)
+        state = decoded.state
+        repairs = fields.repairs + decoded.repairs
     }
 
     package func encode(to encoder: any Encoder) throws {
