@@ -340,6 +340,56 @@ struct FaultTests {
         }
     }
 
+    /// The cached output (`NAME/cache`): a write replaces a planted link and
+    /// never writes through it; a read refuses it with a message naming it,
+    /// and the next fallback answers (or the rejection's 75 when none is left).
+    @Test(arguments: ["with-next", "cache-only"])
+    func aSymlinkPlantedForTheCachedOutputIsNeverFollowed(name: String) throws {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              with-next:
+                fail_max: 1
+                reset_timeout: 1h
+                fallback: [{cached: {max_age: 1h}}, {output: "static answer\\n", exit_code: 0}]
+              cache-only:
+                fail_max: 1
+                reset_timeout: 1h
+                fallback: {cached: {max_age: 1h}}
+            """)
+        #expect(try sandbox.run(["run", name, "--", "echo", "first"]).status == 0)
+        let cache = sandbox.stateDirectory + "/\(name)/cache"
+        #expect(try String(contentsOfFile: cache, encoding: .utf8) == "first\n")
+        let victim = sandbox.path("victim")
+        try "precious\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        func plant() throws {
+            try FileManager.default.removeItem(atPath: cache)
+            try FileManager.default.createSymbolicLink(atPath: cache, withDestinationPath: victim)
+        }
+
+        try plant()
+        let write = try sandbox.run(["run", name, "--", "echo", "second"])
+        #expect(write.status == 0)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "never written through")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: cache)) == nil, "the link is replaced by the new output")
+        #expect(try String(contentsOfFile: cache, encoding: .utf8) == "second\n")
+
+        try plant()
+        #expect(try sandbox.run(["trip", name]).status == 0)
+        let read = try sandbox.run(["run", name, "--", "echo", "third"])
+        #expect(read.stderr.contains("\(name): cached output not used (refusing to follow symlink \(cache) in the state directory; remove it or pass another --state-dir); trying the next fallback"),
+                "\(read.stderr)")
+        if name == "with-next" {
+            #expect(read.status == 0)
+            #expect(read.stdout == "static answer\n")
+        } else {
+            #expect(read.status == 75)
+            #expect(read.stdout.isEmpty)
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: cache) == victim, "the link is left for the operator")
+    }
+
     @Test func aSymlinkPlantedForTheTrialPermitIsRefusedWithAMessage() throws {
         let sandbox = try Sandbox(config: Self.config)
         #expect(try sandbox.run(["trip", "alpha", "--for", "100ms"]).status == 0)
