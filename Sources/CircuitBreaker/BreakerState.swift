@@ -488,7 +488,7 @@ extension BreakerState: Codable {
     ///   negative `backoff_interval_ns` is none; an unreadable
     ///   `failure_window` is empty; unreadable instants and texts are absent.
     /// - Parameter decoder: the decoder to read from.
-    /// - Returns: the state, and the repairs made, in field order.
+    /// - Returns: the state, and the repairs made, in the order found.
     /// - Throws: `DecodingError` only when the top level is not an object.
     public static func decodeRepairing(from decoder: any Decoder) throws -> (state: BreakerState, repairs: [StateRepair]) {
         var fields = FieldReader(try decoder.container(keyedBy: CodingKeys.self))
