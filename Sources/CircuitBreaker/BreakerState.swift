@@ -440,8 +440,10 @@ public struct BreakerState: Sendable, Equatable {
 }
 
 /// The breaker state as a flat, `jq`-friendly JSON object. Decoding is
-/// lenient: a missing or odd field takes its default, so a state file written
-/// by an older or newer version, or edited by hand, never stops a run.
+/// lenient and field by field: a missing or unreadable field takes a safe
+/// default and every readable one is kept, so a state file written by an
+/// older or newer version, edited by hand or damaged never stops a run, never
+/// loses a readable count, and never silently closes an open breaker.
 extension BreakerState: Codable {
     private enum CodingKeys: String, CodingKey {
         case state, held, until = "next_trial_at", halfOpenSuccesses = "half_open_successes"
@@ -452,54 +454,156 @@ extension BreakerState: Codable {
         case failureWindow = "failure_window", backoffInterval = "backoff_interval_ns"
     }
 
-    /// Decodes a state, taking defaults for missing or malformed fields.
+    /// Decodes a state as `decodeRepairing(from:)` does, dropping the list
+    /// of repairs.
     /// - Parameter decoder: the decoder to read from.
-    /// - Throws: `DecodingError` when the top level is not an object, when
-    ///   `state` is not one of `closed`, `open` and `half-open`, or when an
-    ///   open state that is not held has no `next_trial_at`.
+    /// - Throws: `DecodingError` only when the top level is not an object.
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func field<T: Decodable>(_ type: T.Type, _ key: CodingKeys) -> T? {
-            (try? c.decodeIfPresent(type, forKey: key)) ?? nil
+        self = try Self.decodeRepairing(from: decoder).state
+    }
+
+    /// Decodes a state field by field, and says which fields it repaired.
+    ///
+    /// A field that is absent takes its default silently (a file of an older
+    /// version, or a sparse hand-written one), except where the default
+    /// would change an open breaker; a field present with a value of the
+    /// wrong type or range takes its default and is reported. The rules:
+    ///
+    /// - an open state without a readable `next_trial_at` (its end) is
+    ///   half-open with no successful trial yet: it gets one trial (as many
+    ///   as `half_open_max_calls` permits, like any half-open breaker), never
+    ///   a silent close; an open state without `opened_at` stays open until
+    ///   `next_trial_at` (which admission clamps to the policy);
+    /// - a missing or unknown `state` is read from the rest: `held: true` is
+    ///   held, a readable `next_trial_at` is open until then, else the last
+    ///   transition's target (open gives one trial); with none of these, a
+    ///   missing state is a new closed breaker and an unknown one gets one
+    ///   trial;
+    /// - each member of `counts` is read on its own: an absent or unreadable
+    ///   one is 0, the others are kept;
+    /// - an unreadable entry of `transitions` is dropped, the others kept;
+    /// - a missing or unreadable `generation` is the highest generation in
+    ///   `transitions` (0 with none), so that generations run on without a gap;
+    /// - negative `consecutive_failures` or `half_open_successes` are 0; a
+    ///   negative `backoff_interval_ns` is none; an unreadable
+    ///   `failure_window` is empty; unreadable instants and texts are absent.
+    /// - Parameter decoder: the decoder to read from.
+    /// - Returns: the state, and the repairs made, in the order found.
+    /// - Throws: `DecodingError` only when the top level is not an object.
+    public static func decodeRepairing(from decoder: any Decoder) throws -> (state: BreakerState, repairs: [StateRepair]) {
+        var fields = FieldReader(try decoder.container(keyedBy: CodingKeys.self))
+        var state = BreakerState()
+
+        let transitions = fields.read([Salvaged<Transition>].self, .recentTransitions)
+        let readableTransitions = transitions.value?.compactMap(\.element) ?? []
+        switch transitions {
+        case .unreadable:
+            fields.note(.unreadable, .recentTransitions, "the history starts empty")
+        case .value(let entries) where readableTransitions.count < entries.count:
+            let dropped = entries.count - readableTransitions.count
+            fields.note(.unreadable, .recentTransitions, "\(dropped) of its \(entries.count) entries dropped, the others kept")
+        default:
+            break
         }
-        self.init()
-        // The state itself must make sense: a file that names no known state,
-        // or an open state with no end, is damaged, and the store moves it
-        // aside rather than silently overwrite it with a closed breaker.
-        let name: StateName
-        if c.contains(.state) {
-            guard let known = field(StateName.self, .state) else {
-                throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "unknown state")
-            }
-            name = known
-        } else {
-            name = .closed
+        state.recentTransitions = Array(readableTransitions.suffix(historyLimit))
+
+        state.phase = decodePhase(&fields, lastTarget: readableTransitions.last?.to)
+        state.generation = fields.value(UInt64.self, .generation, else: "read as the last transition's generation")
+            ?? readableTransitions.map(\.generation).max() ?? 0
+        state.consecutiveFailures = fields.value(Int.self, .consecutiveFailures, else: "read as 0", isValid: { $0 >= 0 }) ?? 0
+        let openedAt = fields.read(Instant.self, .openedAt)
+        switch (openedAt, state.phase) {
+        case (.unreadable, .open):
+            fields.note(.unreadable, .openedAt, "the breaker stays open until 'next_trial_at' at most")
+        case (.absent, .open) where fields.read(StateName.self, .state).value == .open:
+            fields.note(.missing, .openedAt, "the breaker stays open until 'next_trial_at' at most")
+        case (.unreadable, _):
+            fields.note(.unreadable, .openedAt, "left out")
+        default:
+            break
         }
-        let until = field(Instant.self, .until)
+        state.openedAt = openedAt.value
+        state.openReason = fields.value(String.self, .openReason, else: "left out")
+        state.lastFailure = fields.value(String.self, .lastFailure, else: "left out")
+        state.lastFailureAt = fields.value(Instant.self, .lastFailureAt, else: "left out")
+        state.counts = decodeCounts(&fields)
+        let window = fields.value(OutcomeWindow.self, .failureWindow, else: "the failure-rate window starts empty") ?? OutcomeWindow()
+        if fields.has(.failureWindow) && window.isEmpty {
+            // Only a window with outcomes is ever written: an empty one is damage.
+            fields.note(.unreadable, .failureWindow, "the failure-rate window starts empty")
+        }
+        state.failureWindow = window
+        state.backoffInterval = fields.value(Int64.self, .backoffInterval, else: "the next reopen after a failed trial waits reset_timeout",
+                                             isValid: { $0 >= 0 }).map { .nanoseconds($0) }
+        return (state, fields.repairs)
+    }
+
+    /// The phase a stored state stands for; see `decodeRepairing(from:)`.
+    private static func decodePhase(_ fields: inout FieldReader<CodingKeys>, lastTarget: StateName?) -> Phase {
+        let isHeld = fields.value(Bool.self, .held, else: "read as not held") == true
+        let until = fields.read(Instant.self, .until)
+        func noteNoEnd() {
+            fields.note(until.isAbsent ? .missing : .unreadable, .until, "the breaker gets one trial")
+        }
+        let name = fields.read(StateName.self, .state)
         switch name {
-        case .closed:
-            phase = .closed
-        case .open:
-            if field(Bool.self, .held) == true {
-                phase = .held
-            } else if let until {
-                phase = .open(until: until)
-            } else {
-                throw DecodingError.dataCorruptedError(forKey: .until, in: c, debugDescription: "an open state needs next_trial_at")
+        case .value(.closed):
+            return .closed
+        case .value(.halfOpen):
+            return .halfOpen(successes: fields.value(Int.self, .halfOpenSuccesses, else: "read as 0", isValid: { $0 >= 0 }) ?? 0)
+        case .value(.open):
+            if isHeld { return .held }
+            if let end = until.value { return .open(until: end) }
+            noteNoEnd()
+            return .halfOpen(successes: 0)
+        case .absent, .unreadable:
+            let problem: StateRepair.Problem = name.isAbsent ? .missing : .unreadable
+            if isHeld {
+                fields.note(problem, .state, "read as held open, as 'held' says")
+                return .held
             }
-        case .halfOpen:
-            phase = .halfOpen(successes: max(0, field(Int.self, .halfOpenSuccesses) ?? 0))
+            if let end = until.value {
+                fields.note(problem, .state, "read as open until 'next_trial_at'")
+                return .open(until: end)
+            }
+            switch lastTarget {
+            case .open?:
+                fields.note(problem, .state, "the breaker gets one trial")
+                return .halfOpen(successes: 0)
+            case .halfOpen?:
+                fields.note(problem, .state, "read as half-open, the last transition's target")
+                return .halfOpen(successes: 0)
+            case .closed?:
+                if problem == .unreadable { fields.note(problem, .state, "read as closed, the last transition's target") }
+                return .closed
+            case nil where problem == .unreadable:
+                fields.note(problem, .state, "the breaker gets one trial")
+                return .halfOpen(successes: 0)
+            case nil:
+                // No state and no history: a new breaker.
+                return .closed
+            }
         }
-        generation = field(UInt64.self, .generation) ?? 0
-        consecutiveFailures = max(0, field(Int.self, .consecutiveFailures) ?? 0)
-        openedAt = field(Instant.self, .openedAt)
-        openReason = field(String.self, .openReason)
-        lastFailure = field(String.self, .lastFailure)
-        lastFailureAt = field(Instant.self, .lastFailureAt)
-        counts = field(Counts.self, .counts) ?? Counts()
-        recentTransitions = Array((field([Transition].self, .recentTransitions) ?? []).suffix(Self.historyLimit))
-        failureWindow = field(OutcomeWindow.self, .failureWindow) ?? OutcomeWindow()
-        backoffInterval = field(Int64.self, .backoffInterval).flatMap { $0 >= 0 ? .nanoseconds($0) : nil }
+    }
+
+    /// The lifetime counts, member by member: an absent or unreadable one is
+    /// 0 and the others are kept.
+    private static func decodeCounts(_ fields: inout FieldReader<CodingKeys>) -> Counts {
+        guard fields.has(.counts) else { return Counts() }
+        guard let container = try? fields.container.nestedContainer(keyedBy: Counts.CodingKeys.self, forKey: .counts) else {
+            fields.note(.unreadable, .counts, "every count starts from 0")
+            return Counts()
+        }
+        var members = FieldReader(container, prefix: "counts.")
+        let remedy = "counted from 0, the other counts kept"
+        var counts = Counts()
+        counts.successes = members.value(UInt64.self, .successes, else: remedy) ?? 0
+        counts.failures = members.value(UInt64.self, .failures, else: remedy) ?? 0
+        counts.ignored = members.value(UInt64.self, .ignored, else: remedy) ?? 0
+        counts.rejected = members.value(UInt64.self, .rejected, else: remedy) ?? 0
+        counts.fallbacks = members.value(UInt64.self, .fallbacks, else: remedy) ?? 0
+        fields.adopt(members.repairs)
+        return counts
     }
 
     /// Encodes the state as a flat object.

@@ -140,6 +140,21 @@ public struct Transition: Sendable, Equatable, Codable {
     private enum CodingKeys: String, CodingKey {
         case from, to, at, reason, generation, actor = "by"
     }
+
+    /// Decodes a transition; an unreadable `by` is left out rather than
+    /// losing the whole entry.
+    /// - Parameter decoder: the decoder to read from.
+    /// - Throws: `DecodingError` when `from`, `to`, `at`, `reason` or
+    ///   `generation` is missing or unreadable.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        from = try container.decode(StateName.self, forKey: .from)
+        to = try container.decode(StateName.self, forKey: .to)
+        at = try container.decode(Instant.self, forKey: .at)
+        reason = try container.decode(String.self, forKey: .reason)
+        generation = try container.decode(UInt64.self, forKey: .generation)
+        actor = (try? container.decodeIfPresent(String.self, forKey: .actor)) ?? nil
+    }
 }
 
 /// Lifetime totals of a breaker, exact under any concurrency: what `status`
@@ -155,6 +170,11 @@ public struct Counts: Sendable, Equatable, Codable {
     public var rejected: UInt64 = 0
     /// Rejected calls answered by a fallback.
     public var fallbacks: UInt64 = 0
+
+    /// The members' names as stored.
+    enum CodingKeys: String, CodingKey {
+        case successes, failures, ignored, rejected, fallbacks
+    }
 
     /// Creates zero counts.
     public init() {}

@@ -123,7 +123,7 @@ struct FaultTests {
         ("empty", ""),
         ("garbage", "\u{7F}ELF\u{01}\u{00}binary garbage \u{FF}"),
         ("a JSON array", "[1, 2, 3]"),
-        ("an open state with no end", #"{"format": 1, "state": "open", "opened_at": {"boottime_ns": 1, "unix_ns": 1}}"#),
+        ("a JSON string", #""open""#),
     ]
 
     @Test(arguments: damaged.map(\.0))
@@ -147,6 +147,105 @@ struct FaultTests {
         #expect(Self.bytes(sandbox.stateDirectory + "/alpha/" + aside) == Data(content.utf8))
         #expect(try Self.mode(sandbox.stateDirectory + "/alpha/state.json") == 0o600)
         #expect(try sandbox.counts("alpha")["successes"] == 1)
+    }
+
+    /// The state file as a JSON object.
+    static func stateObject(_ path: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    }
+
+    static func writeState(_ object: [String: Any], to path: String) throws {
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A breaker `alpha` opened for an hour by one failure: the sandbox, its
+    /// state file's path, and the state file as an object.
+    static func openedForAnHour() throws -> (Sandbox, String, [String: Any]) {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              alpha: {fail_max: 1, reset_timeout: 1h}
+            """)
+        #expect(try sandbox.run(["run", "alpha", "--", "false"]).status == 1)
+        let path = sandbox.stateDirectory + "/alpha/state.json"
+        let object = try stateObject(path)
+        #expect(object["state"] as? String == "open")
+        return (sandbox, path, object)
+    }
+
+    /// Issue 7, item 4: "an open breaker without `opened_at` gets one trial,
+    /// never a silent close", and nothing written before is lost.
+    @Test func anOpenStateFileWithoutItsEndGetsExactlyOneTrialAndKeepsItsCounts() throws {
+        let (sandbox, path, opened) = try Self.openedForAnHour()
+        let directory = sandbox.stateDirectory + "/alpha"
+        var object = opened
+        object.removeValue(forKey: "next_trial_at")
+        object.removeValue(forKey: "opened_at")
+        try Self.writeState(object, to: path)
+        let edited = Self.bytes(path)
+        let warning = "state file \(path) lacked 'next_trial_at'; the breaker gets one trial"
+
+        let status = try sandbox.run(["status", "--json", "alpha"])
+        #expect(status.status == 0)
+        #expect(status.stderr.contains(warning), "\(status.stderr)")
+        let shown = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let breaker = (shown?["breakers"] as? [[String: Any]])?.first
+        #expect(breaker?["state"] as? String == "half-open", "\(status.stdout)")
+        #expect((breaker?["counts"] as? [String: Int])?["failures"] == 1)
+        #expect(Self.bytes(path) == edited, "status never writes")
+
+        // The trial runs a second breaker-run for the same breaker: the
+        // trial permit is held, so that one is rejected (75) and only one
+        // trial runs.
+        let inner = "'\(Sandbox.binary)' --config '\(sandbox.configPath)' --state-dir '\(sandbox.stateDirectory)' run alpha -- echo second"
+        let run = try sandbox.run(["run", "alpha", "--", "sh", "-c", "\(inner); echo \"second trial: $?\""])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "second trial: 75\n")
+        #expect(run.stderr.contains(warning), "\(run.stderr)")
+        #expect(!run.stderr.contains("unreadable") && !run.stderr.contains("moved aside"))
+
+        let after = try sandbox.status("alpha")
+        #expect(after["state"] as? String == "closed", "the one trial succeeded")
+        #expect(try sandbox.counts("alpha") == ["successes": 1, "failures": 1, "ignored": 0, "rejected": 1, "fallbacks": 0],
+                "the failure written before is kept")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(!files.contains { $0.hasPrefix("state.json.corrupt-") }, "\(files)")
+        let history = try #require(try Self.stateObject(path)["transitions"] as? [[String: Any]])
+        #expect(history.map { $0["to"] as? String } == ["open", "closed"], "the event log written before is kept")
+        #expect(!(try sandbox.run(["status", "alpha"]).stderr.contains("lacked")), "the repaired state was written back")
+    }
+
+    @Test func anOpenStateFileWhoseTrialFailsOpensAgainRatherThanClosing() throws {
+        let (sandbox, path, opened) = try Self.openedForAnHour()
+        var object = opened
+        object["next_trial_at"] = "tomorrow"
+        try Self.writeState(object, to: path)
+
+        let trial = try sandbox.run(["run", "alpha", "--", "false"])
+        #expect(trial.status == 1)
+        #expect(trial.stderr.contains("state file \(path) had an unreadable 'next_trial_at'; the breaker gets one trial"), "\(trial.stderr)")
+        #expect(try sandbox.status("alpha")["state"] as? String == "open")
+        #expect(try sandbox.run(["run", "alpha", "--", "true"]).status == 75, "open for its reset timeout again")
+        #expect(try sandbox.counts("alpha") == ["successes": 0, "failures": 2, "ignored": 0, "rejected": 1, "fallbacks": 0])
+    }
+
+    @Test func anUnreadableCountIsReportedAndTheOtherCountsAreKept() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        #expect(try sandbox.run(["run", "alpha", "--", "true"]).status == 0)
+        #expect(try sandbox.run(["run", "alpha", "--", "false"]).status == 1)
+        #expect(try sandbox.run(["run", "alpha", "--", "sh", "-c", "exit 0"]).status == 0)
+        let path = sandbox.stateDirectory + "/alpha/state.json"
+        var object = try Self.stateObject(path)
+        var counts = try #require(object["counts"] as? [String: Any])
+        counts["successes"] = "two"
+        counts.removeValue(forKey: "ignored")
+        object["counts"] = counts
+        try Self.writeState(object, to: path)
+
+        let run = try sandbox.run(["run", "alpha", "--", "false"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("state file \(path) had an unreadable 'counts.successes'; counted from 0, the other counts kept"), "\(run.stderr)")
+        #expect(try sandbox.counts("alpha") == ["successes": 0, "failures": 2, "ignored": 0, "rejected": 0, "fallbacks": 0])
     }
 
     @Test func aStateFileOfAFutureFormatIsNeverOverwritten() throws {
@@ -239,6 +338,56 @@ struct FaultTests {
             let link = try FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + file)
             #expect(link == victim, "the link is left for the operator to inspect")
         }
+    }
+
+    /// The cached output (`NAME/cache`): a write replaces a planted link and
+    /// never writes through it; a read refuses it with a message naming it,
+    /// and the next fallback answers (or the rejection's 75 when none is left).
+    @Test(arguments: ["with-next", "cache-only"])
+    func aSymlinkPlantedForTheCachedOutputIsNeverFollowed(name: String) throws {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              with-next:
+                fail_max: 1
+                reset_timeout: 1h
+                fallback: [{cached: {max_age: 1h}}, {output: "static answer\\n", exit_code: 0}]
+              cache-only:
+                fail_max: 1
+                reset_timeout: 1h
+                fallback: {cached: {max_age: 1h}}
+            """)
+        #expect(try sandbox.run(["run", name, "--", "echo", "first"]).status == 0)
+        let cache = sandbox.stateDirectory + "/\(name)/cache"
+        #expect(try String(contentsOfFile: cache, encoding: .utf8) == "first\n")
+        let victim = sandbox.path("victim")
+        try "precious\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        func plant() throws {
+            try FileManager.default.removeItem(atPath: cache)
+            try FileManager.default.createSymbolicLink(atPath: cache, withDestinationPath: victim)
+        }
+
+        try plant()
+        let write = try sandbox.run(["run", name, "--", "echo", "second"])
+        #expect(write.status == 0)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "never written through")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: cache)) == nil, "the link is replaced by the new output")
+        #expect(try String(contentsOfFile: cache, encoding: .utf8) == "second\n")
+
+        try plant()
+        #expect(try sandbox.run(["trip", name]).status == 0)
+        let read = try sandbox.run(["run", name, "--", "echo", "third"])
+        #expect(read.stderr.contains("\(name): cached output not used (refusing to follow symlink \(cache) in the state directory; remove it or pass another --state-dir); trying the next fallback"),
+                "\(read.stderr)")
+        if name == "with-next" {
+            #expect(read.status == 0)
+            #expect(read.stdout == "static answer\n")
+        } else {
+            #expect(read.status == 75)
+            #expect(read.stdout.isEmpty)
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: cache) == victim, "the link is left for the operator")
     }
 
     @Test func aSymlinkPlantedForTheTrialPermitIsRefusedWithAMessage() throws {

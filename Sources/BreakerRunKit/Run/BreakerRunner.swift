@@ -306,7 +306,16 @@ public struct BreakerRunner {
 
     private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, arguments: [String]) -> RunResult {
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
-        runner.cache = { name in try? store.readCache(name) }
+        runner.cache = { name in
+            do {
+                return try store.readCache(name)
+            } catch {
+                // Said, not swallowed: a planted link or an unreadable file
+                // would otherwise look like an empty cache.
+                logger.warning("\(name): cached output not used (\(error)); trying the next fallback")
+                return nil
+            }
+        }
         if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
             countFallback(of: breaker)
             let how: String

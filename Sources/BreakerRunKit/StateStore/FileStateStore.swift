@@ -90,9 +90,14 @@ public struct FileStateStore: Sendable {
     /// runs if anything was written. The lock is held for this call
     /// only: never call the guarded command from `body`.
     ///
-    /// A missing `state.json` is a new closed breaker. One that cannot be
-    /// parsed is renamed to `state.json.corrupt-YYYYMMDDTHHMMSSZ` (UTC), a
-    /// warning goes to the warning channel, and the breaker starts closed.
+    /// A missing `state.json` is a new closed breaker. One that is not JSON,
+    /// or not a JSON object, is renamed to
+    /// `state.json.corrupt-YYYYMMDDTHHMMSSZ` (UTC), a warning goes to the
+    /// warning channel, and the breaker starts closed. An object with fields
+    /// missing or unreadable is read field by field
+    /// (`BreakerState.decodeRepairing(from:)`): every readable field is kept,
+    /// each repair is a warning ("state file PATH lacked 'next_trial_at'; the
+    /// breaker gets one trial"), and the repaired state is written back.
     /// A state stored on another boot (a different boot id) is re-expressed
     /// on this boot's clock with `BreakerState.rebase(toBootOf:)` before
     /// `body` sees it. Instants ahead of `now` on the same boot are left to
@@ -179,8 +184,10 @@ public struct FileStateStore: Sendable {
     ///
     /// A missing state directory, breaker directory or state file reads as a
     /// new closed breaker. A state stored on another boot is rebased in
-    /// memory. An unreadable state file reads as a new closed breaker, with a
-    /// warning; the file is left as it is (the next `update` moves it aside).
+    /// memory. A state file that is not a JSON object reads as a new closed
+    /// breaker, with a warning; the file is left as it is (the next `update`
+    /// moves it aside). Repaired fields are warned about as `update` does,
+    /// and left for the next `update` to rewrite.
     /// - Parameter name: the breaker's name, a validated safe file name.
     /// - Returns: the state, and the current time it was read at.
     /// - Throws: `StateStoreError` when a directory or the file exists but
@@ -325,12 +332,17 @@ public struct FileStateStore: Sendable {
         if let format = document.format, format > StoredDocument.currentFormat {
             throw StateStoreError.unsupportedFormat(path: path, found: format, highestSupported: StoredDocument.currentFormat)
         }
+        // A field repaired is reported each time it is read; the next update
+        // rewrites the file, so a run reports it once.
+        for repair in document.repairs {
+            warn("state file \(path) \(repair)")
+        }
         var state = document.state
         let isOtherBoot = document.bootID != clock.bootID
         if isOtherBoot {
             state.rebase(toBootOf: now)
         }
-        let needsRewrite = isOtherBoot || document.format != StoredDocument.currentFormat
+        let needsRewrite = isOtherBoot || document.format != StoredDocument.currentFormat || !document.repairs.isEmpty
         return Loaded(state: state, needsRewrite: needsRewrite, isFromFile: true,
                       countsEpoch: document.countsEpoch ?? PendingCounts.initialEpoch)
     }

@@ -18,6 +18,10 @@ package struct StoredDocument: Codable {
     package var countsEpoch: UInt64?
     /// The breaker state.
     package var state: BreakerState
+    /// The fields that decoding found missing where they mattered, or
+    /// unreadable, and repaired (`BreakerState.decodeRepairing(from:)`);
+    /// empty for a document made in memory.
+    package var repairs: [StateRepair] = []
 
     package init(format: Int? = StoredDocument.currentFormat, bootID: String?, countsEpoch: UInt64? = nil, state: BreakerState) {
         self.format = format
@@ -32,14 +36,19 @@ package struct StoredDocument: Codable {
         case countsEpoch = "counts_epoch"
     }
 
-    /// Decodes leniently, like `BreakerState` itself.
+    /// Decodes field by field, like `BreakerState` itself, and collects the
+    /// repairs made. An unreadable `format` is read as the current one, an
+    /// unreadable `boot_id` as none (so the state is rebased as after a
+    /// reboot); both are reported.
     /// - Throws: only when the top level is not an object.
     package init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        format = (try? container.decodeIfPresent(Int.self, forKey: .format)) ?? nil
-        bootID = (try? container.decodeIfPresent(String.self, forKey: .bootID)) ?? nil
-        countsEpoch = (try? container.decodeIfPresent(UInt64.self, forKey: .countsEpoch)) ?? nil
-        state = try BreakerState(from: decoder)
+        var fields = FieldReader(try decoder.container(keyedBy: CodingKeys.self))
+        format = fields.value(Int.self, .format, else: "read as format \(Self.currentFormat)")
+        bootID = fields.value(String.self, .bootID, else: "the state is taken as from another boot")
+        countsEpoch = fields.value(UInt64.self, .countsEpoch, else: "the counts pending in NAME/counts are not added")
+        let decoded = try BreakerState.decodeRepairing(from: decoder)
+        state = decoded.state
+        repairs = fields.repairs + decoded.repairs
     }
 
     package func encode(to encoder: any Encoder) throws {
