@@ -15,6 +15,12 @@ struct TerminalTests {
         return (session.keys, session.end)
     }
 
+    /// Whether the shell has written its `echo $? > FILE` line: it creates
+    /// the file before it writes, so existing is not enough.
+    static func isWritten(_ path: String) -> Bool {
+        (try? String(contentsOfFile: path, encoding: .utf8))?.hasSuffix("\n") == true
+    }
+
     private func commandLine(_ sandbox: Sandbox, _ script: String, statusFile: String) -> String {
         let words = [Sandbox.binary, "run", "--config", sandbox.configPath, "--state-dir", sandbox.stateDirectory, "tty", "--", "sh", "-c", script]
         return words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
@@ -29,7 +35,7 @@ struct TerminalTests {
         defer { tmux.end() }
         usleep(300_000)
         tmux.keys(["hello", "Enter"])
-        #expect(eventually(within: 5) { FileManager.default.fileExists(atPath: status) })
+        #expect(eventually(within: 5) { Self.isWritten(status) })
         #expect((try? String(contentsOfFile: answer, encoding: .utf8)) == "got:hello\n")
         #expect((try? String(contentsOfFile: status, encoding: .utf8)) == "0\n")
     }
@@ -42,7 +48,7 @@ struct TerminalTests {
         defer { tmux.end() }
         #expect(eventually(within: 5) { FileManager.default.fileExists(atPath: started) })
         tmux.keys(["C-c"])
-        #expect(eventually(within: 5) { FileManager.default.fileExists(atPath: status) })
+        #expect(eventually(within: 5) { Self.isWritten(status) })
         #expect((try? String(contentsOfFile: status, encoding: .utf8)) == "130\n", "died of SIGINT, as the call did")
         let counts = try sandbox.counts("tty")
         #expect(counts["ignored"] == 1)
@@ -65,7 +71,7 @@ struct TerminalTests {
         usleep(500_000)
         shell.keys(["-l", "hello"])
         shell.keys(["Enter"])
-        #expect(eventually(within: 5) { FileManager.default.fileExists(atPath: answer) })
+        #expect(eventually(within: 5) { Self.isWritten(answer) })
         #expect((try? String(contentsOfFile: answer, encoding: .utf8)) == "got:hello\n")
     }
 }
