@@ -80,7 +80,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "breaker-run", dependencies: ["BreakerRunCommandLine"], linkerSettings: coreLinkerSettings),
+        .executableTarget(name: "breaker-run", dependencies: ["BreakerRunCommandLine", "CPlatform"], linkerSettings: coreLinkerSettings),
         .executableTarget(name: "breaker-run-full", dependencies: ["BreakerRunCommandLine", "BreakerRunNetwork"]),
         // Records many calls on one breaker for bench/run.sh's history figures.
         .executableTarget(name: "breaker-run-bench-seed", dependencies: ["BreakerRunKit", "CircuitBreaker"], path: "bench/Seed"),

@@ -15,4 +15,13 @@ int breaker_run_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *
 /// number (EBADF, ENOMEM, or ENOSYS where the C library lacks the call).
 int breaker_run_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
 
+/// In a statically linked binary (no program interpreter: AT_BASE is 0),
+/// limits glibc's name service lookups to the modules built into libc:
+/// `files` for users and groups, `files dns` for hosts. Any other module
+/// named in /etc/nsswitch.conf (systemd, resolve, sss, ldap) would be
+/// loaded with dlopen(3) from the system's shared glibc into a process
+/// that carries its own, which glibc does not support and which crashes.
+/// Does nothing in a dynamically linked binary, or under another C library.
+void breaker_run_limit_static_name_services(void);
+
 #endif
