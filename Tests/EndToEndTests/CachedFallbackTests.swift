@@ -64,3 +64,31 @@ struct CachedFallbackTests {
         #expect(served.stdout == "static\n")
     }
 }
+
+/// `counts.fallbacks` counts the rejected calls a fallback answered: one
+/// that exited (whatever its status) counts; one that timed out or was
+/// killed did not answer and does not.
+@Suite("Fallbacks counted when they answer")
+struct FallbackCountTests {
+    @Test(arguments: [
+        (fallback: "exit 3", status: Int32(3), counted: 1),
+        (fallback: "sleep 5", status: Int32(124), counted: 0),
+        (fallback: "kill -9 $$", status: Int32(137), counted: 0),
+    ])
+    func aFallbackIsCountedOnlyWhenItAnswered(example: (fallback: String, status: Int32, counted: Int)) throws {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              job:
+                timeout: 1s
+                reset_timeout: 10m
+                fallback: {shell: '\(example.fallback)'}
+            """)
+        #expect(try sandbox.run(["trip", "job"]).status == 0)
+        let rejected = try sandbox.run(["run", "job", "--", "true"])
+        #expect(rejected.status == example.status, "\(rejected.stderr)")
+        let counts = try sandbox.counts("job")
+        #expect(counts["rejected"] == 1)
+        #expect(counts["fallbacks"] == example.counted, "\(example.fallback): \(counts)")
+    }
+}

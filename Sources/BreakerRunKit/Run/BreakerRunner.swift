@@ -317,20 +317,22 @@ public struct BreakerRunner {
             }
         }
         if let answer = runner.run(breaker.fallbacks, for: breaker, state: state, rejection: rejection, arguments: arguments, now: now) {
-            countFallback(of: breaker)
-            let how: String
+            // Answered: it gave its output and exited, whatever its status.
+            // Timed out, killed or unable to write: it did not answer.
+            let (how, answered): (String, Bool)
             switch answer {
             case .process(.exited(0), timedOut: false), .fixed:
-                how = "fallback answered"
+                (how, answered) = ("fallback answered", true)
             case .cached(let age, _):
-                how = "answered from the cache (\(DurationFormat.string(age)) old)"
+                (how, answered) = ("answered from the cache (\(DurationFormat.string(age)) old)", true)
             case .process(.exited(let code), timedOut: false):
-                how = "fallback answered with exit status \(code)"
+                (how, answered) = ("fallback answered with exit status \(code)", true)
             case .process(.signaled(let signal), timedOut: false):
-                how = "fallback was killed by \(SignalName.of(signal))"
+                (how, answered) = ("fallback was killed by \(SignalName.of(signal))", false)
             case .process(_, timedOut: true), .outputLost:
-                how = "fallback failed"
+                (how, answered) = ("fallback failed", false)
             }
+            if answered { countFallback(of: breaker) }
             logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); \(how)")
             return .fellBack(rejection, answer)
         }
@@ -340,7 +342,8 @@ public struct BreakerRunner {
 
     /// Counts a rejected call that a fallback answered (`counts.fallbacks`),
     /// once it has: a rejection whose fallbacks all declined (no fresh
-    /// cache) is not counted as answered.
+    /// cache), or whose fallback timed out, was killed or could not write
+    /// its output, is not counted as answered.
     private func countFallback(of breaker: BreakerConfiguration) {
         do {
             try store.update(breaker.name) { state, _ in

@@ -293,14 +293,29 @@ public struct FileStateStore: Sendable {
 
     private func load(from files: BreakerDirectory, now: Instant, movingCorruptAside: Bool, warnsOfDamagedCounts: Bool = true) throws -> Loaded {
         var loaded = try loadState(from: files, now: now, movingCorruptAside: movingCorruptAside)
-        guard let bytes = try files.readFile(PendingCounts.fileName, limit: PendingCounts.encodedLength + 1)?.bytes else {
+        let countsPath = files.path(PendingCounts.fileName)
+        let bytes: [UInt8]
+        do {
+            guard let read = try files.readFile(PendingCounts.fileName, limit: PendingCounts.encodedLength + 1)?.bytes else {
+                return loaded
+            }
+            bytes = read
+        } catch let error as StateStoreError {
+            // Something planted there (a symlink, a directory, a FIFO) costs
+            // the pending counts only: the state itself is intact, and
+            // counts go to state.json until it is removed.
+            loaded.hasCountsFile = true
+            loaded.hasDamagedCounts = true
+            if warnsOfDamagedCounts {
+                warn("counts file \(countsPath) cannot be used (\(error)); the counts go to state.json until it is removed")
+            }
             return loaded
         }
         loaded.hasCountsFile = true
         guard let pending = PendingCounts.decode(bytes) else {
             loaded.hasDamagedCounts = true
             if warnsOfDamagedCounts {
-                warn("counts file \(files.path(PendingCounts.fileName)) was damaged; the counts recorded since the last state change are lost, and the next run rewrites it")
+                warn("counts file \(countsPath) was damaged; the counts recorded since the last state change are lost, and the next run rewrites it")
             }
             return loaded
         }

@@ -167,7 +167,7 @@ import Testing
         #expect(refusal.description.hasPrefix("refusing to follow symlink \(breaker)"))
     }
 
-    @Test(arguments: ["state.json", "lock", "permit.0", "counts"])
+    @Test(arguments: ["state.json", "lock", "permit.0"])
     func refusesASymlinkInPlaceOfAFile(file: String) throws {
         let target = "\(temporary.path)/target"
         try write("precious", to: target)
@@ -180,7 +180,7 @@ import Testing
         } else {
             #expect(throws: refusal) { try store.update("payments") { state, _ in state.counts.successes += 1 } }
         }
-        if file == "state.json" || file == "counts" {
+        if file == "state.json" {
             #expect(throws: refusal) { _ = try store.read("payments") }
         }
         #expect(contents(of: target) == Array("precious".utf8))
@@ -525,6 +525,26 @@ fileprivate func jsonObject(at path: String) -> [String: Any]? {
         try store.update("payments") { state, _ in state.counts.rejected += 1 }
         #expect(try store.read("payments").0.counts.rejected == 1)
         #expect(try pendingCounts(in: breaker).counts.rejected == 1)
+    }
+
+    @Test(arguments: ["symlink", "directory"])
+    func somethingPlantedAtTheCountsFileCostsOnlyItsCountsNotTheState(planted: String) throws {
+        try open()
+        let target = "\(temporary.path)/target"
+        try write("precious", to: target)
+        if planted == "symlink" {
+            try FileManager.default.createSymbolicLink(atPath: "\(breaker)/counts", withDestinationPath: target)
+        } else {
+            try FileManager.default.createDirectory(atPath: "\(breaker)/counts", withIntermediateDirectories: false)
+        }
+        // A rejection by the open breaker: counted, in state.json instead.
+        try store.update("payments") { state, now in _ = state.admit(at: now, policy: Policy()) { true } }
+        let (state, _) = try store.read("payments")
+        #expect(state.phase != .closed, "the breaker is still open")
+        #expect(state.counts.rejected == 1)
+        #expect((jsonObject(at: "\(breaker)/state.json")?["counts"] as? [String: Int])?["rejected"] == 1)
+        #expect(contents(of: target) == Array("precious".utf8))
+        #expect(warnings.all.contains { $0.contains("counts file \(breaker)/counts cannot be used") && $0.contains("until it is removed") })
     }
 
     @Test func aCountsFileRoundTripsAndAnyChangedByteIsRefused() throws {
