@@ -118,7 +118,9 @@ struct GlobalOptions: ParsableArguments {
             let metrics = MetricsFile(path: path, breakers: configuration.sortedBreakers, store: store, lockDirectory: directory)
             store.setAfterWrite {
                 do {
-                    try metrics.write()
+                    for (name, error) in try metrics.write() {
+                        logger.warning("metrics_file \(path): \(name) left out: \(error)")
+                    }
                 } catch {
                     logger.warning("metrics_file \(path) not updated: \(error)")
                 }

@@ -17,14 +17,14 @@ extension BreakerRun {
 
         func run() throws {
             let context = try options.loadContext()
-            let text: String
-            do {
-                text = try MetricsFile.render(context.configuration.sortedBreakers, from: context.store)
-            } catch {
-                report(error)
-                throw ExitCode(ExitStatus.ioError.rawValue)
+            // The readable breakers are printed even when one is not; that
+            // one is reported, and the exit status is 74 (EX_IOERR).
+            let rendered = MetricsFile.render(context.configuration.sortedBreakers, from: context.store)
+            try output(rendered.text)
+            for (name, error) in rendered.unreadable {
+                StandardOutput.writeError("breaker-run: \(name): left out: \(error)\n")
             }
-            try output(text)
+            if !rendered.unreadable.isEmpty { throw ExitCode(ExitStatus.ioError.rawValue) }
         }
     }
 }

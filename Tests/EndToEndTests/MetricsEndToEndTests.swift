@@ -94,6 +94,26 @@ struct MetricsEndToEndTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["breaker-run.prom"])
     }
 
+    @Test func aBreakerWhoseStateCannotBeReadIsLeftOutAndTheOthersAreStillPrinted() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        try FileManager.default.createDirectory(atPath: sandbox.path("metrics"), withIntermediateDirectories: true)
+        #expect(try sandbox.run(["run", "api"]).status == 0)
+        // db's state.json is a directory: its state cannot be read.
+        try FileManager.default.createDirectory(atPath: sandbox.stateDirectory + "/db/state.json", withIntermediateDirectories: true)
+        let result = try sandbox.run(["metrics"])
+        #expect(result.status == 74)
+        #expect(result.stderr.contains("breaker-run: db: left out:"), "\(result.stderr)")
+        let samples = try parseWithPrometheusClient(result.stdout)
+        #expect(samples.contains(#"breaker_run_calls counter breaker_run_calls_total{breaker="api",outcome="success"} 1"#))
+        #expect(!samples.contains { $0.contains(#"breaker="db""#) })
+        // metrics_file follows api's next run, leaving db out with a warning.
+        let run = try sandbox.run(["run", "api"])
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("db left out"), "\(run.stderr)")
+        let file = try parseWithPrometheusClient(try String(contentsOfFile: sandbox.path("metrics/breaker-run.prom"), encoding: .utf8))
+        #expect(file.contains(#"breaker_run_calls counter breaker_run_calls_total{breaker="api",outcome="success"} 2"#))
+    }
+
     @Test func anUnwritableMetricsFileIsAWarningNotAFailure() throws {
         let sandbox = try Sandbox(config: Self.config.replacingOccurrences(of: "metrics/breaker-run.prom", with: "missing-dir/x.prom"))
         let result = try sandbox.run(["run", "api"])

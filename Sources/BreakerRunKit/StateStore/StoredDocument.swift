@@ -45,7 +45,7 @@ package struct StoredDocument: Codable {
         var fields = FieldReader(try decoder.container(keyedBy: CodingKeys.self))
         format = fields.value(Int.self, .format, else: "read as format \(Self.currentFormat)")
         bootID = fields.value(String.self, .bootID, else: "the state is taken as from another boot")
-        countsEpoch = fields.value(UInt64.self, .countsEpoch, else: "the counts pending in NAME/counts are not added")
+        countsEpoch = fields.value(UInt64.self, .countsEpoch, else: "read as 0: counts pending in the counts file under another epoch are not added")
         let decoded = try BreakerState.decodeRepairing(from: decoder)
         state = decoded.state
         repairs = fields.repairs + decoded.repairs

@@ -51,37 +51,47 @@ public struct MetricsFile: Sendable {
 
     /// Every breaker's metrics as of now: each state read without a lock
     /// (`state.json` is only ever replaced whole; a PostgreSQL row is read
-    /// as committed).
+    /// as committed). A breaker whose state cannot be read is left out, so
+    /// that one damaged breaker does not hide the others, and is returned
+    /// with its error.
     /// - Parameter store: where the states are read.
     /// - Parameter breakers: the breakers, in the order to print them.
-    /// - Returns: the exposition text.
-    /// - Throws: the backend's error (`StateStoreError`,
-    ///   `PostgresStateStoreError`) when a state cannot be read.
-    public static func render(_ breakers: [BreakerConfiguration], from store: any StateBackend) throws -> String {
+    /// - Returns: the exposition text of the readable breakers, and each
+    ///   unreadable one's name with the backend's error (`StateStoreError`,
+    ///   `PostgresStateStoreError`).
+    public static func render(_ breakers: [BreakerConfiguration], from store: any StateBackend) -> (text: String, unreadable: [(name: String, error: any Error)]) {
         var entries: [Metrics.Breaker] = []
+        var unreadable: [(name: String, error: any Error)] = []
         var latest: Instant?
         for breaker in breakers {
-            let (state, now) = try store.read(breaker.name)
-            entries.append(Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy))
-            latest = now
+            do {
+                let (state, now) = try store.read(breaker.name)
+                entries.append(Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy))
+                latest = now
+            } catch {
+                unreadable.append((breaker.name, error))
+            }
         }
         // With no breakers the time is never used.
-        return Metrics.render(entries, at: latest ?? Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
+        return (Metrics.render(entries, at: latest ?? Instant(monotonicNanoseconds: 0, wallNanoseconds: 0)), unreadable)
     }
 
-    /// Rewrites the file with every breaker's current metrics.
-    /// - Throws: `StateStoreError` when a state cannot be read; `SystemError`
-    ///   when the lock, the temporary file or the rename fails (the old file
-    ///   then stays as it was).
-    public func write() throws {
+    /// Rewrites the file with every readable breaker's current metrics.
+    /// - Returns: the breakers left out because their state cannot be read,
+    ///   each with its error.
+    /// - Throws: `SystemError` when the lock, the temporary file or the
+    ///   rename fails (the old file then stays as it was).
+    @discardableResult
+    public func write() throws -> [(name: String, error: any Error)] {
         let lockPath = lockDirectory + "/.metrics.lock"
         let lock = try retryingInterrupts("open", path: lockPath) {
             open(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         }
         defer { closeDescriptor(lock) }
         try retryingInterrupts("flock", path: lockPath) { flock(lock, LOCK_EX) }
-        let text = try Self.render(breakers, from: store)
-        try Self.replace(path, with: Array(text.utf8))
+        let rendered = Self.render(breakers, from: store)
+        try Self.replace(path, with: Array(rendered.text.utf8))
+        return rendered.unreadable
     }
 
     /// Replaces `path` atomically with `bytes`, mode 0644.
