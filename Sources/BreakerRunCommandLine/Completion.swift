@@ -28,11 +28,14 @@ enum BreakerNameCompletion {
         var explicit: String?
         for (index, word) in words.enumerated() {
             if word == "--config", index + 1 < words.count {
-                explicit = words[index + 1]
+                // bash splits `--config=FILE` at the `=` (COMP_WORDBREAKS).
+                let value = words[index + 1] == "=" && index + 2 < words.count ? index + 2 : index + 1
+                explicit = words[value]
             } else if word.hasPrefix("--config=") {
                 explicit = String(word.dropFirst("--config=".count))
             }
         }
+        explicit = explicit.map(unquoted)
         // `~/x` as typed, before the shell expands it.
         if let path = explicit, path.hasPrefix("~/"), let home = environment["HOME"] {
             explicit = home + path.dropFirst()
@@ -41,5 +44,27 @@ enum BreakerNameCompletion {
             return []
         }
         return configuration.breakerNames.filter { $0.hasPrefix(prefix) }
+    }
+
+    /// A word as typed on the command line, which the shells pass to the
+    /// callback before they remove its quoting: `'a b'` or `"a b"` loses its
+    /// quotes, and a backslash escapes the character after it (`a\ b`).
+    /// - Parameter word: the word as typed.
+    /// - Returns: the word the shell would pass to the command.
+    static func unquoted(_ word: String) -> String {
+        if word.count >= 2, let first = word.first, first == "'" || first == "\"", word.last == first {
+            return String(word.dropFirst().dropLast())
+        }
+        var result = ""
+        var escaped = false
+        for character in word {
+            if escaped || character != "\\" {
+                result.append(character)
+                escaped = false
+            } else {
+                escaped = true
+            }
+        }
+        return result
     }
 }

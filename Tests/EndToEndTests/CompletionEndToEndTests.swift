@@ -35,6 +35,28 @@ struct CompletionEndToEndTests {
         #expect(result.stderr.isEmpty)
     }
 
+    /// bash splits `--config=FILE` into `--config`, `=` and `FILE`; and the
+    /// shells pass a word with its quoting as typed.
+    @Test(arguments: [
+        (words: ["--config", "=", "CONFIG"], directory: "plain"),
+        (words: ["--config", "'CONFIG'"], directory: "with space"),
+        (words: ["--config", "\"CONFIG\""], directory: "with space"),
+        (words: ["--config", "ESCAPED"], directory: "with space"),
+    ])
+    func theCallbackReadsTheConfigurationAsTheShellsPassIt(example: (words: [String], directory: String)) throws {
+        let sandbox = try Sandbox()
+        let directory = sandbox.path(example.directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = directory + "/b.yaml"
+        try "version: 1\nbreakers:\n  payments: {command: [/bin/true]}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let words = example.words.map {
+            $0.replacingOccurrences(of: "CONFIG", with: config)
+                .replacingOccurrences(of: "ESCAPED", with: config.replacingOccurrences(of: " ", with: "\\ "))
+        }
+        let result = try sandbox.run(["---completion", "reset", "--", "positional@0", "4", "0", "breaker-run"] + words + ["reset", ""])
+        #expect(result.stdout.split(separator: "\n") == ["payments"], "\(words): \(result.stderr)")
+    }
+
     @Test func theCallbackIsSilentWhenTheConfigurationIsBroken() throws {
         let sandbox = try Sandbox(config: "version: 1\nbreakers: [oops]\n")
         let result = try sandbox.run(["---completion", "run", "--", "positional@0", "4", "0",
