@@ -177,6 +177,18 @@ struct BreakerDirectory {
                             changeSeconds: Int64(status.st_ctim.tv_sec), changeNanoseconds: Int64(status.st_ctim.tv_nsec))
     }
 
+    /// fsync(2) of this directory, so that a file just created in it is
+    /// there after a power cut; a file system that cannot sync a directory
+    /// (EINVAL, ENOTSUP) is let be, as `replaceFile` does.
+    /// - Throws: `SystemError` when the sync fails otherwise.
+    func syncDirectory() throws(SystemError) {
+        do {
+            _ = try retryingInterrupts("fsync", path: directoryPath) { fsync(descriptor) }
+        } catch where error.errno == EINVAL || error.errno == ENOTSUP {
+            // Nothing to do: the file system keeps no directory to sync.
+        }
+    }
+
     /// Removes the temporary file `file` that a writer killed mid-write
     /// left, if any. The caller holds the lock, so no live writer owns it.
     func removeLeftoverTemporary(_ file: String) {

@@ -22,7 +22,7 @@ import FoundationEssentials
 /// `NAME/lock`, a file that is never replaced or renamed (locking `state.json`
 /// itself would lose updates, because a rename replaces the locked inode).
 /// A change of the lifetime counts alone is written to `NAME/counts` in
-/// place, without fsync (`PendingCounts` says why that is safe). Any other
+/// place, synced with one fdatasync (`PendingCounts`). Any other
 /// change goes to a temporary file in the same directory, is fsync'd,
 /// and is renamed over `state.json`; rename(2) replaces the name atomically
 /// (POSIX: "If the link named by the new argument exists, it shall be removed
@@ -83,7 +83,7 @@ public struct FileStateStore: Sendable {
     /// retrying `EINTR`), reads the clock, reads `state.json` and the
     /// pending counts of `NAME/counts` (added to the state `body` sees), and
     /// calls `body`. When only counts went up, they are written to
-    /// `NAME/counts` in place, without fsync. When anything else changed, the
+    /// `NAME/counts` in place and fdatasync'd. When anything else changed, the
     /// state (the pending counts folded in, under a new `counts_epoch`) is
     /// written to a temporary file, fsync'd, renamed over `state.json`, and
     /// the directory is fsync'd. Then the lock is released, and `afterWrite`
@@ -143,10 +143,10 @@ public struct FileStateStore: Sendable {
         let result = try body(&state, now)
         if !loaded.needsRewrite {
             if state == loaded.state { return (result, false) }
-            // Only counts went up: they go to NAME/counts, without fsync.
+            // Only counts went up: they go to NAME/counts in place, synced.
             if writesCountsInPlace, loaded.isFromFile, let added = Self.countsIncrease(from: loaded.state, to: state) {
                 let pending = PendingCounts(epoch: loaded.countsEpoch, counts: PendingCounts.adding(added, to: loaded.pendingCounts))
-                if (try? writePendingCounts(pending, to: files)) != nil {
+                if (try? writePendingCounts(pending, to: files, durably: true)) != nil {
                     // A temporary file a killed writer left is removed by the
                     // next writer, whichever file it writes.
                     files.removeLeftoverTemporary("state.json.tmp")
@@ -160,7 +160,7 @@ public struct FileStateStore: Sendable {
         let epoch = loaded.hasCountsFile ? UInt64.random(in: 1...PendingCounts.largestEpoch) : loaded.countsEpoch
         try write(state, countsEpoch: epoch, to: files)
         if loaded.hasCountsFile {
-            try? writePendingCounts(PendingCounts(epoch: epoch, counts: Counts()), to: files)
+            try? writePendingCounts(PendingCounts(epoch: epoch, counts: Counts()), to: files, durably: false)
         }
         return (result, true)
     }
@@ -399,19 +399,34 @@ public struct FileStateStore: Sendable {
 
 extension FileStateStore {
     /// Writes `NAME/counts` in place: one pwrite(2) of a fixed-length line
-    /// (`PendingCounts`), under the breaker's lock, without fsync.
+    /// (`PendingCounts`), under the breaker's lock; when `durably`, then
+    /// fdatasync(2) (the size does not change, so no metadata is waited for),
+    /// and, when the file was just created, an fsync of the directory.
+    /// - Parameters:
+    ///   - pending: the counts to write.
+    ///   - files: the breaker's directory.
+    ///   - durably: whether the counts must be on disk when this returns
+    ///     (false for the reset after a fold, whose loss is harmless).
     /// - Throws: `StateStoreError` when the file cannot be opened or written.
-    fileprivate func writePendingCounts(_ pending: PendingCounts, to files: BreakerDirectory) throws {
+    fileprivate func writePendingCounts(_ pending: PendingCounts, to files: BreakerDirectory, durably: Bool) throws {
         let path = files.path(PendingCounts.fileName)
         let descriptor = try files.openRegularFile(PendingCounts.fileName, flags: O_WRONLY | O_CREAT)
         defer { closeDescriptor(descriptor) }
         let bytes = pending.encoded()
+        var status = stat()
+        let size = fstat(descriptor, &status) == 0 ? Int(status.st_size) : -1
         do throws(SystemError) {
             let written = try retryingInterrupts("pwrite", path: path) {
                 bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
             }
             if written != bytes.count { throw SystemError("pwrite", path: path, errno: EIO) }
-            _ = try retryingInterrupts("ftruncate", path: path) { ftruncate(descriptor, off_t(bytes.count)) }
+            if size != bytes.count {
+                _ = try retryingInterrupts("ftruncate", path: path) { ftruncate(descriptor, off_t(bytes.count)) }
+            }
+            if durably {
+                _ = try retryingInterrupts("fdatasync", path: path) { fdatasync(descriptor) }
+                if size == 0 { try files.syncDirectory() }
+            }
         } catch {
             throw StateStoreError.cannotWrite(path: path, error)
         }

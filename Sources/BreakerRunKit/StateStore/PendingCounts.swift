@@ -7,16 +7,19 @@ import CircuitBreaker
 /// breaker with no failures to forget, a rejection by an open one. Rewriting
 /// `state.json` durably for those (a temporary file, two fsyncs, a rename)
 /// was the largest cost of the open path. Such a change is written here
-/// instead, in place, under the same exclusive lock and without fsync: the
-/// state that decides admissions (phase, opening, failures, window) is
-/// untouched, so it stays exactly as durable as before.
+/// instead, in place, under the same exclusive lock, and synced with one
+/// fdatasync(2): the size never changes, so no metadata and no rename wait
+/// for the disk, and the state that decides admissions (phase, opening,
+/// failures, window) is untouched.
 ///
 /// - Exact under concurrency and process crashes: every change is made under
 ///   the breaker's lock, and a process killed at any point has either
 ///   written its count to the page cache or not.
-/// - A power cut or kernel crash can lose the counts written since the
-///   last writeback (seconds), never a transition. A damaged file (a torn
-///   write) fails its checksum and is set aside with a warning.
+/// - Durable when the invocation returns, as `state.json` is. A power cut
+///   in the middle of this one write could tear the line (a sector holds
+///   it whole on the disks we know); the checksum then fails, the counts
+///   pending since the last write of `state.json` are lost with a warning,
+///   and never a transition.
 /// - The counts are folded into `state.json` by the next write of it, which
 ///   then moves to a new random `epoch`; a file whose epoch is not the
 ///   state's (a fold whose reset of this file was lost) is already counted
