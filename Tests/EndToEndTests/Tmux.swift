@@ -20,9 +20,23 @@ struct TmuxSession {
         tmux(["send-keys"] + keys)
     }
 
-    /// Stops the server and everything in its session.
+    /// Stops the server and everything in its session. `kill-server` alone
+    /// was seen to leave servers running after the tests (their sockets
+    /// gone with the sandbox), so the server is then found by its command
+    /// line and killed; the session's shell gets SIGHUP when its terminal
+    /// goes.
     func end() {
         tmux(["kill-server"])
+        let marker = Array("-S\0\(socket)\0".utf8)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let commandLine = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let bytes = Array(commandLine)
+            if bytes.count >= marker.count, (0...(bytes.count - marker.count)).contains(where: { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }) {
+                kill(pid, SIGKILL)
+            }
+        }
     }
 
     /// posix_spawn and waitpid rather than Foundation's Process: the tmux
