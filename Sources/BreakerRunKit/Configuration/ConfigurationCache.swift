@@ -320,23 +320,9 @@ struct ConfigurationCache {
     }
 
     private func writeFile(_ bytes: [UInt8], to path: String) {
+        // A cache that cannot be written is only a slower next run.
         let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        guard let descriptor = try? retryingInterrupts("open", path: temporary, {
-            open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        }) else { return }
-        var isOpen = true
-        do {
-            try writeAll(bytes, to: descriptor, path: temporary)
-            // Flushed before the rename, so that a crash leaves the old file
-            // or the whole new one, never a new name over blocks not written.
-            try retryingInterrupts("fsync", path: temporary) { fsync(descriptor) }
-            closeDescriptor(descriptor)
-            isOpen = false
-            try retryingInterrupts("rename", path: temporary) { rename(temporary, path) }
-        } catch {
-            if isOpen { closeDescriptor(descriptor) }
-            _ = unlink(temporary)
-        }
+        try? replaceFileAtomically(path, with: bytes, temporary: temporary, mode: 0o600)
     }
 }
 

@@ -73,3 +73,35 @@ public func retryingInterrupts<T: FixedWidthInteger>(_ operation: String, path: 
         if code != EINTR { throw SystemError(operation, path: path, errno: code) }
     }
 }
+
+/// Replaces the file at `path` with `bytes` atomically and durably, through
+/// `temporary` (a name of the same directory, created `O_EXCL | O_NOFOLLOW`
+/// with `mode`): every byte written, the mode set (the umask may have
+/// narrowed it), fsync(2), rename(2) over `path` (POSIX: "there shall be no
+/// point at which new does not exist"), so that a crash leaves the old file
+/// or the whole new one. On a failure the temporary file is removed and
+/// `path` is as it was.
+/// - Parameters:
+///   - path: the file to replace.
+///   - bytes: its new contents.
+///   - temporary: the temporary file's path, unique to the writer.
+///   - mode: the permission bits of the new file.
+/// - Throws: `SystemError` of the call that failed.
+func replaceFileAtomically(_ path: String, with bytes: [UInt8], temporary: String, mode: mode_t) throws(SystemError) {
+    let descriptor = try retryingInterrupts("open", path: temporary) {
+        open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+    }
+    var isOpen = true
+    do {
+        try writeAll(bytes, to: descriptor, path: temporary)
+        _ = try retryingInterrupts("fchmod", path: temporary) { fchmod(descriptor, mode) }
+        _ = try retryingInterrupts("fsync", path: temporary) { fsync(descriptor) }
+        closeDescriptor(descriptor)
+        isOpen = false
+        _ = try retryingInterrupts("rename", path: temporary) { rename(temporary, path) }
+    } catch {
+        if isOpen { closeDescriptor(descriptor) }
+        _ = unlink(temporary)
+        throw error
+    }
+}

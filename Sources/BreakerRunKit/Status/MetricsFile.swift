@@ -94,28 +94,16 @@ public struct MetricsFile: Sendable {
         return rendered.unreadable
     }
 
-    /// Replaces `path` atomically with `bytes`, mode 0644.
+    /// Replaces `path` atomically with `bytes`, mode 0644, through a
+    /// temporary file named with this process's id (which the collector
+    /// ignores: it starts with a dot).
     static func replace(_ path: String, with bytes: [UInt8]) throws {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let temporary = "\(directory)/.\(base).tmp-\(getpid())"
-        let file = try retryingInterrupts("open", path: temporary) {
-            open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        }
-        var isOpen = true
-        do {
-            try writeAll(bytes, to: file, path: temporary)
-            // The umask may have narrowed the mode; the collector must read it.
-            try retryingInterrupts("fchmod", path: temporary) { fchmod(file, 0o644) }
-            try retryingInterrupts("fsync", path: temporary) { fsync(file) }
-            closeDescriptor(file)
-            isOpen = false
-            try retryingInterrupts("rename", path: temporary) { rename(temporary, path) }
-        } catch {
-            if isOpen { closeDescriptor(file) }
-            _ = unlink(temporary)
-            throw error
-        }
+        // A leftover of a killed writer with the same pid (the name is ours).
+        _ = unlink(temporary)
+        try replaceFileAtomically(path, with: bytes, temporary: temporary, mode: 0o644)
     }
 }
