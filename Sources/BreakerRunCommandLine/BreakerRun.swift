@@ -26,7 +26,7 @@ struct BreakerRun: ParsableCommand {
         // with String(describing:) costs a scan of the runtime's conformance
         // tables, about 1.1 million instructions (0.3 ms) per subcommand on
         // every start (callgrind, docs/BENCHMARKS.md).
-        subcommands: [Run.self, Status.self, Trip.self, Reset.self, Validate.self, Metrics.self]
+        subcommands: [Run.self, Check.self, Status.self, Trip.self, Reset.self, Validate.self, Metrics.self]
     )
 
     /// The global options, declared here too so that the generated shell
@@ -42,7 +42,7 @@ struct BreakerRun: ParsableCommand {
     /// root command, to find `--generate-completion-script`: a fifth of the
     /// instructions of a whole `run` (callgrind, docs/BENCHMARKS.md). The
     /// subcommands that scripts run hundreds of times an hour (`run`,
-    /// `status`, `trip`, `reset`) are therefore parsed as root commands of
+    /// `check`, `status`, `trip`, `reset`) are therefore parsed as root commands of
     /// their own. Each names breaker-run as its super-command (the parser's
     /// experimental `_superCommandName`, made for such pseudo-commands), so
     /// that its usage and errors read `breaker-run run ...` as before; help,
@@ -51,7 +51,8 @@ struct BreakerRun: ParsableCommand {
         let arguments = GlobalOptions.hoisted(Array(CommandLine.arguments.dropFirst()))
         let rest = Array(arguments.dropFirst())
         switch arguments.first {
-        case Run.configuration.commandName: Run.main(rest)
+        case Run.configuration.commandName: Run.main(advising: rest)
+        case Check.configuration.commandName: Check.main(rest)
         case Status.configuration.commandName: Status.main(rest)
         case Trip.configuration.commandName: Trip.main(rest)
         case Reset.configuration.commandName: Reset.main(rest)

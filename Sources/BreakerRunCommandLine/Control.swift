@@ -22,10 +22,20 @@ extension BreakerRun {
         @Flag(help: "Keep the breaker open until 'breaker-run reset'.")
         var hold = false
 
-        @Option(help: ArgumentHelp("Why, for status and hooks.", valueName: "text"))
+        @Option(help: ArgumentHelp("Why, for status and hooks: one line of printable text.", valueName: "text"))
         var reason = "manual"
 
         func validate() throws {
+            if reason.allSatisfy(\.isWhitespace) {
+                throw ValidationError("--reason needs some text, such as --reason 'acquirer maintenance'")
+            }
+            // Shown by status, logged to stderr and the journal, given to
+            // hooks: a newline or an escape sequence there could forge a line
+            // or drive the reader's terminal.
+            if let control = reason.unicodeScalars.first(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+                let code = "U+" + String(control.value, radix: 16, uppercase: true).leftPadded(to: 4)
+                throw ValidationError("--reason must be one line of printable text; it has a control character (\(code))")
+            }
             if hold && interval != nil {
                 throw ValidationError("--for and --hold exclude each other: a held breaker stays open until reset")
             }
@@ -92,4 +102,11 @@ private func update(_ context: Context, _ breaker: BreakerConfiguration, _ body:
     }
     TransitionReporter(logger: context.logger, environment: context.environment)
         .report(transitions, of: breaker, state: state, at: now)
+}
+
+extension String {
+    /// The string with zeros before it up to `width` characters.
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
 }

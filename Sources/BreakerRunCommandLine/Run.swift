@@ -38,6 +38,60 @@ extension BreakerRun {
             Self.exit(for: result)
         }
 
+        /// Parses and runs `run` as `main(_:)` does, except that a command
+        /// line that fails to parse because the command was written without
+        /// `--` (`run ledger echo hi`, `run ledger ls -la`) says so first.
+        /// - Parameter arguments: the arguments after `run`.
+        static func main(advising arguments: [String]) -> Never {
+            var command: any ParsableCommand
+            do {
+                command = try parseAsRoot(arguments)
+            } catch {
+                guard !(error is CleanExit), let advice = forgottenTerminator(in: arguments) else { exit(withError: error) }
+                let parser = message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+                exit(withError: ValidationError("\(advice) (\(parser))"))
+            }
+            do {
+                try command.run()
+            } catch {
+                exit(withError: error)
+            }
+            exit()
+        }
+
+        /// The advice to put the command after `--` when `arguments` give
+        /// one without it (`ledger echo hi` advises `breaker-run run ledger
+        /// -- echo hi`); nil when there is a `--`, or the first word after
+        /// the breaker's name is not a command (such as a mistyped option).
+        /// - Parameter arguments: the arguments after `run`.
+        /// - Returns: one sentence.
+        static func forgottenTerminator(in arguments: [String]) -> String? {
+            guard !arguments.contains("--") else { return nil }
+            var name: String?
+            var force = false
+            var index = arguments.startIndex
+            while index < arguments.endIndex {
+                let word = arguments[index]
+                if word == "--config" || word == "--state-dir" {
+                    index += 2
+                    continue
+                }
+                let isOption = ["--force", "--quiet", "--verbose"].contains(word) || word.hasPrefix("--config=") || word.hasPrefix("--state-dir=")
+                    || (word.hasPrefix("-") && !word.hasPrefix("--") && word.count > 1 && word.dropFirst().allSatisfy { $0 == "q" || $0 == "v" })
+                if isOption {
+                    force = force || word == "--force"
+                } else if name == nil && !word.hasPrefix("-") {
+                    name = word
+                } else {
+                    break
+                }
+                index += 1
+            }
+            guard let name, index < arguments.endIndex, !arguments[index].hasPrefix("-") else { return nil }
+            let suggestion = [BreakerRun.name, configuration.commandName ?? "run", name] + (force ? ["--force"] : []) + ["--"] + arguments[index...]
+            return "put the command after --, as in: " + suggestion.map(ShellQuote.quote).joined(separator: " ")
+        }
+
         /// Ends breaker-run as the run asks: the call's own status or signal,
         /// 124 after a timeout (of the call or of a fallback), 126/127 for a
         /// launch failure, the fallback's status, 74 when a static fallback's

@@ -18,7 +18,7 @@ extension BreakerRun {
 
         @OptionGroup var options: GlobalOptions
 
-        @Flag(help: "Print JSON: {\"configuration\": [...], \"state_dir\": ..., \"breakers\": [...]}.")
+        @Flag(help: "Print JSON: {\"configuration\": [...], \"state_dir\": ..., \"state_backends\": {...}, \"breakers\": [...]}.")
         var json = false
 
         @Argument(help: "Breakers to show (default: all).", completion: BreakerNameCompletion.kind)
@@ -29,14 +29,16 @@ extension BreakerRun {
             let selected = names.isEmpty ? context.configuration.breakerNames : names
             let breakers = try selected.map { try context.breaker($0) }
             // One unreadable state does not hide the others: each breaker is
-            // shown, or its error is, and the exit status says (74) if any failed.
+            // shown, or its error is, once: on stderr for the text (whose
+            // row says only that the state is unavailable), in the document
+            // for --json; the exit status says (74) if any failed.
             let entries: [StatusEntry] = breakers.map { breaker in
                 let name = breaker.name
                 do {
                     let (state, now) = try context.store.read(name)
                     return .status(BreakerStatus(name: name, state: state, now: now, policy: breaker.policy))
                 } catch {
-                    report(error)
+                    if !json { report(error) }
                     return .error(name: name, message: String(describing: error))
                 }
             }
@@ -158,7 +160,7 @@ enum StatusText {
         } else if status.state == .halfOpen {
             text += ", trial allowed"
         } else if let next = status.nextTrialIn {
-            text += ", next trial in \(DurationFormat.relative(next))"
+            text += ", next trial in \(DurationFormat.remaining(next))"
         }
         return text
     }
@@ -206,9 +208,10 @@ enum StatusText {
             lines += rows.map(line)
         }
         for entry in entries {
-            if case .error(let name, let message) = entry {
+            // The error itself went to stderr.
+            if case .error(let name, _) = entry {
                 lines.append("")
-                lines.append("\(paint(name, "1")): \(paint("error", "31")): \(message)")
+                lines.append("\(paint(name, "1")): \(paint("state unavailable", "31")) (the error is on stderr)")
             }
         }
         for status in statuses where status.state != .closed || detailed.contains(status.name) {

@@ -22,8 +22,11 @@ extension BreakerRun {
         func run() throws {
             let context = try options.loadContext(handsOver: false)
             let configuration = context.configuration
-            for warning in configuration.unsetVariableWarnings() {
+            for warning in configuration.warnings + configuration.unsetVariableWarnings() {
                 StandardOutput.writeError("breaker-run: \(warning.location): warning: \(warning.message)\n")
+            }
+            if let path = configuration.metricsFile, let directory = MetricsFile.missingDirectory(of: path) {
+                StandardOutput.writeError("breaker-run: warning: metrics_file \(path): the directory \(directory) does not exist; no metrics file is written until it does\n")
             }
             if printsEffectiveConfiguration {
                 try output(configuration.effectiveYAML(stateDirectoryInUse: context.stateDirectory))

@@ -70,7 +70,7 @@ public struct HTTPCall: Call {
             }
             response = try task.futureResult.wait()
         } catch {
-            let failure = Self.failure(for: error, maxBody: specification.maxBody)
+            let failure = Self.failure(for: error, maxBody: specification.maxBody, host: request.host, port: request.port)
             let elapsed = clock.now - started
             // The network stack's errors quote the request (a host, a path):
             // its ${VAR} values are hidden before the reason goes anywhere.
@@ -216,8 +216,17 @@ public struct HTTPCall: Call {
         return Int64(now.tv_sec)
     }
 
-    /// The exit status and one-line reason for a request that got no response.
-    static func failure(for error: any Error, maxBody: Int) -> (status: ExitStatus, reason: String, isTimeout: Bool) {
+    /// The exit status and one-line reason for a request that got no
+    /// response, worded as a `tcp` call's are: `could not resolve host
+    /// NAME`, `could not connect to HOST port PORT: Connection refused`,
+    /// without the network library's types and codes.
+    /// - Parameters:
+    ///   - error: what the client threw.
+    ///   - maxBody: the `max_body` limit, in bytes, for its message.
+    ///   - host: the request's host, for messages.
+    ///   - port: the request's port, for messages.
+    /// - Returns: the status, the reason, and whether it was a timeout.
+    static func failure(for error: any Error, maxBody: Int, host: String, port: Int) -> (status: ExitStatus, reason: String, isTimeout: Bool) {
         switch error {
         case let error as HTTPClientError:
             switch error {
@@ -234,14 +243,13 @@ public struct HTTPCall: Call {
             return (.responseTooLarge, "response body larger than max_body (\(maxBody) bytes)", false)
         case let error as NIOConnectionError:
             if let first = error.connectionErrors.first {
-                return failure(for: first.error, maxBody: maxBody)
+                return failure(for: first.error, maxBody: maxBody, host: error.host, port: error.port)
             }
-            let dns = error.dnsAAAAError ?? error.dnsAError
-            return (.unresolvedHost, "could not resolve host \(error.host)\(dns.map { ": \($0)" } ?? "")", false)
-        case let error as SocketAddressError:
-            return (.unresolvedHost, "could not resolve host (\(error))", false)
+            return (.unresolvedHost, "could not resolve host \(error.host)", false)
+        case is SocketAddressError:
+            return (.unresolvedHost, "could not resolve host \(host)", false)
         case let error as IOError:
-            return (.connectionFailed, "connection failed: \(String(cString: strerror(error.errnoCode)))", false)
+            return (.connectionFailed, "could not connect to \(host) port \(port): \(String(cString: strerror(error.errnoCode)))", false)
         case let error as NIOSSLError:
             let text = "\(error)"
             if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {

@@ -66,8 +66,8 @@ struct CommandManPageTests {
         let root = try Self.dump()
         #expect(root.name == "breaker-run")
         let names = root.subcommands.map(\.name).filter { $0 != "help" }
-        // The dump is the real list: the six of DESIGN's synopsis at least.
-        #expect(Set(names).isSuperset(of: ["run", "status", "trip", "reset", "validate", "metrics"]), "\(names)")
+        // The dump is the real list: the seven of DESIGN's synopsis at least.
+        #expect(Set(names).isSuperset(of: ["run", "check", "status", "trip", "reset", "validate", "metrics"]), "\(names)")
         for name in names {
             #expect(page.contains("\n.It Cm \(name)"), "breaker-run(1) has no item for \(name)")
             #expect(page.contains("\n.Cm \(name)\n"), "breaker-run(1)'s synopsis lacks \(name)")
@@ -111,5 +111,54 @@ struct CommandManPageTests {
         for variable in variables.union(["NO_COLOR"]) {
             #expect(page.contains(".It Ev \(variable)"), "breaker-run(1)'s ENVIRONMENT lacks \(variable)")
         }
+    }
+
+    /// FILES names each path once.
+    @Test func filesListsEachPathOnce() throws {
+        let page = try Self.page()
+        let section = try #require(page.components(separatedBy: "\n.Sh FILES\n").last?.components(separatedBy: "\n.Sh ").first)
+        let paths = section.split(separator: "\n").filter { $0.hasPrefix(".It Pa ") }.map(String.init)
+        #expect(paths.count > 5)
+        #expect(Set(paths).count == paths.count, "listed twice: \(Dictionary(grouping: paths) { $0 }.filter { $1.count > 1 }.keys.sorted())")
+    }
+
+    /// The top-level keys of `status --json`, as the binary prints them, are
+    /// the ones the page and `status --help` name.
+    @Test func theStatusJSONKeysAreThoseThePageAndTheHelpName() throws {
+        let sandbox = try Sandbox(config: "version: 1\nbreakers:\n  a: {command: [/bin/true]}\n")
+        let result = try sandbox.run(["status", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let help = try sandbox.run(["status", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ").filter { !$0.isEmpty }.joined(separator: " ")
+        let page = try Self.page()
+        #expect(object.keys.sorted() == ["breakers", "configuration", "state_backends", "state_dir"])
+        for key in object.keys {
+            #expect(page.contains("\"\(key)\": "), "breaker-run(1) does not show \(key) in the status --json object")
+            #expect(help.contains("\"\(key)\":"), "status --help does not show \(key): \(help)")
+        }
+    }
+
+    /// `--help` says what -q keeps: transitions and errors.
+    @Test func theHelpSaysQuietKeepsTransitionsAndErrors() throws {
+        let help = try Sandbox().run(["--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ").filter { !$0.isEmpty }.joined(separator: " ")
+        #expect(help.contains("Print only transitions (opened, closed) and errors: no rejection or fallback notices."), "\(help)")
+        #expect(!help.contains("errors only"))
+    }
+
+    /// The rendered breaker-run.yaml(5) names the metrics file's temporary
+    /// file `.NAME.tmp-PID`: no stray `~` from an unescaped leading dot.
+    @Test func theMetricsTemporaryFileRendersWithItsLeadingDot() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mandoc")
+        process.arguments = ["-T", "ascii", Self.root.appendingPathComponent("man/breaker-run.yaml.5").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let plain = text.replacingOccurrences(of: "_\u{8}", with: "")
+        #expect(plain.contains(" .name.tmp-pid "), "\(plain.components(separatedBy: "\n").filter { $0.contains("tmp-") })")
+        #expect(!plain.contains("~.name"))
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Shell completion")
 struct CompletionEndToEndTests {
-    static let subcommands = ["run", "status", "trip", "reset", "validate", "metrics"]
+    static let subcommands = ["run", "check", "status", "trip", "reset", "validate", "metrics"]
 
     @Test(arguments: ["bash", "zsh", "fish"])
     func theScriptCompletesEverySubcommandAndCallsBackForBreakerNames(shell: String) throws {
@@ -16,7 +16,7 @@ struct CompletionEndToEndTests {
         }
         #expect(result.stdout.contains("state-dir"))
         // Breaker names come from breaker-run itself, at completion time.
-        for subcommand in ["run", "status", "trip", "reset"] {
+        for subcommand in ["run", "check", "status", "trip", "reset"] {
             #expect(result.stdout.contains("---completion \(subcommand) -- positional@0"), "\(shell): no breaker names for \(subcommand)")
         }
     }

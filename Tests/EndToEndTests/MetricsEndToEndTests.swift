@@ -115,10 +115,12 @@ struct MetricsEndToEndTests {
     }
 
     @Test func anUnwritableMetricsFileIsAWarningNotAFailure() throws {
-        let sandbox = try Sandbox(config: Self.config.replacingOccurrences(of: "metrics/breaker-run.prom", with: "missing-dir/x.prom"))
+        let sandbox = try Sandbox(config: Self.config.replacingOccurrences(of: "metrics/breaker-run.prom", with: "taken/x.prom"))
+        // A directory where the file should be: the rename over it fails.
+        try FileManager.default.createDirectory(atPath: sandbox.path("taken/x.prom"), withIntermediateDirectories: true)
         let result = try sandbox.run(["run", "api"])
         #expect(result.status == 0)
         #expect(result.stderr.contains("warning: metrics_file"))
-        #expect(result.stderr.contains("missing-dir/x.prom"))
+        #expect(result.stderr.contains("taken/x.prom"))
     }
 }

@@ -15,6 +15,40 @@ struct StatusTextTests {
           cache: {}
         """
 
+    /// A remaining time reads rounded up, as `retry_after_seconds` is:
+    /// `trip --for 2d3h` read a few milliseconds later is still `2d3h`.
+    @Test func theNextTrialIsRoundedUpInTheTextAsInTheJSON() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        #expect(try sandbox.run(["trip", "db", "--for", "2d3h"]).status == 0)
+        let text = try sandbox.run(["status", "db"])
+        #expect(text.stdout.contains("next trial in 2d3h"), "\(text.stdout)")
+        #expect(try sandbox.status("db")["retry_after_seconds"] as? Int == 2 * 86_400 + 3 * 3_600)
+    }
+
+    /// A breaker whose state cannot be read has its error said once: on
+    /// stderr for the text (its row only says the state is unavailable), in
+    /// the document for --json (and nothing on stderr).
+    @Test func anUnreadableStateIsReportedOncePerBreaker() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        try "not a directory\n".write(toFile: sandbox.stateDirectory, atomically: false, encoding: .utf8)
+        for arguments in [["status"], ["status", "--json"]] {
+            let result = try sandbox.run(arguments)
+            #expect(result.status == 74)
+            let both = result.stdout + result.stderr
+            let mentions = both.components(separatedBy: "is not a directory").count - 1
+            #expect(mentions == 3, "\(arguments): \(both)")
+            for name in ["db", "api", "cache"] {
+                #expect(result.stdout.contains(name))
+            }
+            if arguments.contains("--json") {
+                #expect(result.stderr.isEmpty, "\(arguments): \(result.stderr)")
+            } else {
+                #expect(!result.stdout.contains("is not a directory"), "\(result.stdout)")
+                #expect(result.stdout.components(separatedBy: "state unavailable").count - 1 == 3, "\(result.stdout)")
+            }
+        }
+    }
+
     /// The table's lines: the heading and one row per breaker.
     func table(_ text: String) throws -> [Substring] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -85,7 +85,9 @@ extension CallSpecification {
         switch self {
         case .command, .shell: ProcessCall(arguments: arguments ?? processArguments ?? [])
         case .http(let specification): NetworkPlugins.http?(specification) ?? UnavailableCall(plugin: .http)
-        case .tcp(let host, let port): TCPCall(host: host, port: port)
+        // `resolved(in:)` has replaced every `${VAR}` before a call is made;
+        // a value still unresolved connects to nothing (port 0).
+        case .tcp(let host, let port): TCPCall(host: host.literalValue ?? host.description, port: port.literalValue.flatMap { Int($0) } ?? 0)
         }
     }
 }

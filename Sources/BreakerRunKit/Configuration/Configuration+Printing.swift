@@ -45,7 +45,7 @@ extension BreakerConfiguration {
         case let .command(argv): add("command", YAMLText.flowList(argv))
         case let .shell(script): add("shell", YAMLText.scalar(script))
         case let .http(http): lines += http.effectiveYAMLLines(key: "http", indent: inner)
-        case let .tcp(host, port): add("tcp", "{host: \(YAMLText.flowScalar(host)), port: \(port)}")
+        case let .tcp(host, port): add("tcp", YAMLText.tcpFlow(host: host, port: port))
         case nil: absent("command", "the command comes after -- on the command line")
         }
         add("fail_max", "\(policy.failMax)")
@@ -107,7 +107,7 @@ extension BreakerConfiguration {
             case let .command(argv): lines.append("\(inner)  command: \(YAMLText.flowList(argv))")
             case let .shell(script): lines.append("\(inner)  shell: \(YAMLText.scalar(script))")
             case let .http(http): lines += http.effectiveYAMLLines(key: "http", indent: inner + "  ")
-            case let .tcp(host, port): lines.append("\(inner)  tcp: {host: \(YAMLText.flowScalar(host)), port: \(port)}")
+            case let .tcp(host, port): lines.append("\(inner)  tcp: \(YAMLText.tcpFlow(host: host, port: port))")
             }
             if let timeout { lines.append("\(inner)  timeout: \(YAMLText.duration(timeout))") }
         }
@@ -211,6 +211,12 @@ enum YAMLText {
         let written = scalar(text)
         guard written == text, text.contains(where: { ",[]{}".contains($0) }) else { return written }
         return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+    }
+
+    /// A `tcp` call as a flow mapping, `{host: db, port: 5432}`, its
+    /// `${VAR}`s as written.
+    static func tcpFlow(host: InterpolatedString, port: InterpolatedString) -> String {
+        "{host: \(flowScalar(host.description)), port: \(flowScalar(port.description))}"
     }
 
     /// A number as the loader reads it: `2`, `1.5`.

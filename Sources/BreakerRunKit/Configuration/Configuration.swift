@@ -20,6 +20,10 @@ public struct Configuration: Sendable, Equatable {
     /// Where transitions are logged besides standard error (`log`).
     /// Default `.stderr`.
     public var log: LogDestination = .stderr
+    /// What is allowed but probably not meant (a `${` in a `command`
+    /// element, which no shell expands), by position: `validate` prints
+    /// them as warnings; other commands say nothing.
+    public var warnings: [Diagnostic] = []
 
     /// Creates a configuration.
     /// - Parameters:
@@ -275,8 +279,11 @@ public enum CallSpecification: Sendable, Equatable {
     /// An HTTP request (`http`); its response body goes to stdout.
     case http(HTTPCallSpecification)
     /// A TCP connection to `host` and `port` (`tcp`), closed as soon as it is
-    /// established.
-    case tcp(host: String, port: Int)
+    /// established. Either may read the environment (`${DBHOST}`), as an
+    /// http url does; a port written as a number is checked to be 1-65535
+    /// when loaded, one read from the environment when the breaker runs
+    /// (`BreakerConfiguration.resolved(in:)`).
+    case tcp(host: InterpolatedString, port: InterpolatedString)
 
     /// The argv of a command or shell call; nil for a network call.
     public var processArguments: [String]? {

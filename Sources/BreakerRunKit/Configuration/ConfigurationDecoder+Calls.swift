@@ -6,6 +6,11 @@ extension ConfigurationDecoder {
         "ca_file", "insecure", "follow_redirects", "max_body", "max_retry_after",
     ]
     static let tcpKeys = ["host", "port"]
+    /// The largest size any key takes (`max_body`, `cached.max_size`), in
+    /// bytes: 1 GiB.
+    static let largestSize = 1 << 30
+    /// The ports a `tcp` call may name.
+    static let portRange = 1...65535
     static let cachedKeys = ["max_age", "max_size"]
 
     /// Reads `http: {url: ..., method: GET, headers: {...}, ...}`; only `url` is required.
@@ -107,17 +112,27 @@ extension ConfigurationDecoder {
     mutating func tcpCall(_ node: YAMLNode, key: String) -> CallSpecification? {
         let example = "{host: db.internal, port: 5432}"
         guard let pairs = mapping(node, key: key, example: example) else { return nil }
-        var host: String?
-        var port: Int?
+        var host: InterpolatedString?
+        var port: InterpolatedString?
         var isValid = true
         for pair in pairs {
             let name = "\(key).\(pair.key)"
             switch pair.key {
             case "host":
-                host = nonEmptyString(pair.value, key: name, example: "db.internal")
+                host = interpolated(pair.value, key: name, example: "db.internal")
+                if host?.description.isEmpty == true {
+                    report(at: pair.value.location, "'\(name)' is empty; write a string such as db.internal")
+                    host = nil
+                }
                 if host == nil { isValid = false }
             case "port":
-                port = integer(pair.value, key: name, in: 1...65535, example: "5432")
+                // `${DBPORT}` is read when the breaker runs; a number now.
+                if case let .scalar(text, _) = pair.value.content, text.contains("$") {
+                    port = interpolated(pair.value, key: name, example: "5432")
+                } else {
+                    port = integer(pair.value, key: name, in: Self.portRange, example: "5432")
+                        .map { InterpolatedString(segments: [.literal(String($0))], location: pair.value.location) }
+                }
                 if port == nil { isValid = false }
             default:
                 unknownOrFuture(pair, known: Self.tcpKeys, future: [], context: "'\(key)'")
@@ -171,10 +186,10 @@ extension ConfigurationDecoder {
             digits = text.dropLast(suffix.count)
             unit = factor
         }
-        guard case let .success(value) = Self.parseInteger(String(digits)), value > 0, value <= (1 << 32) / unit else {
-            report(at: node.location, "'\(key)' must be a size from 1 byte to 4GiB such as \(example) or 65536, not '\(text)'")
+        guard case let .success(value) = Self.parseInteger(String(digits)), value > 0, value <= Self.largestSize / unit else {
+            report(at: node.location, "'\(key)' must be a size from 1 byte to 1GiB such as \(example) or 65536, not '\(text)'")
             return nil
         }
-        return min(value * unit, Int(UInt32.max))
+        return value * unit
     }
 }

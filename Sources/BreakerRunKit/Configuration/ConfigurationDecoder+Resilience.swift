@@ -25,7 +25,7 @@ extension ConfigurationDecoder {
             case "max_delay":
                 if let delay = duration(pair.value, key: key, allowsZero: true) { policy.maxDelay = delay } else { isValid = false }
             case "multiplier":
-                if let multiplier = decimal(pair.value, key: key, atLeast: 1, example: "2") { policy.multiplier = multiplier } else { isValid = false }
+                if let multiplier = decimal(pair.value, key: key, in: 1...10_000, example: "2") { policy.multiplier = multiplier } else { isValid = false }
             case "jitter":
                 if let jitter = percentage(pair.value, key: key, example: "10%") { policy.jitter = jitter } else { isValid = false }
             default:
@@ -40,8 +40,10 @@ extension ConfigurationDecoder {
         return isValid ? policy : nil
     }
 
-    /// Reads a plain decimal number such as `2` or `1.5`.
-    mutating func decimal(_ node: YAMLNode, key: String, atLeast minimum: Double, example: String) -> Double? {
+    /// Reads a plain decimal number such as `2` or `1.5`, within `range`
+    /// and with at most 6 decimals (which `validate --print` writes back
+    /// exactly).
+    mutating func decimal(_ node: YAMLNode, key: String, in range: ClosedRange<Double>, example: String) -> Double? {
         let expected = "a number such as \(example)"
         guard case let .scalar(text, isPlain) = node.content, isPlain, !node.isNull,
               text.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), text.first.map { ("0"..."9").contains($0) } == true,
@@ -49,8 +51,8 @@ extension ConfigurationDecoder {
             report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
             return nil
         }
-        guard value >= minimum else {
-            report(at: node.location, "'\(key)' must be at least \(Int(minimum)), not \(text)")
+        guard range.contains(value), text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first.map({ $0.count <= 6 }) ?? true else {
+            report(at: node.location, "'\(key)' must be from \(Int(range.lowerBound)) to \(Int(range.upperBound)), with at most 6 decimals, not \(text)")
             return nil
         }
         return value
@@ -63,8 +65,10 @@ extension ConfigurationDecoder {
             return nil
         }
         let number = text.dropLast()
-        guard !number.isEmpty, number.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), let value = Double(number), value <= 100 else {
-            report(at: node.location, "'\(key)' must be a percentage from 0% to 100% such as \(example), not '\(text)'")
+        // At most 4 decimals: what `validate --print` writes back exactly.
+        let decimals = number.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
+        guard !number.isEmpty, number.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), let value = Double(number), value <= 100, decimals <= 4 else {
+            report(at: node.location, "'\(key)' must be a percentage from 0% to 100%, with at most 4 decimals, such as \(example), not '\(text)'")
             return nil
         }
         return value / 100
@@ -177,7 +181,7 @@ extension ConfigurationDecoder {
             let key = "backoff.\(pair.key)"
             switch pair.key {
             case "multiplier":
-                if let multiplier = decimal(pair.value, key: key, atLeast: 1, example: "2") { backoff.multiplier = multiplier } else { isValid = false }
+                if let multiplier = decimal(pair.value, key: key, in: 1...10_000, example: "2") { backoff.multiplier = multiplier } else { isValid = false }
             case "max":
                 if let max = duration(pair.value, key: key, allowsZero: false) { backoff.max = max } else { isValid = false }
             case "jitter":

@@ -32,6 +32,9 @@ struct ConfigurationDecoder {
         var killAfter: Duration?
         var successExitCodes: ExitCodeSet?
         var ignoreExitCodes: ExitCodeSet?
+        /// Where `success_exit_codes` and `ignore_exit_codes` are written,
+        /// by key, for the error that they overlap.
+        var exitCodeLocations: [String: SourceLocation] = [:]
         var openExitCode: Int32?
         var environment: [String: InterpolatedString]?
         var workingDirectory: String?
@@ -56,10 +59,14 @@ struct ConfigurationDecoder {
         /// The file's top-level `state:`, for its breakers that set none.
         var state: StateBackendConfiguration?
         var breakers: [BreakerConfiguration] = []
+        /// What `validate` warns about (`Configuration.warnings`).
+        var warnings: [Diagnostic] = []
     }
 
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
+    /// What is allowed but probably not meant, for `validate`.
+    private(set) var warnings: [Diagnostic] = []
 
     init(file: String) {
         self.file = file
@@ -110,6 +117,7 @@ struct ConfigurationDecoder {
             case "defaults":
                 if let defaultPairs = mapping(pair.value, key: "defaults", example: "{fail_max: 3}") {
                     defaults = fields(defaultPairs, context: "'defaults'", isDefaults: true)
+                    checkExitCodesApart(defaults, Fields(), in: "'defaults'")
                 }
             case "breakers":
                 if let found = mapping(pair.value, key: "breakers", example: "{db: {command: [pg_isready]}}") {
@@ -135,10 +143,14 @@ struct ConfigurationDecoder {
             if let wait = own.maxWait ?? defaults.maxWait, (own.maxConcurrent ?? defaults.maxConcurrent) == nil {
                 report(at: wait.location, "'max_wait' applies only with 'max_concurrent' (breaker '\(pair.key)'); add max_concurrent: 1, or remove max_wait")
             }
+            if !own.exitCodeLocations.isEmpty {
+                checkExitCodesApart(own, defaults, in: "breaker '\(pair.key)'")
+            }
             var breaker = breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults)
             breaker.state = own.state ?? defaults.state ?? contents.state ?? .file
             contents.breakers.append(breaker)
         }
+        contents.warnings = warnings
         return contents
     }
 
@@ -180,6 +192,22 @@ struct ConfigurationDecoder {
             onTransition: own.onTransition ?? defaults.onTransition,
             onStateError: own.onStateError ?? defaults.onStateError ?? builtIn.onStateError
         )
+    }
+
+    /// Reports a status that is both in `success_exit_codes` and in
+    /// `ignore_exit_codes` as the breaker (or `defaults`) has them, at the
+    /// later of the two keys (the one written in `own` when the other comes
+    /// from `defaults` or is built in): one status cannot be both.
+    private mutating func checkExitCodesApart(_ own: Fields, _ defaults: Fields, in context: String) {
+        let success = own.successExitCodes ?? defaults.successExitCodes ?? ExitCodeSet([0...0])
+        guard let ignore = own.ignoreExitCodes ?? defaults.ignoreExitCodes else { return }
+        let shared = success.ranges.lazy.flatMap { a in
+            ignore.ranges.lazy.compactMap { b in a.overlaps(b) ? max(a.lowerBound, b.lowerBound)...min(a.upperBound, b.upperBound) : nil }
+        }
+        guard let overlap = shared.first else { return }
+        guard let location = own.exitCodeLocations.values.max() else { return }
+        let statuses = overlap.lowerBound == overlap.upperBound ? "status \(overlap.lowerBound) is" : "statuses \(overlap.lowerBound)-\(overlap.upperBound) are"
+        report(at: location, "exit \(statuses) in both 'success_exit_codes' \(success) and 'ignore_exit_codes' \(ignore) of \(context); a status is one or the other: remove it from one of them")
     }
 
     private mutating func fields(_ pairs: [YAMLPair], context: String, isDefaults: Bool) -> Fields {
@@ -225,8 +253,10 @@ struct ConfigurationDecoder {
                 fields.killAfter = duration(value, key: key, allowsZero: true)
             case "success_exit_codes":
                 fields.successExitCodes = exitCodes(value, key: key, allowsEmpty: false)
+                fields.exitCodeLocations[key] = pair.keyLocation
             case "ignore_exit_codes":
                 fields.ignoreExitCodes = exitCodes(value, key: key, allowsEmpty: true)
+                fields.exitCodeLocations[key] = pair.keyLocation
             case "open_exit_code":
                 fields.openExitCode = integer(value, key: key, in: 0...255, example: "75").map { Int32($0) }
             case "env":
@@ -415,9 +445,7 @@ struct ConfigurationDecoder {
         switch Self.parseInteger(text) {
         case let .success(value):
             guard range.contains(value) else {
-                let bounds = range.upperBound == Int.max || range.upperBound == Int(Int32.max)
-                    ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
-                report(at: node.location, "'\(key)' must be \(bounds), not \(text)")
+                report(at: node.location, "'\(key)' must be between \(range.lowerBound) and \(range.upperBound), not \(text)")
                 return nil
             }
             return value
@@ -430,7 +458,7 @@ struct ConfigurationDecoder {
             case .notANumber:
                 report(at: node.location, "'\(key)' must be \(expected), not '\(text)'")
             case .tooLarge:
-                report(at: node.location, "'\(key)' is too large: \(text)")
+                report(at: node.location, "'\(key)' must be between \(range.lowerBound) and \(range.upperBound), not \(text)")
             }
             return nil
         }
@@ -469,8 +497,16 @@ struct ConfigurationDecoder {
         return .failure(.notANumber)
     }
 
+    /// The longest duration any key takes: 365 days, far below what an
+    /// `Instant` holds (about 292 years of nanoseconds), so that no
+    /// interval is ever clamped on its way.
+    static let longestDuration: Duration = .seconds(365 * 86_400)
+
+    /// Reads a duration from 0 (or 1ms, unless `allowsZero`) to
+    /// `longestDuration`; anything else is reported with that range.
     mutating func duration(_ node: YAMLNode, key: String, allowsZero: Bool) -> Duration? {
         let expected = "a duration such as 30s, 500ms or 1m30s"
+        let range = "from \(allowsZero ? "0s" : "1ms") to \(DurationFormat.string(Self.longestDuration))"
         guard let (text, isPlain) = scalarText(node, key: key, expected: expected) else { return nil }
         let milliseconds: Int64
         switch Self.parseDuration(text) {
@@ -484,7 +520,7 @@ struct ConfigurationDecoder {
                 report(at: node.location,
                        "'\(key)' is written in base 60 ('\(text)'), which is not supported: for a duration write \(Self.format(seconds: seconds))")
             case .tooLarge:
-                report(at: node.location, "'\(key)' is too long: \(text)")
+                report(at: node.location, "'\(key)' must be \(range), not \(text)")
             default:
                 report(at: node.location, "'\(key)' must be \(expected), not '\(text)'")
             }
@@ -492,6 +528,10 @@ struct ConfigurationDecoder {
         }
         if milliseconds == 0 && !allowsZero {
             report(at: node.location, "'\(key)' must be longer than 0, such as 30s")
+            return nil
+        }
+        guard Duration.milliseconds(milliseconds) <= Self.longestDuration else {
+            report(at: node.location, "'\(key)' must be \(range), not \(text)")
             return nil
         }
         return .milliseconds(milliseconds)
@@ -596,6 +636,9 @@ struct ConfigurationDecoder {
                 return nil
             }
             argv.append(text)
+            if text.contains("${") {
+                warnings.append(Diagnostic(location: item.location, message: "'\(key)' element '\(text)' is passed as it is, '${' and all: a command runs with no shell; use 'shell:' for a shell to expand it, or set the value in 'env:' and let the program read it"))
+            }
         }
         if argv[0].isEmpty {
             report(at: items[0].location, "the program of '\(key)' is empty; name it, such as /usr/bin/true")

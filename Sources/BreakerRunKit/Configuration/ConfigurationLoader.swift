@@ -14,12 +14,13 @@ public enum ConfigurationLoader {
     ///   - files: the files, in the order to read them (see `discover`).
     ///   - environment: the environment that `${VAR}` values read when a
     ///     breaker is used (normally the process environment).
-    ///   - isRoot: whether to refuse files and directories that someone other
-    ///     than root could change; true when running as root.
+    ///   - isRoot: whether running as root: root accepts files and
+    ///     directories owned by root only; another user those owned by root
+    ///     or by itself.
     /// - Returns: the effective configuration.
     /// - Throws: `.notFound` when `files` is empty; `.unreadable` when a file
-    ///   cannot be read; `.unsafe` (only when `isRoot`) when a file or its
-    ///   directory is not owned by root or is writable by group or others;
+    ///   cannot be read; `.unsafe` when a file or its directory has another
+    ///   owner or is writable by group or others;
     ///   `.invalid` with every problem found, including a breaker defined in
     ///   two files or two different `state_dir`s.
     public static func load(files: [String], environment: [String: String] = [:], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
@@ -94,6 +95,7 @@ public enum ConfigurationLoader {
         for (index, path) in files.enumerated() {
             var fileDiagnostics = index < readDiagnostics.count ? readDiagnostics[index] : []
             let contents = decode(root: roots[index], file: path, diagnostics: &fileDiagnostics)
+            configuration.warnings += contents.warnings
             if let (directory, location) = contents.stateDirectory {
                 if let first = stateDirectoryLocation, configuration.stateDirectory != directory {
                     fileDiagnostics.append(Diagnostic(location: location,
@@ -177,6 +179,7 @@ public enum ConfigurationLoader {
         var configuration = Configuration(files: [file], stateDirectory: contents.stateDirectory?.path, breakers: breakers, environment: environment)
         configuration.metricsFile = contents.metricsFile?.path
         configuration.log = contents.log?.destination ?? .stderr
+        configuration.warnings = contents.warnings
         return configuration
     }
 
@@ -280,10 +283,12 @@ public enum ConfigurationLoader {
             guard (info.st_mode & S_IFMT) == S_IFREG else {
                 throw .unreadable(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "is not a regular file")
             }
-            if isRoot {
-                try checkOwnership(path, info, what: "the file")
-                try checkDirectories(of: path)
-            }
+            // Root obeys only files that root controls; another user also
+            // its own, but never one that someone else could edit (a user's
+            // cron jobs must not run what anyone can write).
+            let owners: Set<uid_t> = isRoot ? [0] : [0, getuid()]
+            try checkOwnership(path, info, what: "the file", owners: owners)
+            try checkDirectories(of: path, owners: owners)
         } catch {
             close(descriptor)
             throw error
@@ -310,9 +315,10 @@ public enum ConfigurationLoader {
         return bytes
     }
 
-    private static func checkOwnership(_ path: String, _ info: stat, what: String, allowsSticky: Bool = false) throws(ConfigurationError) {
-        if info.st_uid != 0 {
-            throw .unsafe(path: path, reason: "\(what) is owned by uid \(info.st_uid), not root")
+    private static func checkOwnership(_ path: String, _ info: stat, what: String, owners: Set<uid_t>, allowsSticky: Bool = false) throws(ConfigurationError) {
+        if !owners.contains(info.st_uid) {
+            let allowed = owners.count == 1 ? "root" : "root or uid \(owners.filter { $0 != 0 }.map(String.init).joined()) (the user running breaker-run)"
+            throw .unsafe(path: path, reason: "\(what) is owned by uid \(info.st_uid), not \(allowed)")
         }
         let isSticky = info.st_mode & S_ISVTX != 0
         if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && !(allowsSticky && isSticky) {
@@ -321,10 +327,11 @@ public enum ConfigurationLoader {
     }
 
     /// Checks the file's directory and its ancestors: each must be owned by
-    /// root and writable only by root, except that a sticky directory such as
-    /// /tmp is accepted, as OpenSSH's StrictModes accepts it: there, nobody
-    /// but root can rename or remove a file that root owns.
-    private static func checkDirectories(of path: String) throws(ConfigurationError) {
+    /// one of `owners` (root, and the user running breaker-run when that is
+    /// not root) and writable only by its owner, except that a sticky
+    /// directory such as /tmp is accepted, as OpenSSH's StrictModes accepts
+    /// it: there, nobody else can rename or remove a file that they own.
+    private static func checkDirectories(of path: String, owners: Set<uid_t>) throws(ConfigurationError) {
         guard let resolved = realpath(path, nil) else { throw .unreadable(path: path, reason: reason(errno)) }
         var current = String(cString: resolved)
         free(resolved)
@@ -333,7 +340,7 @@ public enum ConfigurationLoader {
             current = slash == current.startIndex ? "/" : String(current[..<slash])
             var info = stat()
             guard stat(current, &info) == 0 else { throw .unreadable(path: current, reason: reason(errno)) }
-            try checkOwnership(current, info, what: "the directory", allowsSticky: true)
+            try checkOwnership(current, info, what: "the directory", owners: owners, allowsSticky: true)
         }
     }
 }

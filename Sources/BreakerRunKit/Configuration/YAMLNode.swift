@@ -87,7 +87,7 @@ struct YAMLReader {
             yaml_parser_set_input_string(&parser, buffer.baseAddress, count)
             var document = yaml_document_t()
             guard yaml_parser_load(&parser, &document) != 0 else {
-                reportParserError(parser)
+                reportParserError(parser, in: yaml)
                 return nil
             }
             defer { yaml_document_delete(&document) }
@@ -104,7 +104,7 @@ struct YAMLReader {
                 }
                 yaml_document_delete(&next)
             } else {
-                reportParserError(parser)
+                reportParserError(parser, in: yaml)
             }
             if let start = document.nodes.start, let top = document.nodes.top {
                 visitLimit = (top - start) + Self.maximumNodeVisits
@@ -114,13 +114,60 @@ struct YAMLReader {
         }
     }
 
-    private mutating func reportParserError(_ parser: yaml_parser_t) {
+    /// Reports libyaml's error at its place in `bytes`: a reader error
+    /// (invalid UTF-8) has only a byte offset, which is turned into a line
+    /// and column here; a tab where indentation is read is named as such.
+    private mutating func reportParserError(_ parser: yaml_parser_t, in bytes: [UInt8]) {
         let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
         let context = parser.context.map { String(cString: $0) }
+        if parser.error == YAML_READER_ERROR {
+            let offset = min(Int(parser.problem_offset), bytes.count)
+            let (line, column) = Self.position(of: offset, in: bytes)
+            let byte = offset < bytes.count ? " (byte 0x\(String(bytes[offset], radix: 16, uppercase: true)))" : ""
+            report(line: line, column: column, "invalid UTF-8: \(problem)\(byte); save the file as UTF-8")
+            return
+        }
         let mark = parser.problem_mark
+        let index = Int(mark.index)
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\t"), Self.isIndentation(index, in: bytes) {
+            report(line: Int(mark.line) + 1, column: Int(mark.column) + 1,
+                   "a tab is used for indentation; YAML indents with spaces only: replace the tab with spaces")
+            return
+        }
         var message = "invalid YAML: \(problem)"
         if let context { message += " (\(context))" }
         report(line: Int(mark.line) + 1, column: Int(mark.column) + 1, message)
+    }
+
+    /// The 1-based line and column (in characters, as libyaml counts them)
+    /// of the byte at `offset`; the bytes before it are valid UTF-8.
+    static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for byte in bytes[..<offset] {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                // A byte that starts a character, not a continuation byte.
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
+    /// Whether only spaces and tabs come before `index` on its line.
+    private static func isIndentation(_ index: Int, in bytes: [UInt8]) -> Bool {
+        var position = index
+        while position > 0 {
+            position -= 1
+            switch bytes[position] {
+            case UInt8(ascii: "\n"): return true
+            case UInt8(ascii: " "), UInt8(ascii: "\t"): continue
+            default: return false
+            }
+        }
+        return true
     }
 
     private mutating func report(line: Int, column: Int, _ message: String) {

@@ -22,8 +22,8 @@ public struct CachedOutput: Sendable, Equatable {
 }
 
 extension FileStateStore {
-    /// The largest cache file read back, in bytes (4 GiB, the largest `max_size`).
-    static let maximumCacheSize = 1 << 32
+    /// The largest cache file read back, in bytes (1 GiB, the largest `max_size`).
+    static let maximumCacheSize = 1 << 30
 
     /// Replaces `NAME/cache` with `bytes`: atomically (a temporary file named
     /// with this process's id, fsync'd, renamed over it), mode 0600, never

@@ -249,6 +249,36 @@ public struct FileStateStore: Sendable {
         try acquireFirstFree(prefix: "slot", of: name, slots: slots)
     }
 
+    /// Whether one of breaker `name`'s `slots` lock files `PREFIX.K` is
+    /// free now, found without creating anything: a missing directory or
+    /// file is free, and an existing one is tried with a non-blocking
+    /// `flock(2)` that is released at once.
+    /// - Parameters:
+    ///   - prefix: `permit` (half-open trials) or `slot` (the bulkhead).
+    ///   - name: the breaker's name, a validated safe file name.
+    ///   - slots: how many exist; below 1 none is free.
+    /// - Returns: true when one is free.
+    /// - Throws: `StateStoreError`, as `acquirePermit(_:slots:)` does.
+    public func hasFreeLock(_ prefix: String, of name: String, slots: Int) throws -> Bool {
+        guard slots > 0 else { return false }
+        guard let files = try BreakerDirectory.open(store: self, name: name, creating: false) else { return true }
+        defer { files.close() }
+        for slot in 0..<slots {
+            let file = "\(prefix).\(slot)"
+            guard files.identity(of: file) != nil else { return true }
+            let descriptor = try files.openRegularFile(file, flags: O_RDONLY)
+            defer { closeDescriptor(descriptor) }
+            while true {
+                if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+                let code = errno
+                if code == EINTR { continue }
+                if code == EWOULDBLOCK { break }
+                throw StateStoreError.cannotLock(path: files.path(file), SystemError("flock", path: files.path(file), errno: code))
+            }
+        }
+        return false
+    }
+
     private func acquireFirstFree(prefix: String, of name: String, slots: Int) throws -> HeldLock? {
         guard slots > 0 else { return nil }
         let files = try BreakerDirectory.open(store: self, name: name, creating: true)!

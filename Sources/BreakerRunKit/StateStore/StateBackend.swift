@@ -61,6 +61,24 @@ public protocol StateBackend: Sendable {
     /// - Throws: the backend's error when the slots cannot be examined.
     func takeSlot(_ name: String, slots: Int) throws -> (any StatePermit)?
 
+    /// Whether a half-open trial permit is free now, found without taking
+    /// one for longer than the look (`breaker-run check`).
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - slots: how many permits exist (`half_open_max_calls`).
+    /// - Returns: true when `takePermit` would grant one now.
+    /// - Throws: the backend's error when the permits cannot be examined.
+    func hasFreePermit(_ name: String, slots: Int) throws -> Bool
+
+    /// Whether a bulkhead slot is free now, found as `hasFreePermit` finds
+    /// a permit.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - slots: how many slots exist (`max_concurrent`).
+    /// - Returns: true when `takeSlot` would grant one now.
+    /// - Throws: the backend's error when the slots cannot be examined.
+    func hasFreeSlot(_ name: String, slots: Int) throws -> Bool
+
     /// Keeps a successful call's stdout for the `cached` fallback.
     /// - Parameters:
     ///   - name: the breaker's name.
@@ -83,7 +101,34 @@ public protocol StateBackend: Sendable {
     func location(of name: String) -> String
 }
 
+extension StateBackend {
+    /// Takes a permit and gives it back at once: a backend whose permits
+    /// are leases or advisory locks has nothing to leave behind.
+    public func hasFreePermit(_ name: String, slots: Int) throws -> Bool {
+        guard let permit = try takePermit(name, slots: slots) else { return false }
+        permit.release()
+        return true
+    }
+
+    /// Takes a slot and gives it back at once, as `hasFreePermit` does.
+    public func hasFreeSlot(_ name: String, slots: Int) throws -> Bool {
+        guard let slot = try takeSlot(name, slots: slots) else { return false }
+        slot.release()
+        return true
+    }
+}
+
 extension FileStateStore: StateBackend {
+    /// Looks at `NAME/permit.K` without creating a directory or a file.
+    public func hasFreePermit(_ name: String, slots: Int) throws -> Bool {
+        try hasFreeLock("permit", of: name, slots: slots)
+    }
+
+    /// Looks at `NAME/slot.K` without creating a directory or a file.
+    public func hasFreeSlot(_ name: String, slots: Int) throws -> Bool {
+        try hasFreeLock("slot", of: name, slots: slots)
+    }
+
     /// `acquirePermit(_:slots:)` as a `StateBackend`.
     public func takePermit(_ name: String, slots: Int) throws -> (any StatePermit)? {
         try acquirePermit(name, slots: slots)

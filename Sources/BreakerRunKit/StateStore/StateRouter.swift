@@ -76,6 +76,16 @@ public struct StateRouter: StateBackend {
         try backend(of: name).takeSlot(name, slots: slots)
     }
 
+    /// `StateBackend.hasFreePermit(_:slots:)` in the breaker's backend.
+    public func hasFreePermit(_ name: String, slots: Int) throws -> Bool {
+        try backend(of: name).hasFreePermit(name, slots: slots)
+    }
+
+    /// `StateBackend.hasFreeSlot(_:slots:)` in the breaker's backend.
+    public func hasFreeSlot(_ name: String, slots: Int) throws -> Bool {
+        try backend(of: name).hasFreeSlot(name, slots: slots)
+    }
+
     /// Keeps the output in the local state directory, whatever the backend.
     public func writeCache(_ name: String, bytes: [UInt8]) throws {
         try file.writeCache(name, bytes: bytes)

@@ -34,4 +34,18 @@ public enum DurationFormat {
         if minutes > 0 { return seconds > 0 ? "\(minutes)m\(seconds)s" : "\(minutes)m" }
         return "\(seconds)s"
     }
+
+    /// A time still to wait, as `relative(_:)` writes durations but rounded
+    /// up in its last unit, so that it never promises less than is left and
+    /// agrees with `retry_after_seconds` (whole seconds, rounded up):
+    /// 2d2h59m59.9s reads `2d3h`, 26.2s reads `27s`.
+    /// - Parameter duration: the time left; a negative one reads `0s`.
+    /// - Returns: the text.
+    public static func remaining(_ duration: Duration) -> String {
+        let seconds = max(0, duration.secondsRoundedUp)
+        // The last unit shown is the second largest of the two shown.
+        let unit: Int64 = seconds >= 86_400 ? 3_600 : seconds >= 3_600 ? 60 : 1
+        let rounded = (seconds + unit - 1) / unit * unit
+        return relative(.seconds(rounded))
+    }
 }

@@ -76,13 +76,33 @@ public struct MetricsFile: Sendable {
         return (Metrics.render(entries, at: latest ?? Instant(monotonicNanoseconds: 0, wallNanoseconds: 0)), unreadable)
     }
 
-    /// Rewrites the file with every readable breaker's current metrics.
+    /// The directory `path` is in, when it does not exist (or is not a
+    /// directory); nil when it does. `validate` warns of it; a run writes
+    /// no metrics file there, and says nothing, until it exists (a
+    /// node_exporter not installed yet).
+    /// - Parameter path: the metrics file.
+    /// - Returns: the missing directory, or nil.
+    public static func missingDirectory(of path: String) -> String? {
+        let directory = Self.directory(of: path)
+        var info = stat()
+        return stat(directory, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? nil : directory
+    }
+
+    private static func directory(of path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        return slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    }
+
+    /// Rewrites the file with every readable breaker's current metrics;
+    /// does nothing when its directory does not exist
+    /// (`missingDirectory(of:)`).
     /// - Returns: the breakers left out because their state cannot be read,
     ///   each with its error.
     /// - Throws: `SystemError` when the lock, the temporary file or the
     ///   rename fails (the old file then stays as it was).
     @discardableResult
     public func write() throws -> [(name: String, error: any Error)] {
+        if Self.missingDirectory(of: path) != nil { return [] }
         let lockPath = lockDirectory + "/.metrics.lock"
         let lock = try retryingInterrupts("open", path: lockPath) {
             open(lockPath, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -98,9 +118,8 @@ public struct MetricsFile: Sendable {
     /// temporary file named with this process's id (which the collector
     /// ignores: it starts with a dot).
     static func replace(_ path: String, with bytes: [UInt8]) throws {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let directory = Self.directory(of: path)
+        let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         let temporary = "\(directory)/.\(base).tmp-\(getpid())"
         // A leftover of a killed writer with the same pid (the name is ours).
         _ = unlink(temporary)

@@ -49,8 +49,33 @@ struct CallKeysTests {
 
     @Test func aTCPCallAndACachedFallbackAreRead() throws {
         let x = try oneBreaker("tcp: {host: db, port: 5432}\nfallback: [{cached: {max_age: 1h, max_size: 1MiB}, exit_code: 3}, {output: '[]'}]")
-        #expect(x.call == .tcp(host: "db", port: 5432))
+        guard case let .tcp(host, port)? = x.call else { Issue.record("not a tcp call: \(String(describing: x.call))"); return }
+        #expect(host.literalValue == "db")
+        #expect(port.literalValue == "5432")
         #expect(x.fallbacks == [.cached(maxAge: .seconds(3600), maxSize: 1 << 20, exitCode: 3), .fixed(output: "[]", exitCode: 0)])
+    }
+
+    @Test func aTCPHostAndPortReadTheEnvironmentWhenTheBreakerRuns() throws {
+        let x = try oneBreaker("tcp: {host: '${DBHOST}', port: '${DBPORT}'}")
+        #expect(x.unsetVariables(in: [:]).map(\.key) == ["tcp.host", "tcp.port"])
+        let resolved = try x.resolved(in: ["DBHOST": "db.internal", "DBPORT": "6432"])
+        guard case let .tcp(host, port)? = resolved.call else { Issue.record("not a tcp call"); return }
+        #expect(host.literalValue == "db.internal")
+        #expect(port.literalValue == "6432")
+    }
+
+    @Test func aTCPPortReadFromTheEnvironmentMustBeAPort() throws {
+        let x = try oneBreaker("tcp: {host: db, port: '${DBPORT}'}")
+        #expect(throws: ConfigurationError.self) { try x.resolved(in: ["DBPORT": "http"]) }
+        let error = #expect(throws: ConfigurationError.self) { try x.resolved(in: ["DBPORT": "70000"]) }
+        #expect(error.map(String.init(describing:))?.contains("b.yaml:4:27: 'tcp.port' is '${DBPORT}', which reads '70000': not a port from 1 to 65535") == true)
+    }
+
+    @Test func aDollarInACommandElementIsAWarningPointingToShellOrEnv() throws {
+        let configuration = try ConfigurationLoader.parse(yaml: "version: 1\nbreakers:\n  x:\n    command: [curl, '${URL}']\n", file: "b.yaml")
+        #expect(configuration.warnings.map(\.description) == [
+            "b.yaml:4:21: 'command' element '${URL}' is passed as it is, '${' and all: a command runs with no shell; use 'shell:' for a shell to expand it, or set the value in 'env:' and let the program read it",
+        ])
     }
 
     @Test(arguments: [

@@ -116,7 +116,7 @@ private func write(_ text: String, to path: String) {
         ("breakers:\n  x:\n    fail_max: three\n",
          "3:15: 'fail_max' must be a whole number such as 5, not 'three'"),
         ("breakers:\n  x:\n    fail_max: 0\n",
-         "3:15: 'fail_max' must be at least 1, not 0"),
+         "3:15: 'fail_max' must be between 1 and 2147483647, not 0"),
         ("breakers:\n  x:\n    fail_max:\n",
          "3:14: 'fail_max' has no value; write a whole number such as 5"),
         ("breakers:\n  x:\n    reset_timeout: 0s\n",
@@ -224,7 +224,7 @@ private func write(_ text: String, to path: String) {
             "1:1: missing 'version: 1'; add it as the first line",
             "3:14: 'timeout' must be a duration such as 30s, 500ms or 1m30s, not 'soon'",
             "4:5: unknown key 'colour' in breaker 'b'; see breaker-run.yaml(5) for the keys",
-            "6:15: 'fail_max' must be at least 1, not -1",
+            "6:15: 'fail_max' must be between 1 and 2147483647, not -1",
         ])
     }
 

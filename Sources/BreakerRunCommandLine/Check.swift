@@ -1,0 +1,44 @@
+import ArgumentParser
+import BreakerRunKit
+
+extension BreakerRun {
+    /// `breaker-run check NAME`: would a call be admitted now? Writes nothing.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            _superCommandName: BreakerRun.name,
+            abstract: "Say whether a call would be admitted now: exit 0 if so, 75 if not (writes nothing).",
+            discussion: """
+                Reads the breaker's state and looks at its trial permits and concurrency slots \
+                without taking any: nothing is counted, no transition is made. Prints one line \
+                with the state and what a call would meet, unless -q. Exits 0 when a call would \
+                run now, 75 when it would be rejected (open, held, half-open with its trials \
+                running, or the concurrency limit reached), 78 for an unknown breaker, 74 when \
+                the state cannot be read.
+                """
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
+        var name: String
+
+        func run() throws {
+            let context = try options.loadContext(only: [name])
+            let breaker = try context.breaker(name)
+            let check: AdmissionCheck.Result
+            do {
+                check = try AdmissionCheck(store: context.store).answer(for: breaker)
+            } catch {
+                report(error)
+                throw ExitCode(ExitStatus.ioError.rawValue)
+            }
+            if !options.quiet {
+                try output(AdmissionCheck.line(check.answer, phase: check.phase, name: name) + "\n")
+            }
+            if case .rejected = check.answer {
+                throw ExitCode(ExitStatus.rejected.rawValue)
+            }
+        }
+    }
+}
