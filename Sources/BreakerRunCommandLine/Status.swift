@@ -211,7 +211,7 @@ enum StatusText {
             // The error itself went to stderr.
             if case .error(let name, _) = entry {
                 lines.append("")
-                lines.append("\(paint(name, "1")): \(paint("state unavailable", "31")) (the error is on stderr)")
+                lines.append("\(paint(name, "1")): \(paint("error", "31")): its state could not be read (the error is on stderr)")
             }
         }
         for status in statuses where status.state != .closed || detailed.contains(status.name) {

@@ -44,7 +44,7 @@ struct StatusTextTests {
                 #expect(result.stderr.isEmpty, "\(arguments): \(result.stderr)")
             } else {
                 #expect(!result.stdout.contains("is not a directory"), "\(result.stdout)")
-                #expect(result.stdout.components(separatedBy: "state unavailable").count - 1 == 3, "\(result.stdout)")
+                #expect(result.stdout.components(separatedBy: "its state could not be read").count - 1 == 3, "\(result.stdout)")
             }
         }
     }
