@@ -11,16 +11,11 @@ public struct CacheSlot: Sendable, Equatable {
     /// The slot of the configured call.
     public static let configuredCall = CacheSlot(fileName: "cache")
 
-    /// The slot of `call` run under `breaker`: the configured call's when
-    /// `call` is the breaker's configured call, else one of its argv's own.
-    /// - Parameters:
-    ///   - call: the call that ran or was rejected.
-    ///   - breaker: the breaker.
+    /// The slot of a command given after `--`: `cache.cmd-HASH`.
+    /// - Parameter arguments: the command's argv.
     /// - Returns: the slot.
-    public static func of(_ call: CallSpecification, under breaker: BreakerConfiguration) -> CacheSlot {
-        if call == breaker.call { return .configuredCall }
-        let argv = call.processArguments ?? []
-        let hash = fnv1a64(argv.flatMap { Array($0.utf8) + [0] })
+    public static func command(_ arguments: [String]) -> CacheSlot {
+        let hash = fnv1a64(arguments.flatMap { Array($0.utf8) + [0] })
         let hex = String(hash, radix: 16)
         return CacheSlot(fileName: "cache.cmd-" + String(repeating: "0", count: 16 - hex.count) + hex)
     }
