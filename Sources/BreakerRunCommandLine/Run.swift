@@ -104,11 +104,6 @@ extension BreakerRun {
                 // Interrupted by an operator: end by the same signal, whatever the
                 // call made of it, so that an enclosing shell loop stops too.
                 if let signal = call.interruption { exitLikeChild(.signaled(signal)) }
-                // Output breaker-run copied and could not deliver is never a
-                // success (a reader that went away is met by the call itself).
-                if call.lostOutputUndelivered {
-                    exitLikeChild(.exited(ExitStatus.ioError.rawValue))
-                }
                 exitLikeChild(call.termination)
             case .launchFailed(let error):
                 exitLikeChild(.exited(error.exitStatus))

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CircuitBreaker
 
 /// A `command` or `shell` call: a process started and supervised by
@@ -49,33 +44,15 @@ public struct ProcessCall: Call {
                 _ = tee?.finish()
                 throw error
             }
-            let capture = tee?.finish()
-            var outcome = CallClassifier.classify(result, for: breaker)
-            var output: [UInt8]?
-            var lost: SystemError?
-            switch capture {
-            case .complete(let bytes)?:
-                output = bytes
-            case .lost(let error)? where error.errno == EPIPE:
-                // The reader went away, as `run | head -1` does: the call met
-                // it as it would have without the copy; its status stands.
-                lost = error
-            case .lost(let error)?:
-                // Output that could not be delivered is never a success: the
-                // run exits 74, and the downstream is not blamed for it.
-                lost = error
-                logger.error("\(breaker.name): the call's output was lost: \(error)")
-                if outcome == .success { outcome = .ignored(reason: "its output was lost (\(error))") }
-            case .overLimit?, nil:
-                break
-            }
+            let output = tee?.finish()
+            let outcome = CallClassifier.classify(result, for: breaker)
             // The runner reports a call's timeout itself, within the
             // invocation's one line at the default level; a probe's is detail.
             if result.timedOut, let timeout = breaker.timeout, context.label != "call" {
                 logger.info("\(breaker.name): \(context.label) timed out after \(DurationFormat.string(timeout)); killed")
             }
             logger.info("\(breaker.name): \(context.label): \(outcome.summary) after \(DurationFormat.string(result.duration))")
-            let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome, lostOutput: lost)
+            let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
             return CallResult(run: .ran(run), outcome: outcome, output: output)
         } catch {
             logger.error("\(breaker.name): \(context.label == "call" ? "" : "\(context.label): ")\(error)")

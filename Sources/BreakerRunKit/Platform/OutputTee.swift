@@ -15,24 +15,7 @@ import Synchronization
 /// sees the difference). Once the call has ended, what is left in the pipe is
 /// forwarded and the pipe is closed: a background process that the call left
 /// behind and that writes later gets `EPIPE`.
-///
-/// When breaker-run's stdout cannot take a write (the reader went away, a
-/// full disk), the pipe's read end is closed at once: the call's next write
-/// fails (`EPIPE`, or death by SIGPIPE) just as it would have on the stdout
-/// it would have had without the copy, instead of being drained forever; and
-/// the copy is dropped, so a partial output is never cached.
 final class OutputTee: @unchecked Sendable {
-    /// What became of the call's output.
-    enum Capture: Equatable {
-        /// All of it was forwarded; these are its bytes.
-        case complete([UInt8])
-        /// All of it was forwarded, but it was larger than the limit.
-        case overLimit
-        /// breaker-run's stdout refused it (`EPIPE` when its reader went
-        /// away): what followed was not delivered.
-        case lost(SystemError)
-    }
-
     /// The end the call writes to (close-on-exec: the spawn dup2's it onto 1).
     let writeEnd: Int32
     private let readEnd: Int32
@@ -41,8 +24,6 @@ final class OutputTee: @unchecked Sendable {
     private var thread = pthread_t()
     private var captured: [UInt8] = []
     private var overflowed = false
-    /// Set by the forwarding thread before it ends, read after the join.
-    private var failure: SystemError?
 
     /// Makes the pipe and starts the forwarding thread.
     /// - Parameter limit: the most bytes to keep.
@@ -79,18 +60,18 @@ final class OutputTee: @unchecked Sendable {
 
     /// Ends the capture once the call has ended: closes the write end,
     /// forwards what is left, and waits for the thread.
-    /// - Returns: the captured output, or why there is none.
-    func finish() -> Capture {
+    /// - Returns: the captured output, or nil when it was over the limit.
+    func finish() -> [UInt8]? {
         close(writeEnd)
         finished.store(true, ordering: .releasing)
         pthread_join(thread, nil)
-        if let failure { return .lost(failure) }
         close(readEnd)
-        return overflowed ? .overLimit : .complete(captured)
+        return overflowed ? nil : captured
     }
 
     private func pump() {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var outputGone = false
         while true {
             var entry = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let isFinished = finished.load(ordering: .acquiring)
@@ -103,14 +84,8 @@ final class OutputTee: @unchecked Sendable {
             let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return }
-            do {
-                try StandardOutput.write(bytes: Array(buffer[..<count]))
-            } catch {
-                // No reader is left: the call's next write fails as it would
-                // have on breaker-run's own stdout.
-                failure = error
-                close(readEnd)
-                return
+            if !outputGone {
+                outputGone = (try? StandardOutput.write(bytes: Array(buffer[..<count]))) == nil
             }
             if !overflowed {
                 if captured.count + count > limit {

@@ -14,8 +14,6 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String?
     /// The `errno` value.
     public var errno: Int32
-    /// `EPIPE`: a write to a pipe or socket whose reader went away.
-    public static let brokenPipe = EPIPE
 
     /// Creates an error.
     /// - Parameters:

@@ -99,7 +99,7 @@ public struct BreakerRunner {
             do {
                 slot = try waitForSlot(of: breaker.name, in: bulkhead)
                 if slot == nil {
-                    return rejectByBulkhead(bulkhead, breaker: breaker, call: call)
+                    return rejectByBulkhead(bulkhead, breaker: breaker, arguments: arguments)
                 }
             } catch {
                 if let refusal = fault(error, breaker: breaker, doing: "concurrency slot unavailable", otherwise: "running the call without the limit") {
@@ -174,7 +174,7 @@ public struct BreakerRunner {
 
         switch admission {
         case .rejected(let rejection)?:
-            return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, call: callSpecification), nil)
+            return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments), nil)
         case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && allowsProbe && breaker.probe != nil:
             return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit)
         case .admitted(let ticket)?:
@@ -186,7 +186,7 @@ public struct BreakerRunner {
             // A transition the outcome causes is the line that matters; these
             // notes follow it at info level, or stand in for it.
             record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause)
-            keep(result, of: breaker, slot: .of(callSpecification, under: breaker))
+            keep(result, of: breaker)
             if force { logger.log(level: budget.take(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             if case .ran(let run) = result.run, run.timedOut, let timeout = breaker.timeout {
                 // Only a process is killed; a network call is abandoned.
@@ -244,18 +244,18 @@ public struct BreakerRunner {
     }
 
     /// Counts a rejection by the bulkhead and answers it as any rejection.
-    private func rejectByBulkhead(_ bulkhead: Bulkhead, breaker: BreakerConfiguration, call: CallSpecification) -> RunResult {
+    private func rejectByBulkhead(_ bulkhead: Bulkhead, breaker: BreakerConfiguration, arguments: [String]) -> RunResult {
         let rejection = Rejection.concurrencyLimit(maxConcurrent: bulkhead.maxConcurrent)
         do {
             let (state, now) = try store.update(breaker.name) { state, now in
                 state.counts.rejected += 1
                 return (state, now)
             }
-            return reject(rejection, breaker: breaker, state: state, at: now, call: call)
+            return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
         } catch {
             faults.warn(logger, "\(breaker.name): rejection not recorded (\(error))")
             let (state, now) = (try? store.read(breaker.name)) ?? (BreakerState(), Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
-            return reject(rejection, breaker: breaker, state: state, at: now, call: call)
+            return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
         }
     }
 
@@ -271,16 +271,14 @@ public struct BreakerRunner {
     }
 
     /// Keeps a successful call's stdout for the `cached` fallback.
-    private func keep(_ result: CallResult, of breaker: BreakerConfiguration, slot: CacheSlot) {
+    private func keep(_ result: CallResult, of breaker: BreakerConfiguration) {
         guard let limit = breaker.cacheLimit, result.outcome == .success else { return }
-        // Not all of it reached the caller: a partial output is never kept.
-        if case .ran(let run) = result.run, run.lostOutput != nil { return }
         guard let output = result.output else {
             logger.notice("\(breaker.name): output not cached: larger than max_size (\(limit) bytes)")
             return
         }
         do {
-            try store.writeCache(breaker.name, slot: slot, bytes: output)
+            try store.writeCache(breaker.name, bytes: output)
         } catch {
             logger.warning("\(breaker.name): output not cached (\(error))")
         }
@@ -306,13 +304,11 @@ public struct BreakerRunner {
         permit?.release()
     }
 
-    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, call: CallSpecification) -> RunResult {
-        let arguments = call.processArguments ?? []
-        let slot = CacheSlot.of(call, under: breaker)
+    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, arguments: [String]) -> RunResult {
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
         runner.cache = { name in
             do {
-                return try store.readCache(name, slot: slot)
+                return try store.readCache(name)
             } catch {
                 // Said, not swallowed: a planted link or an unreadable file
                 // would otherwise look like an empty cache.

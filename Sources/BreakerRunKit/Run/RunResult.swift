@@ -29,20 +29,6 @@ public struct CallRun: Sendable, Equatable {
     public var interruption: Int32?
     /// How the breaker classified it.
     public var outcome: Outcome
-    /// The error that kept the call's stdout from reaching breaker-run's
-    /// own, when breaker-run copied it (a `cached` fallback) and could not
-    /// deliver all of it; nil when all of it was delivered or the call wrote
-    /// to breaker-run's stdout directly.
-    public var lostOutput: SystemError?
-
-    /// Whether breaker-run failed to deliver the call's output for a reason
-    /// other than its reader going away (which the call meets itself, as
-    /// `EPIPE` or SIGPIPE): a full disk, a closed or broken stdout. Such a
-    /// run exits 74 (EX_IOERR, sysexits.h), never 0.
-    public var lostOutputUndelivered: Bool {
-        guard let lostOutput else { return false }
-        return lostOutput.errno != SystemError.brokenPipe
-    }
 
     /// Creates a record of a finished call.
     /// - Parameters:
@@ -50,13 +36,11 @@ public struct CallRun: Sendable, Equatable {
     ///   - timedOut: whether it ran past its timeout.
     ///   - interruption: the signal forwarded to it, if any.
     ///   - outcome: its classification.
-    ///   - lostOutput: the error that kept its stdout from being delivered.
-    public init(termination: Termination, timedOut: Bool, interruption: Int32?, outcome: Outcome, lostOutput: SystemError? = nil) {
+    public init(termination: Termination, timedOut: Bool, interruption: Int32?, outcome: Outcome) {
         self.termination = termination
         self.timedOut = timedOut
         self.interruption = interruption
         self.outcome = outcome
-        self.lostOutput = lostOutput
     }
 }
 

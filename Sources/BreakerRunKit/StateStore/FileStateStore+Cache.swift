@@ -25,32 +25,28 @@ extension FileStateStore {
     /// The largest cache file read back, in bytes (1 GiB, the largest `max_size`).
     static let maximumCacheSize = 1 << 30
 
-    /// Replaces `NAME/cache` (or the file of `slot`) with `bytes`: atomically (a temporary file named
+    /// Replaces `NAME/cache` with `bytes`: atomically (a temporary file named
     /// with this process's id, fsync'd, renamed over it), mode 0600, never
     /// through a symbolic link. Takes no lock: the last writer wins, and a
     /// reader sees one whole output.
     /// - Parameters:
     ///   - name: the breaker's name.
-    ///   - slot: which call it is the output of (`CacheSlot`).
     ///   - bytes: the output.
     /// - Throws: `StateStoreError`.
-    public func writeCache(_ name: String, slot: CacheSlot, bytes: [UInt8]) throws {
+    public func writeCache(_ name: String, bytes: [UInt8]) throws {
         let files = try BreakerDirectory.open(store: self, name: name, creating: true)!
         defer { files.close() }
-        try files.replaceFile(slot.fileName, with: bytes, temporary: "cache.tmp.\(getpid())")
+        try files.replaceFile("cache", with: bytes, temporary: "cache.tmp.\(getpid())")
     }
 
-    /// Reads the cached output of `slot`'s call (`NAME/cache` for the
-    /// configured call).
-    /// - Parameters:
-    ///   - name: the breaker's name.
-    ///   - slot: which call's output.
+    /// Reads `NAME/cache`.
+    /// - Parameter name: the breaker's name.
     /// - Returns: the output and when it was written, or nil when there is none.
     /// - Throws: `StateStoreError`.
-    public func readCache(_ name: String, slot: CacheSlot) throws -> CachedOutput? {
+    public func readCache(_ name: String) throws -> CachedOutput? {
         guard let files = try BreakerDirectory.open(store: self, name: name, creating: false) else { return nil }
         defer { files.close() }
-        return try files.readFile(slot.fileName, limit: Self.maximumCacheSize).map {
+        return try files.readFile("cache", limit: Self.maximumCacheSize).map {
             CachedOutput(bytes: $0.bytes, writtenAtWallNanoseconds: $0.modifiedWallNanoseconds)
         }
     }

@@ -82,18 +82,15 @@ public protocol StateBackend: Sendable {
     /// Keeps a successful call's stdout for the `cached` fallback.
     /// - Parameters:
     ///   - name: the breaker's name.
-    ///   - slot: which call it is the output of.
     ///   - bytes: the output.
     /// - Throws: the backend's error when it cannot be written.
-    func writeCache(_ name: String, slot: CacheSlot, bytes: [UInt8]) throws
+    func writeCache(_ name: String, bytes: [UInt8]) throws
 
-    /// The output kept by `writeCache` for the call of `slot`, if any.
-    /// - Parameters:
-    ///   - name: the breaker's name.
-    ///   - slot: which call's output.
+    /// The output kept by `writeCache`, if any.
+    /// - Parameter name: the breaker's name.
     /// - Returns: the output and when it was written, or nil.
     /// - Throws: the backend's error when it cannot be read.
-    func readCache(_ name: String, slot: CacheSlot) throws -> CachedOutput?
+    func readCache(_ name: String) throws -> CachedOutput?
 
     /// Which backend keeps breaker `name`'s state, and where, for `status`:
     /// such as `file /var/lib/breaker-run` or
