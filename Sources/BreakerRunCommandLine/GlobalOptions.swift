@@ -60,13 +60,13 @@ struct GlobalOptions: ParsableArguments {
     /// A logger writing to standard error at the level the flags ask for.
     /// - Parameter destination: `.syslog` to send transitions to syslog too.
     func makeLogger(_ destination: LogDestination = .stderr) -> Logger {
-        let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
+        let level: Logger.Level = verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
         return Logger(label: "breaker-run") { _ in
             switch destination {
             case .stderr:
-                StderrLogHandler(logLevel: level)
+                StderrLogHandler(logLevel: level, isQuiet: quiet)
             case .syslog:
-                MultiplexLogHandler([StderrLogHandler(logLevel: level), SyslogLogHandler()])
+                MultiplexLogHandler([StderrLogHandler(logLevel: level, isQuiet: quiet), SyslogLogHandler()])
             }
         }
     }

@@ -248,9 +248,13 @@ public struct BreakerState: Sendable, Equatable {
 
     // MARK: Manual control
 
-    /// Opens the breaker now (`trip`), whatever its state. A held breaker
-    /// stays held: only `reset` releases a hold, so a plain trip of a held
-    /// breaker changes nothing.
+    /// Opens the breaker now (`trip`). A held breaker stays held: only
+    /// `reset` releases a hold, so a trip of a held breaker changes nothing.
+    /// A breaker that is open already (its interval not yet passed) makes no
+    /// transition: a plain trip leaves it as it is, `interval` moves its next
+    /// trial to `now + interval` and `hold` holds it, each without a
+    /// transition (no hook, no transition count), since it stays open. One
+    /// whose interval has passed is half-open in effect, and reopens.
     ///
     /// Without `interval`, the breaker opens for the current backoff step,
     /// not lengthened (a trip is no failed trial): `resetTimeout` from
@@ -272,8 +276,26 @@ public struct BreakerState: Sendable, Equatable {
         at now: Instant, for interval: Duration? = nil, hold: Bool = false, reason: String = "manual",
         policy: Policy, random: Double = 0.5, by actor: String? = nil
     ) {
-        if phase == .held && !hold { return }
+        if phase == .held { return }
         let actor = actor.map(Self.bounded)
+        if case .open(let until) = phase, now >= until {
+            // Half-open in effect: the trip reopens it, a transition from
+            // half-open (the lazy step into it is not stored separately).
+            phase = .halfOpen(successes: 0)
+        }
+        if case .open = phase {
+            // Already open: a change of interval or a hold is no transition
+            // (the breaker stays open), and a plain trip changes nothing.
+            if hold {
+                phase = .held
+            } else if let interval {
+                phase = .open(until: now + max(.zero, interval))
+            } else {
+                return
+            }
+            openReason = Self.bounded(reason)
+            return
+        }
         if hold {
             transition(to: .held, at: now, reason: reason, actor: actor)
             openedAt = now
@@ -291,12 +313,20 @@ public struct BreakerState: Sendable, Equatable {
 
     /// Closes the breaker now (`reset`) and clears the consecutive failure
     /// count, the failure-rate window, the backoff and any hold. Lifetime
-    /// counts are kept.
+    /// counts are kept. A closed breaker makes no transition: only its
+    /// failures, window and backoff are cleared.
     /// - Parameters:
     ///   - now: the current time.
     ///   - actor: who reset it ("uid 0 (root)"), or nil.
     public mutating func reset(at now: Instant, by actor: String? = nil) {
-        close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
+        guard phase == .closed else {
+            close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
+            return
+        }
+        // Already closed: the counts are cleared, but nothing transitions.
+        consecutiveFailures = 0
+        backoffInterval = nil
+        failureWindow.clear()
     }
 
     // MARK: Clocks
