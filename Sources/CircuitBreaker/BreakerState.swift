@@ -164,15 +164,28 @@ public struct BreakerState: Sendable, Equatable {
     ///   - policy: the breaker's rules.
     ///   - random: a value in `0..<1` from the caller's random source, for
     ///     the jitter of an opening this outcome makes; 0.5 for none.
-    ///   - interval: how long to stay open when this outcome opens the
-    ///     breaker (the service's `Retry-After`), instead of the rules'
-    ///     interval; nil for the rules'. The backoff step is not changed by it.
+    ///   - interval: the open interval the service asked for with a
+    ///     failure (its `Retry-After`): the breaker opens for that long at
+    ///     once, whatever the rules say, or for that long instead of the
+    ///     rules' interval when the rules open it; nil for the rules alone.
+    ///     The opening's reason ends with `, Retry-After Ns`, so that
+    ///     `status` says where the interval came from. The backoff step is
+    ///     not changed by it.
     public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy, random: Double = 0.5,
                                 openFor interval: Duration? = nil) {
         let before = generation
         recordByRules(outcome, for: ticket, at: now, policy: policy, random: random)
-        if let interval, generation != before, case .open = phase {
-            phase = .open(until: now + max(.zero, interval))
+        guard let interval, case .failure(let reason) = outcome else { return }
+        let until = now + max(.zero, interval)
+        let source = ", Retry-After \(max(.zero, interval).secondsRoundedUp)s"
+        if generation != before, case .open = phase {
+            phase = .open(until: until)
+            openReason = Self.bounded((openReason ?? "") + source)
+            if let last = recentTransitions.indices.last {
+                recentTransitions[last].reason = Self.bounded(recentTransitions[last].reason + source)
+            }
+        } else if ticket.generation == before, phase == .closed {
+            open(at: now, until: until, reason: reason + source, actor: nil)
         }
     }
 
