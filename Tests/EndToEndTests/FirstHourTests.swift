@@ -212,14 +212,16 @@ struct FirstHourTests {
     // MARK: 6. A hook never delays the call
 
     @Test func aSlowHookOfTheStepIntoHalfOpenRunsAfterTheTrial() throws {
-        let sandbox = try Sandbox(config: """
+        let sandbox = try Sandbox()
+        let hookLog = sandbox.path("hooks")
+        try sandbox.write(config: """
             version: 1
             breakers:
               hooked:
                 fail_max: 1
                 reset_timeout: 200ms
                 on_transition:
-                  shell: 'if [ "$BREAKER_TO" = half-open ]; then sleep 3; fi'
+                  shell: 'if [ "$BREAKER_TO" = half-open ]; then sleep 3; fi; echo "$BREAKER_FROM->$BREAKER_TO" >> \(hookLog)'
             """)
         #expect(try sandbox.run(["run", "hooked", "--", "false"]).status == 1)
         usleep(300_000)
@@ -230,6 +232,8 @@ struct FirstHourTests {
         let started = try #require(Double(try String(contentsOfFile: stamp, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(started - before.timeIntervalSince1970 < 1.5, "the trial started at once, not after the hook")
         #expect(try sandbox.status("hooked")["state"] as? String == "closed")
+        let hooks = try String(contentsOfFile: hookLog, encoding: .utf8)
+        #expect(hooks == "closed->open\nopen->half-open\nhalf-open->closed\n", "hooks run in the order of the transitions")
     }
 
     // MARK: 8. A forwarded signal escalates

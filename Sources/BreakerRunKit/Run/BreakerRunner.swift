@@ -195,16 +195,22 @@ public struct BreakerRunner {
             admission = nil
         }
 
-        defer {
+        // Runs the admission's hooks once: before those of the outcome's
+        // transitions, so that hooks run in the order of the transitions,
+        // or when the run ends.
+        func runAdmissionHooks() {
             if let decidedAt, !stored.isEmpty {
                 reporter.runHooks(for: stored, of: breaker, state: snapshot, at: decidedAt)
             }
+            stored = []
         }
+        defer { runAdmissionHooks() }
         switch admission {
         case .rejected(let rejection)?:
             return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, call: callSpecification, arguments: arguments), nil)
         case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && allowsProbe && breaker.probe != nil:
-            return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit)
+            return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit,
+                            hooksFirst: runAdmissionHooks)
         case .admitted(let ticket)?:
             let result = call(callSpecification, arguments: arguments, breaker: breaker)
             // A network call's failure has no program of its own to say why:
@@ -213,7 +219,8 @@ public struct BreakerRunner {
             let cause: String? = if isNetwork, case .failure(let reason) = result.outcome { reason } else { nil }
             // A transition the outcome causes is the line that matters; these
             // notes follow it at info level, or stand in for it.
-            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause)
+            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause,
+                   hooksFirst: runAdmissionHooks)
             if case .ran(let run) = result.run, let lost = run.outputLost {
                 // A reader that went away is said by SIGPIPE, as without the copy.
                 if lost.errno != EPIPE { logger.error("\(name): the call's output was lost (\(lost)); exiting 74") }
@@ -243,12 +250,13 @@ public struct BreakerRunner {
     /// call runs; a failing one has reopened it, so the attempt is rejected
     /// (fallback or `open_exit_code`); after an ignored one the breaker is
     /// still half-open and the real call is the trial.
-    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout (any StatePermit)?) -> (RunResult, Outcome?) {
+    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration,
+                          releasing permit: inout (any StatePermit)?, hooksFirst: () -> Void) -> (RunResult, Outcome?) {
         var checker = breaker
         checker.timeout = probe.timeout ?? breaker.timeout
         checker.slowCallDuration = nil
         let result = call(probe.call, arguments: nil, breaker: checker, label: "probe", isBackground: true)
-        record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit)
+        record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, hooksFirst: hooksFirst)
         switch (result.run, result.outcome) {
         case (.ran(let run), _) where run.interruption != nil:
             return (result.run, result.outcome)
@@ -333,8 +341,10 @@ public struct BreakerRunner {
         }
     }
 
+    /// Records an outcome and reports its transitions; `hooksFirst` runs
+    /// the hooks of earlier transitions (the admission's) before theirs.
     private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil,
-                        releasing permit: inout (any StatePermit)?, cause: String? = nil) {
+                        releasing permit: inout (any StatePermit)?, cause: String? = nil, hooksFirst: () -> Void = {}) {
         let jitter = random()
         do {
             let (transitions, state, now) = try store.update(breaker.name) { state, now in
@@ -346,7 +356,9 @@ public struct BreakerRunner {
                 permit = nil
                 return (state.transitions(after: before), state, now)
             }
-            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget, cause: cause)
+            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget, cause: cause, runsHooks: false)
+            hooksFirst()
+            reporter.runHooks(for: transitions, of: breaker, state: state, at: now)
         } catch {
             faults.warn(logger, "\(breaker.name): outcome not recorded (\(error))")
         }
