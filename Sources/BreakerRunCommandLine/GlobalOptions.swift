@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"), completion: .directory)
     var stateDirectory: String?
 
-    @Flag(name: .shortAndLong, help: "Print errors only, no notices.")
+    @Flag(name: .shortAndLong, help: "Print only errors, warnings and transitions (opened, closed): no rejections or fallback notices.")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Say more (repeat for debug output).")

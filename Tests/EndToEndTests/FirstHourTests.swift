@@ -276,5 +276,8 @@ struct FirstHourTests {
         let error = try sandbox.run(["run", "-q", "nosuch", "--", "true"])
         #expect(error.status == 78)
         #expect(!error.stderr.isEmpty, "errors are kept")
+        let help = try sandbox.run(["--help"]).stdout
+        #expect(help.contains("transitions"), "--help says what -q keeps: \(help)")
+        #expect(!help.contains("errors only"))
     }
 }
