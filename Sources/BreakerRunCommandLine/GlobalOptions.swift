@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory.", valueName: "dir"), completion: .directory)
     var stateDirectory: String?
 
-    @Flag(name: .shortAndLong, help: "Print only transitions (opened, closed) and errors: no rejection or fallback notices.")
+    @Flag(name: .shortAndLong, help: "Print only errors, warnings and transitions (opened, closed): no rejections or fallback notices.")
     var quiet = false
 
     @Flag(name: .shortAndLong, help: "Say more (repeat for debug output).")
@@ -60,13 +60,13 @@ struct GlobalOptions: ParsableArguments {
     /// A logger writing to standard error at the level the flags ask for.
     /// - Parameter destination: `.syslog` to send transitions to syslog too.
     func makeLogger(_ destination: LogDestination = .stderr) -> Logger {
-        let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
+        let level: Logger.Level = verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
         return Logger(label: "breaker-run") { _ in
             switch destination {
             case .stderr:
-                StderrLogHandler(logLevel: level)
+                StderrLogHandler(logLevel: level, isQuiet: quiet)
             case .syslog:
-                MultiplexLogHandler([StderrLogHandler(logLevel: level), SyslogLogHandler()])
+                MultiplexLogHandler([StderrLogHandler(logLevel: level, isQuiet: quiet), SyslogLogHandler()])
             }
         }
     }

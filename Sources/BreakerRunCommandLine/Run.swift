@@ -1,5 +1,10 @@
 import ArgumentParser
 import BreakerRunKit
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 extension BreakerRun {
     /// `breaker-run run NAME [--force] [-- COMMAND [ARG...]]`.
@@ -95,7 +100,8 @@ extension BreakerRun {
         /// Ends breaker-run as the run asks: the call's own status or signal,
         /// 124 after a timeout (of the call or of a fallback), 126/127 for a
         /// launch failure, the fallback's status, 74 when a static fallback's
-        /// output could not be written, or the breaker's `open_exit_code`;
+        /// output or the call's copied output could not be written (SIGPIPE
+        /// when its reader went away), or the breaker's `open_exit_code`;
         /// 74 when the state is unusable and `on_state_error` is `fail-closed`.
         static func exit(for result: RunResult) -> Never {
             switch result {
@@ -104,6 +110,14 @@ extension BreakerRun {
                 // Interrupted by an operator: end by the same signal, whatever the
                 // call made of it, so that an enclosing shell loop stops too.
                 if let signal = call.interruption { exitLikeChild(.signaled(signal)) }
+                if let lost = call.outputLost {
+                    // Output that did not reach the caller is never a success:
+                    // a reader that went away ends breaker-run as it would have
+                    // ended the call (SIGPIPE); any other error is 74.
+                    guard lost.errno == EPIPE else { exitLikeChild(.exited(ExitStatus.ioError.rawValue)) }
+                    if case .signaled = call.termination { exitLikeChild(call.termination) }
+                    exitLikeChild(.signaled(SIGPIPE))
+                }
                 exitLikeChild(call.termination)
             case .launchFailed(let error):
                 exitLikeChild(.exited(error.exitStatus))

@@ -119,7 +119,7 @@ public struct HTTPCall: Call {
             }
         }
         var retryAfter: Duration?
-        if status == 429 || status == 503, let header = response.headers.first(name: "Retry-After") {
+        if specification.honorsRetryAfter, status == 429 || status == 503, let header = response.headers.first(name: "Retry-After") {
             retryAfter = RetryAfter.parse(header, now: Self.wallSeconds()).map { min($0, specification.maxRetryAfter) }
         }
         let captured = context.captureLimit.flatMap { body.count <= $0 ? body : nil }

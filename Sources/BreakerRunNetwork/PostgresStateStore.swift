@@ -160,13 +160,13 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     }
 
     /// Keeps the output in the local state directory (`FileStateStore`).
-    public func writeCache(_ name: String, bytes: [UInt8]) throws {
-        try local.writeCache(name, bytes: bytes)
+    public func writeCache(_ name: String, key: String, bytes: [UInt8]) throws {
+        try local.writeCache(name, key: key, bytes: bytes)
     }
 
     /// Reads the output kept in the local state directory.
-    public func readCache(_ name: String) throws -> CachedOutput? {
-        try local.readCache(name)
+    public func readCache(_ name: String, key: String) throws -> CachedOutput? {
+        try local.readCache(name, key: key)
     }
 
     /// `postgresql URL (schema SCHEMA)`, without any password.

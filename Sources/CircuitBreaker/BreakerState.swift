@@ -164,15 +164,28 @@ public struct BreakerState: Sendable, Equatable {
     ///   - policy: the breaker's rules.
     ///   - random: a value in `0..<1` from the caller's random source, for
     ///     the jitter of an opening this outcome makes; 0.5 for none.
-    ///   - interval: how long to stay open when this outcome opens the
-    ///     breaker (the service's `Retry-After`), instead of the rules'
-    ///     interval; nil for the rules'. The backoff step is not changed by it.
+    ///   - interval: the open interval the service asked for with a
+    ///     failure (its `Retry-After`): the breaker opens for that long at
+    ///     once, whatever the rules say, or for that long instead of the
+    ///     rules' interval when the rules open it; nil for the rules alone.
+    ///     The opening's reason ends with `, Retry-After Ns`, so that
+    ///     `status` says where the interval came from. The backoff step is
+    ///     not changed by it.
     public mutating func record(_ outcome: Outcome, for ticket: Ticket, at now: Instant, policy: Policy, random: Double = 0.5,
                                 openFor interval: Duration? = nil) {
         let before = generation
         recordByRules(outcome, for: ticket, at: now, policy: policy, random: random)
-        if let interval, generation != before, case .open = phase {
-            phase = .open(until: now + max(.zero, interval))
+        guard let interval, case .failure(let reason) = outcome else { return }
+        let until = now + max(.zero, interval)
+        let source = ", Retry-After \(max(.zero, interval).secondsRoundedUp)s"
+        if generation != before, case .open = phase {
+            phase = .open(until: until)
+            openReason = Self.bounded((openReason ?? "") + source)
+            if let last = recentTransitions.indices.last {
+                recentTransitions[last].reason = Self.bounded(recentTransitions[last].reason + source)
+            }
+        } else if ticket.generation == before, phase == .closed {
+            open(at: now, until: until, reason: reason + source, actor: nil)
         }
     }
 
@@ -248,9 +261,13 @@ public struct BreakerState: Sendable, Equatable {
 
     // MARK: Manual control
 
-    /// Opens the breaker now (`trip`), whatever its state. A held breaker
-    /// stays held: only `reset` releases a hold, so a plain trip of a held
-    /// breaker changes nothing.
+    /// Opens the breaker now (`trip`). A held breaker stays held: only
+    /// `reset` releases a hold, so a trip of a held breaker changes nothing.
+    /// A breaker that is open already (its interval not yet passed) makes no
+    /// transition: a plain trip leaves it as it is, `interval` moves its next
+    /// trial to `now + interval` and `hold` holds it, each without a
+    /// transition (no hook, no transition count), since it stays open. One
+    /// whose interval has passed is half-open in effect, and reopens.
     ///
     /// Without `interval`, the breaker opens for the current backoff step,
     /// not lengthened (a trip is no failed trial): `resetTimeout` from
@@ -272,8 +289,26 @@ public struct BreakerState: Sendable, Equatable {
         at now: Instant, for interval: Duration? = nil, hold: Bool = false, reason: String = "manual",
         policy: Policy, random: Double = 0.5, by actor: String? = nil
     ) {
-        if phase == .held && !hold { return }
+        if phase == .held { return }
         let actor = actor.map(Self.bounded)
+        if case .open(let until) = phase, now >= until {
+            // Half-open in effect: the trip reopens it, a transition from
+            // half-open (the lazy step into it is not stored separately).
+            phase = .halfOpen(successes: 0)
+        }
+        if case .open = phase {
+            // Already open: a change of interval or a hold is no transition
+            // (the breaker stays open), and a plain trip changes nothing.
+            if hold {
+                phase = .held
+            } else if let interval {
+                phase = .open(until: now + max(.zero, interval))
+            } else {
+                return
+            }
+            openReason = Self.bounded(reason)
+            return
+        }
         if hold {
             transition(to: .held, at: now, reason: reason, actor: actor)
             openedAt = now
@@ -291,12 +326,20 @@ public struct BreakerState: Sendable, Equatable {
 
     /// Closes the breaker now (`reset`) and clears the consecutive failure
     /// count, the failure-rate window, the backoff and any hold. Lifetime
-    /// counts are kept.
+    /// counts are kept. A closed breaker makes no transition: only its
+    /// failures, window and backoff are cleared.
     /// - Parameters:
     ///   - now: the current time.
     ///   - actor: who reset it ("uid 0 (root)"), or nil.
     public mutating func reset(at now: Instant, by actor: String? = nil) {
-        close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
+        guard phase == .closed else {
+            close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
+            return
+        }
+        // Already closed: the counts are cleared, but nothing transitions.
+        consecutiveFailures = 0
+        backoffInterval = nil
+        failureWindow.clear()
     }
 
     // MARK: Clocks

@@ -13,13 +13,28 @@ struct RetryAfterIntervalTests {
         #expect(state.openedAt == t(0))
     }
 
-    @Test func aFailureThatDoesNotTripLeavesTheStateAsTheRulesDo() throws {
+    @Test func aFailureThatAsksForAnIntervalOpensAtOnceWhateverTheRulesSay() throws {
         let lenient = Policy(failMax: 3, resetTimeout: .seconds(60))
         var state = BreakerState()
         let ticket = try #require(state.admit(at: t(0), policy: lenient).ticket)
         state.record(failure, for: ticket, at: t(0), policy: lenient, openFor: .seconds(7))
+        #expect(state.phase == .open(until: t(7)))
+        #expect(state.openedAt == t(0))
+        #expect(state.recentTransitions.last?.reason.hasSuffix(", Retry-After 7s") == true)
+    }
+
+    @Test func aSuccessOrAStaleFailureNeverOpensForAnInterval() throws {
+        let lenient = Policy(failMax: 3, resetTimeout: .seconds(60))
+        var state = BreakerState()
+        let stale = try #require(state.admit(at: t(0), policy: lenient).ticket)
+        let current = try #require(state.admit(at: t(0), policy: lenient).ticket)
+        state.record(.success, for: current, at: t(1), policy: lenient, openFor: .seconds(7))
         #expect(state.phase == .closed)
-        #expect(state.consecutiveFailures == 1)
+        state.reset(at: t(2))
+        state.trip(at: t(2), policy: lenient)
+        state.reset(at: t(3))
+        state.record(failure, for: stale, at: t(4), policy: lenient, openFor: .seconds(7))
+        #expect(state.phase == .closed, "an outcome admitted before the latest transition changes no state")
     }
 
     @Test func aFailedTrialReopensForTheIntervalAndKeepsTheBackoffStep() throws {

@@ -142,7 +142,7 @@ struct CommandManPageTests {
     @Test func theHelpSaysQuietKeepsTransitionsAndErrors() throws {
         let help = try Sandbox().run(["--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
             .split(separator: " ").filter { !$0.isEmpty }.joined(separator: " ")
-        #expect(help.contains("Print only transitions (opened, closed) and errors: no rejection or fallback notices."), "\(help)")
+        #expect(help.contains("Print only errors, warnings and transitions (opened, closed): no rejections or fallback notices."), "\(help)")
         #expect(!help.contains("errors only"))
     }
 

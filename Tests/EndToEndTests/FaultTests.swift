@@ -345,19 +345,25 @@ struct FaultTests {
     /// and the next fallback answers (or the rejection's 75 when none is left).
     @Test(arguments: ["with-next", "cache-only"])
     func aSymlinkPlantedForTheCachedOutputIsNeverFollowed(name: String) throws {
-        let sandbox = try Sandbox(config: """
+        let sandbox = try Sandbox()
+        // The configured call, whose answer is NAME/cache, prints this file.
+        let answer = sandbox.path("answer")
+        try sandbox.write(config: """
             version: 1
             breakers:
               with-next:
+                command: [cat, \(answer)]
                 fail_max: 1
                 reset_timeout: 1h
                 fallback: [{cached: {max_age: 1h}}, {output: "static answer\\n", exit_code: 0}]
               cache-only:
+                command: [cat, \(answer)]
                 fail_max: 1
                 reset_timeout: 1h
                 fallback: {cached: {max_age: 1h}}
             """)
-        #expect(try sandbox.run(["run", name, "--", "echo", "first"]).status == 0)
+        try "first\n".write(toFile: answer, atomically: true, encoding: .utf8)
+        #expect(try sandbox.run(["run", name]).status == 0)
         let cache = sandbox.stateDirectory + "/\(name)/cache"
         #expect(try String(contentsOfFile: cache, encoding: .utf8) == "first\n")
         let victim = sandbox.path("victim")
@@ -368,7 +374,8 @@ struct FaultTests {
         }
 
         try plant()
-        let write = try sandbox.run(["run", name, "--", "echo", "second"])
+        try "second\n".write(toFile: answer, atomically: true, encoding: .utf8)
+        let write = try sandbox.run(["run", name])
         #expect(write.status == 0)
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "never written through")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: cache)) == nil, "the link is replaced by the new output")
@@ -376,7 +383,7 @@ struct FaultTests {
 
         try plant()
         #expect(try sandbox.run(["trip", name]).status == 0)
-        let read = try sandbox.run(["run", name, "--", "echo", "third"])
+        let read = try sandbox.run(["run", name])
         #expect(read.stderr.contains("\(name): cached output not used (refusing to follow symlink \(cache) in the state directory; remove it or pass another --state-dir); trying the next fallback"),
                 "\(read.stderr)")
         if name == "with-next" {

@@ -311,7 +311,8 @@ struct HTTPCallTests {
         #expect(result.status == 0)
         #expect(result.stdout == "first\nsecond")
         #expect(try sandbox.run(["run", "job", "--", "false"]).status == 1)
-        let served = try sandbox.run(["run", "job", "--", "echo", "not run"])
+        // The same call, rejected: its own last answer is served.
+        let served = try sandbox.run(["run", "job", "--", "/bin/sh", "-c", "echo first; sleep 1; printf 'second'"])
         #expect(served.status == 0, "\(served.stderr)")
         #expect(served.stdout == "first\nsecond")
     }

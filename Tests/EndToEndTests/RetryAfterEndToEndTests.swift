@@ -17,7 +17,7 @@ struct RetryAfterEndToEndTests {
     /// A breaker that trips on the first failure and would stay open 10
     /// minutes by `reset_timeout`, against a server answering `/api` with
     /// `status` and `Retry-After: retryAfter`.
-    func trip(status: Int, retryAfter: String, extraHTTPKeys: String = "") throws -> (sandbox: Sandbox, server: HTTPServer, result: Invocation) {
+    func trip(status: Int, retryAfter: String, extraHTTPKeys: String = "", failMax: Int = 1) throws -> (sandbox: Sandbox, server: HTTPServer, result: Invocation) {
         let sandbox = try Sandbox()
         let server = try HTTPServer(in: sandbox.directory, routes: ["/api": ["status": status, "headers": ["Retry-After": retryAfter]]])
         try sandbox.write(config: """
@@ -26,7 +26,7 @@ struct RetryAfterEndToEndTests {
               vendor:
                 http: {url: '\(server.url("/api"))'\(extraHTTPKeys)}
                 timeout: 5s
-                fail_max: 1
+                fail_max: \(failMax)
                 reset_timeout: 10m
             """)
         let result = try sandbox.run(["run", "vendor"])
@@ -68,5 +68,36 @@ struct RetryAfterEndToEndTests {
         #expect(result.status == 22, "\(result.stderr)")
         let retryAfter = try #require(try sandbox.status("vendor")["retry_after_seconds"] as? Int)
         #expect((590...600).contains(retryAfter), "reset_timeout's 10 minutes: \(retryAfter)")
+    }
+
+    @Test func a429WithRetryAfterOpensTheBreakerAtOnceWhateverFailMaxSays() throws {
+        let (sandbox, _, result) = try trip(status: 429, retryAfter: "120", failMax: 5)
+        #expect(result.status == 22, "\(result.stderr)")
+        #expect(result.stderr.contains("vendor: closed -> open ("), "\(result.stderr)")
+        let status = try sandbox.status("vendor")
+        #expect(status["state"] as? String == "open", "one answer, not fail_max's five")
+        let retryAfter = try #require(status["retry_after_seconds"] as? Int)
+        #expect((110...120).contains(retryAfter), "\(retryAfter)")
+        let reason = try #require(status["open_reason"] as? String)
+        #expect(reason.hasSuffix(", Retry-After 120s"), "status --json says where the interval came from: \(reason)")
+        let text = try sandbox.run(["status", "vendor"]).stdout
+        #expect(text.contains("Retry-After 120s"), "\(text)")
+    }
+
+    @Test func honorRetryAfterFalseMakesItAnOrdinaryFailure() throws {
+        // The server is kept alive for the second call.
+        let (sandbox, server, result) = try trip(status: 503, retryAfter: "120", extraHTTPKeys: ", honor_retry_after: false", failMax: 2)
+        defer { withExtendedLifetime(server) {} }
+        #expect(result.status == 22, "\(result.stderr)")
+        let status = try sandbox.status("vendor")
+        #expect(status["state"] as? String == "closed", "one failure of fail_max's two")
+        #expect(status["consecutive_failures"] as? Int == 1)
+        let second = try sandbox.run(["run", "vendor"])
+        #expect(second.status == 22, "\(second.stderr)")
+        let opened = try sandbox.status("vendor")
+        let retryAfter = try #require(opened["retry_after_seconds"] as? Int)
+        #expect((590...600).contains(retryAfter), "reset_timeout's 10 minutes, not Retry-After's 2: \(retryAfter)")
+        let printed = try sandbox.run(["validate", "--print"])
+        #expect(printed.stdout.contains("honor_retry_after: false"), "\(printed.stdout)")
     }
 }

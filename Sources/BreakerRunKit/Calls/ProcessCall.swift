@@ -52,7 +52,8 @@ public struct ProcessCall: Call {
                 logger.info("\(breaker.name): \(context.label) timed out after \(DurationFormat.string(timeout)); killed")
             }
             logger.info("\(breaker.name): \(context.label): \(outcome.summary) after \(DurationFormat.string(result.duration))")
-            let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption, outcome: outcome)
+            let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption,
+                              outcome: outcome, outputLost: tee?.lostBecause)
             return CallResult(run: .ran(run), outcome: outcome, output: output)
         } catch {
             logger.error("\(breaker.name): \(context.label == "call" ? "" : "\(context.label): ")\(error)")

@@ -161,6 +161,7 @@ extension HTTPCallSpecification {
         lines.append("\(inner)follow_redirects: \(followsRedirects)")
         lines.append("\(inner)max_body: \(maxBody)")
         lines.append("\(inner)max_retry_after: \(YAMLText.duration(maxRetryAfter))")
+        lines.append("\(inner)honor_retry_after: \(honorsRetryAfter)")
         return lines
     }
 }

@@ -3,7 +3,7 @@
 extension ConfigurationDecoder {
     static let httpKeys = [
         "url", "method", "headers", "body", "body_file", "expect_status", "ignore_status", "expect_body",
-        "ca_file", "insecure", "follow_redirects", "max_body", "max_retry_after",
+        "ca_file", "insecure", "follow_redirects", "max_body", "max_retry_after", "honor_retry_after",
     ]
     static let tcpKeys = ["host", "port"]
     /// The largest size any key takes (`max_body`, `cached.max_size`), in
@@ -87,6 +87,8 @@ extension ConfigurationDecoder {
                 if let size = size(pair.value, key: name, example: "10MiB") { call.maxBody = size } else { isValid = false }
             case "max_retry_after":
                 if let limit = duration(pair.value, key: name, allowsZero: true) { call.maxRetryAfter = limit } else { isValid = false }
+            case "honor_retry_after":
+                if let value = boolean(pair.value, key: name) { call.honorsRetryAfter = value } else { isValid = false }
             default:
                 unknownOrFuture(pair, known: Self.httpKeys, future: [], context: "'\(key)'")
                 isValid = false

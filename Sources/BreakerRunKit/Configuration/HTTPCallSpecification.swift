@@ -55,6 +55,10 @@ public struct HTTPCallSpecification: Sendable, Equatable {
     /// The longest open interval a `Retry-After` header may set
     /// (`max_retry_after`). Default 1 hour.
     public var maxRetryAfter: Duration
+    /// Whether a 429 or 503 with `Retry-After` opens the breaker at once for
+    /// that long (`honor_retry_after`); false makes it an ordinary failure.
+    /// Default true.
+    public var honorsRetryAfter: Bool
 
     /// Creates an http call; every parameter but the url defaults to DESIGN's default.
     /// - Parameters:
@@ -71,6 +75,7 @@ public struct HTTPCallSpecification: Sendable, Equatable {
     ///   - followsRedirects: follow redirects.
     ///   - maxBody: the largest body accepted, in bytes.
     ///   - maxRetryAfter: the longest open interval a `Retry-After` sets.
+    ///   - honorsRetryAfter: whether a `Retry-After` opens the breaker.
     public init(
         url: InterpolatedString,
         method: String = "GET",
@@ -84,7 +89,8 @@ public struct HTTPCallSpecification: Sendable, Equatable {
         isInsecure: Bool = false,
         followsRedirects: Bool = false,
         maxBody: Int = 10 << 20,
-        maxRetryAfter: Duration = .seconds(3600)
+        maxRetryAfter: Duration = .seconds(3600),
+        honorsRetryAfter: Bool = true
     ) {
         self.url = url
         self.method = method
@@ -99,6 +105,7 @@ public struct HTTPCallSpecification: Sendable, Equatable {
         self.followsRedirects = followsRedirects
         self.maxBody = maxBody
         self.maxRetryAfter = maxRetryAfter
+        self.honorsRetryAfter = honorsRetryAfter
     }
 
     /// Every value that may read the environment, with the key it is

@@ -7,9 +7,11 @@ import Logging
 /// Command and shell fallbacks run with breaker-run's environment plus the
 /// `BREAKER_*` variables, under the breaker's `timeout`. A shell fallback gets
 /// the original call's argv as its positional parameters (`$1`, `$2`, ...);
-/// every fallback gets it, shell-quoted, in `BREAKER_COMMAND`. A fallback that
-/// cannot be started is reported and the next one is tried; one that runs past
-/// the timeout is killed as a call is, and answers with that.
+/// every fallback gets it, shell-quoted, in `BREAKER_COMMAND`. A command or
+/// shell fallback that cannot be started, exits non-zero, is killed or runs
+/// past the timeout (and is killed as a call is) hands the rejection to the
+/// next fallback; the last one's result stands. Output that a failed fallback
+/// printed before failing has already gone to stdout and stays there.
 public struct FallbackRunner {
     /// Starts command and shell fallbacks.
     public var supervisor: ProcessSupervisor
@@ -79,7 +81,8 @@ public struct FallbackRunner {
     /// - Returns: how the fallback that answered ended, or nil when none did.
     public func run(_ fallbacks: [FallbackSpecification], for breaker: BreakerConfiguration, state: BreakerState, rejection: Rejection, arguments: [String], now: Instant) -> FallbackRun? {
         let variables = Self.variables(for: breaker, state: state, rejection: rejection, arguments: arguments, now: now)
-        for fallback in fallbacks {
+        var failed: FallbackRun?
+        for (index, fallback) in fallbacks.enumerated() {
             let argv: [String]
             switch fallback {
             case .fixed(let output, let exitCode):
@@ -124,11 +127,27 @@ public struct FallbackRunner {
                 if result.timedOut, let timeout = breaker.timeout {
                     logger.error("\(breaker.name): the fallback timed out after \(DurationFormat.string(timeout)); killed")
                 }
-                return .process(result.termination, timedOut: result.timedOut)
+                let answer = FallbackRun.process(result.termination, timedOut: result.timedOut)
+                if result.termination == .exited(0) && !result.timedOut { return answer }
+                // A failed fallback hands over to the next; the last one's
+                // result stands. What it printed has already reached stdout.
+                failed = answer
+                if index < fallbacks.count - 1 {
+                    logger.info("\(breaker.name): fallback \(Self.describe(result.termination, timedOut: result.timedOut)); trying the next fallback")
+                }
             } catch {
                 logger.error("\(breaker.name): fallback could not start: \(error)")
             }
         }
-        return nil
+        return failed
+    }
+
+    /// How a failed fallback process ended, for the line that hands over.
+    private static func describe(_ termination: Termination, timedOut: Bool) -> String {
+        if timedOut { return "timed out" }
+        switch termination {
+        case .exited(let code): return "exited with status \(code)"
+        case .signaled(let signal): return "was killed by \(SignalName.of(signal))"
+        }
     }
 }

@@ -63,8 +63,11 @@ public struct TransitionReporter {
     ///     it (the reason of an `http` or `tcp` call's failure): added to the
     ///     notice of a transition into open as `; last: CAUSE`, so that the
     ///     invocation's one line says both what happened and why.
+    ///   - runsHooks: false to leave the hooks to a later
+    ///     `runHooks(for:of:state:at:)`, for transitions made on admission,
+    ///     whose hooks must not delay the call.
     public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant,
-                       budget: LineBudget? = nil, cause: String? = nil) {
+                       budget: LineBudget? = nil, cause: String? = nil, runsHooks: Bool = true) {
         for transition in transitions {
             // Entering half-open is a step on the way: the trial's outcome
             // (closed, or open again) is the line that matters, so that a
@@ -77,6 +80,18 @@ public struct TransitionReporter {
                 metadata: Self.metadata(for: transition, of: breaker.name)
             )
         }
+        if runsHooks { runHooks(for: transitions, of: breaker, state: state, at: now) }
+    }
+
+    /// Runs the breaker's `on_transition` hook once for each transition, one
+    /// after the other. A hook that fails, times out or cannot start is a
+    /// warning.
+    /// - Parameters:
+    ///   - transitions: the stored transitions, oldest first.
+    ///   - breaker: the breaker.
+    ///   - state: the breaker's state after they were stored.
+    ///   - now: when they were stored.
+    public func runHooks(for transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) {
         guard let hook = breaker.onTransition else { return }
         for transition in transitions {
             // The configuration allows only command and shell hooks.

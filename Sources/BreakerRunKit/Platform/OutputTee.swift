@@ -14,7 +14,9 @@ import Synchronization
 /// then a pipe, not breaker-run's own (a program that checks `isatty(1)`
 /// sees the difference). Once the call has ended, what is left in the pipe is
 /// forwarded and the pipe is closed: a background process that the call left
-/// behind and that writes later gets `EPIPE`.
+/// behind and that writes later gets `EPIPE`. When breaker-run's stdout takes
+/// no more (a reader that went away, a full disk), the pipe is closed at
+/// once, so that the call gets `EPIPE` as it would have without the copy.
 final class OutputTee: @unchecked Sendable {
     /// The end the call writes to (close-on-exec: the spawn dup2's it onto 1).
     let writeEnd: Int32
@@ -24,6 +26,12 @@ final class OutputTee: @unchecked Sendable {
     private var thread = pthread_t()
     private var captured: [UInt8] = []
     private var overflowed = false
+    /// Set by the forwarding thread, read after it is joined.
+    private var isReadEndClosed = false
+    /// Why breaker-run's stdout took no more of the output: a reader that
+    /// went away (`EPIPE`), a full disk (`ENOSPC`), ...; nil when every
+    /// byte was delivered.
+    private(set) var lostBecause: SystemError?
 
     /// Makes the pipe and starts the forwarding thread.
     /// - Parameter limit: the most bytes to keep.
@@ -60,18 +68,19 @@ final class OutputTee: @unchecked Sendable {
 
     /// Ends the capture once the call has ended: closes the write end,
     /// forwards what is left, and waits for the thread.
-    /// - Returns: the captured output, or nil when it was over the limit.
+    /// - Returns: the captured output, or nil when it was over the limit or
+    ///   not all of it was delivered (`lostBecause`): a partial output is
+    ///   never kept.
     func finish() -> [UInt8]? {
         close(writeEnd)
         finished.store(true, ordering: .releasing)
         pthread_join(thread, nil)
-        close(readEnd)
-        return overflowed ? nil : captured
+        if !isReadEndClosed { close(readEnd) }
+        return overflowed || lostBecause != nil ? nil : captured
     }
 
     private func pump() {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var outputGone = false
         while true {
             var entry = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let isFinished = finished.load(ordering: .acquiring)
@@ -84,8 +93,17 @@ final class OutputTee: @unchecked Sendable {
             let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return }
-            if !outputGone {
-                outputGone = (try? StandardOutput.write(bytes: Array(buffer[..<count]))) == nil
+            do {
+                try StandardOutput.write(bytes: Array(buffer[..<count]))
+            } catch {
+                // Nothing more can be delivered: closing the read end gives
+                // the call EPIPE (SIGPIPE) on its next write, as writing to
+                // breaker-run's stdout itself would have, instead of it
+                // writing on into a pipe that nobody reads.
+                lostBecause = error
+                close(readEnd)
+                isReadEndClosed = true
+                return
             }
             if !overflowed {
                 if captured.count + count > limit {

@@ -18,7 +18,9 @@ import CPlatform
 /// - Signals: SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT (and SIGTTOU) are
 ///   blocked in the calling thread while the child runs. SIGINT, SIGTERM,
 ///   SIGHUP and SIGQUIT received meanwhile are forwarded to the child's group
-///   and reported as the result's `interruption`. The mask is per thread: in
+///   and reported as the result's `interruption`; after SIGINT, SIGTERM or
+///   SIGHUP the group gets SIGKILL `killAfter` later if the child is still
+///   there, so a call that ignores them cannot hang breaker-run. The mask is per thread: in
 ///   a multi-threaded process, block these signals in every thread (for
 ///   example in `main` before any thread starts), or a signal meant for us
 ///   goes to another thread.
@@ -117,6 +119,11 @@ public struct ProcessSupervisor: Sendable {
                 if interruption == nil { interruption = received }
                 Self.signalGroup(pid, received)
                 Self.signalGroup(pid, SIGCONT)
+                // A call that ignores the signal must not hang breaker-run
+                // (systemctl stop, timeout(1)): SIGKILL follows `killAfter` later.
+                if Self.escalatedSignals.contains(received), killDeadline == nil {
+                    killDeadline = clock.now + spec.killAfter
+                }
             }
             // SIGCHLD, a time-out (EAGAIN) or EINTR: the loop's top reaps.
         }
@@ -124,6 +131,10 @@ public struct ProcessSupervisor: Sendable {
 
     /// The signals forwarded to the child's group.
     static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+    /// The forwarded signals after which the group gets SIGKILL `killAfter`
+    /// later if the child is still there.
+    static let escalatedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     private static func spawn(_ spec: ProcessSpecification, command: String) throws(LaunchError) -> pid_t {
         var attributes = posix_spawnattr_t()

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import CircuitBreaker
 import Logging
 
@@ -99,7 +104,7 @@ public struct BreakerRunner {
             do {
                 slot = try waitForSlot(of: breaker.name, in: bulkhead)
                 if slot == nil {
-                    return rejectByBulkhead(bulkhead, breaker: breaker, arguments: arguments)
+                    return rejectByBulkhead(bulkhead, breaker: breaker, call: call, arguments: arguments)
                 }
             } catch {
                 if let refusal = fault(error, breaker: breaker, doing: "concurrency slot unavailable", otherwise: "running the call without the limit") {
@@ -117,11 +122,25 @@ public struct BreakerRunner {
                 budget.flush(to: logger)
                 return result
             }
-            budget.dropHeld()
-            let delay = retry.delay(after: attempt, random: random())
-            logger.info("\(breaker.name): attempt \(attempt) of \(attempts) failed (\(reason)); next in \(DurationFormat.string(delay))")
-            Pause.sleep(for: delay)
             attempt += 1
+            // An attempt that opened the breaker ends the retries: the next
+            // attempt is rejected at once (fallback or `open_exit_code`, with
+            // its notice) instead of after a delay that cannot change that.
+            if isRejecting(breaker) { continue }
+            budget.dropHeld()
+            let delay = retry.delay(after: attempt - 1, random: random())
+            logger.info("\(breaker.name): attempt \(attempt - 1) of \(attempts) failed (\(reason)); next in \(DurationFormat.string(delay))")
+            Pause.sleep(for: delay)
+        }
+    }
+
+    /// Whether the breaker now rejects calls (open, or held open); false
+    /// when its state cannot be read, so that retries go on as configured.
+    private func isRejecting(_ breaker: BreakerConfiguration) -> Bool {
+        guard let (state, now) = try? store.read(breaker.name) else { return false }
+        switch state.effectivePhase(at: now) {
+        case .open, .held: return true
+        case .closed, .halfOpen: return false
         }
     }
 
@@ -136,6 +155,7 @@ public struct BreakerRunner {
         var snapshot = BreakerState()
         var decidedAt: Instant?
         var transitions: [Transition] = []
+        var stored: [Transition] = []
         let actor = force ? Actor.current() : nil
         let admission: Admission?
         var permitError: (any Error)?
@@ -163,8 +183,11 @@ public struct BreakerRunner {
             if let permitError {
                 faults.warn(logger, "\(name): trial permit unavailable (\(permitError)); the call is not let through as a trial")
             }
-            // Reported once stored: a transition that was not written did not happen.
-            reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!, budget: budget)
+            // Reported once stored: a transition that was not written did not
+            // happen. Its hooks run once the call (or the rejection's
+            // fallback) has ended: a slow hook must not delay the call.
+            reporter.report(transitions, of: breaker, state: snapshot, at: decidedAt!, budget: budget, runsHooks: false)
+            stored = transitions
         } catch {
             if let refusal = fault(error, breaker: breaker, doing: "breaker state unavailable", otherwise: "running the call unguarded") {
                 return (refusal, nil)
@@ -172,11 +195,22 @@ public struct BreakerRunner {
             admission = nil
         }
 
+        // Runs the admission's hooks once: before those of the outcome's
+        // transitions, so that hooks run in the order of the transitions,
+        // or when the run ends.
+        func runAdmissionHooks() {
+            if let decidedAt, !stored.isEmpty {
+                reporter.runHooks(for: stored, of: breaker, state: snapshot, at: decidedAt)
+            }
+            stored = []
+        }
+        defer { runAdmissionHooks() }
         switch admission {
         case .rejected(let rejection)?:
-            return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, arguments: arguments), nil)
+            return (reject(rejection, breaker: breaker, state: snapshot, at: decidedAt!, call: callSpecification, arguments: arguments), nil)
         case .admitted(let ticket)? where ticket.isTrial && !ticket.isForced && allowsProbe && breaker.probe != nil:
-            return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit)
+            return runProbe(breaker.probe!, as: ticket, call: callSpecification, arguments: arguments, breaker: breaker, releasing: &permit,
+                            hooksFirst: runAdmissionHooks)
         case .admitted(let ticket)?:
             let result = call(callSpecification, arguments: arguments, breaker: breaker)
             // A network call's failure has no program of its own to say why:
@@ -185,8 +219,14 @@ public struct BreakerRunner {
             let cause: String? = if isNetwork, case .failure(let reason) = result.outcome { reason } else { nil }
             // A transition the outcome causes is the line that matters; these
             // notes follow it at info level, or stand in for it.
-            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause)
-            keep(result, of: breaker)
+            record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause,
+                   hooksFirst: runAdmissionHooks)
+            if case .ran(let run) = result.run, let lost = run.outputLost {
+                // A reader that went away is said by SIGPIPE, as without the copy.
+                if lost.errno != EPIPE { logger.error("\(name): the call's output was lost (\(lost)); exiting 74") }
+            } else {
+                keep(result, of: callSpecification, under: breaker)
+            }
             if force { logger.log(level: budget.take(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
             if case .ran(let run) = result.run, run.timedOut, let timeout = breaker.timeout {
                 // Only a process is killed; a network call is abandoned.
@@ -210,12 +250,13 @@ public struct BreakerRunner {
     /// call runs; a failing one has reopened it, so the attempt is rejected
     /// (fallback or `open_exit_code`); after an ignored one the breaker is
     /// still half-open and the real call is the trial.
-    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration, releasing permit: inout (any StatePermit)?) -> (RunResult, Outcome?) {
+    private func runProbe(_ probe: Probe, as ticket: Ticket, call callSpecification: CallSpecification, arguments: [String], breaker: BreakerConfiguration,
+                          releasing permit: inout (any StatePermit)?, hooksFirst: () -> Void) -> (RunResult, Outcome?) {
         var checker = breaker
         checker.timeout = probe.timeout ?? breaker.timeout
         checker.slowCallDuration = nil
         let result = call(probe.call, arguments: nil, breaker: checker, label: "probe", isBackground: true)
-        record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit)
+        record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, hooksFirst: hooksFirst)
         switch (result.run, result.outcome) {
         case (.ran(let run), _) where run.interruption != nil:
             return (result.run, result.outcome)
@@ -244,18 +285,18 @@ public struct BreakerRunner {
     }
 
     /// Counts a rejection by the bulkhead and answers it as any rejection.
-    private func rejectByBulkhead(_ bulkhead: Bulkhead, breaker: BreakerConfiguration, arguments: [String]) -> RunResult {
+    private func rejectByBulkhead(_ bulkhead: Bulkhead, breaker: BreakerConfiguration, call: CallSpecification, arguments: [String]) -> RunResult {
         let rejection = Rejection.concurrencyLimit(maxConcurrent: bulkhead.maxConcurrent)
         do {
             let (state, now) = try store.update(breaker.name) { state, now in
                 state.counts.rejected += 1
                 return (state, now)
             }
-            return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
+            return reject(rejection, breaker: breaker, state: state, at: now, call: call, arguments: arguments)
         } catch {
             faults.warn(logger, "\(breaker.name): rejection not recorded (\(error))")
             let (state, now) = (try? store.read(breaker.name)) ?? (BreakerState(), Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
-            return reject(rejection, breaker: breaker, state: state, at: now, arguments: arguments)
+            return reject(rejection, breaker: breaker, state: state, at: now, call: call, arguments: arguments)
         }
     }
 
@@ -270,22 +311,40 @@ public struct BreakerRunner {
         return call.run(context)
     }
 
-    /// Keeps a successful call's stdout for the `cached` fallback.
-    private func keep(_ result: CallResult, of breaker: BreakerConfiguration) {
+    /// The key under which the output of `call` is cached: empty for the
+    /// breaker's configured call (`NAME/cache`), else a digest of the argv
+    /// (`NAME/cache.KEY`), so that a one-off command never replaces, nor is
+    /// served for, another call's answer.
+    /// - Parameters:
+    ///   - call: the call that ran, or that was rejected.
+    ///   - breaker: the breaker.
+    /// - Returns: the key.
+    public static func cacheKey(for call: CallSpecification, of breaker: BreakerConfiguration) -> String {
+        if call == breaker.call { return "" }
+        // NUL cannot occur in an argument, so the joined argv names one argv.
+        let identity = (call.processArguments ?? []).joined(separator: "\0")
+        let digest = String(fnv1a64(identity.utf8), radix: 16)
+        return String(repeating: "0", count: 16 - digest.count) + digest
+    }
+
+    /// Keeps a successful call's stdout for the `cached` fallback, for that call.
+    private func keep(_ result: CallResult, of call: CallSpecification, under breaker: BreakerConfiguration) {
         guard let limit = breaker.cacheLimit, result.outcome == .success else { return }
         guard let output = result.output else {
             logger.notice("\(breaker.name): output not cached: larger than max_size (\(limit) bytes)")
             return
         }
         do {
-            try store.writeCache(breaker.name, bytes: output)
+            try store.writeCache(breaker.name, key: Self.cacheKey(for: call, of: breaker), bytes: output)
         } catch {
             logger.warning("\(breaker.name): output not cached (\(error))")
         }
     }
 
+    /// Records an outcome and reports its transitions; `hooksFirst` runs
+    /// the hooks of earlier transitions (the admission's) before theirs.
     private func record(_ outcome: Outcome, ticket: Ticket, breaker: BreakerConfiguration, openFor retryAfter: Duration? = nil,
-                        releasing permit: inout (any StatePermit)?, cause: String? = nil) {
+                        releasing permit: inout (any StatePermit)?, cause: String? = nil, hooksFirst: () -> Void = {}) {
         let jitter = random()
         do {
             let (transitions, state, now) = try store.update(breaker.name) { state, now in
@@ -297,18 +356,22 @@ public struct BreakerRunner {
                 permit = nil
                 return (state.transitions(after: before), state, now)
             }
-            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget, cause: cause)
+            reporter.report(transitions, of: breaker, state: state, at: now, budget: budget, cause: cause, runsHooks: false)
+            hooksFirst()
+            reporter.runHooks(for: transitions, of: breaker, state: state, at: now)
         } catch {
             faults.warn(logger, "\(breaker.name): outcome not recorded (\(error))")
         }
         permit?.release()
     }
 
-    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant, arguments: [String]) -> RunResult {
+    private func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant,
+                        call: CallSpecification, arguments: [String]) -> RunResult {
+        let key = Self.cacheKey(for: call, of: breaker)
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
         runner.cache = { name in
             do {
-                return try store.readCache(name)
+                return try store.readCache(name, key: key)
             } catch {
                 // Said, not swallowed: a planted link or an unreadable file
                 // would otherwise look like an empty cache.

@@ -29,6 +29,11 @@ public struct CallRun: Sendable, Equatable {
     public var interruption: Int32?
     /// How the breaker classified it.
     public var outcome: Outcome
+    /// Why part of the call's stdout, copied through breaker-run for a
+    /// `cached` fallback, could not be delivered (`EPIPE`: the reader went
+    /// away; `ENOSPC`, `EIO`, ...); nil when all of it was, or when the call
+    /// wrote to breaker-run's stdout itself.
+    public var outputLost: SystemError?
 
     /// Creates a record of a finished call.
     /// - Parameters:
@@ -36,11 +41,13 @@ public struct CallRun: Sendable, Equatable {
     ///   - timedOut: whether it ran past its timeout.
     ///   - interruption: the signal forwarded to it, if any.
     ///   - outcome: its classification.
-    public init(termination: Termination, timedOut: Bool, interruption: Int32?, outcome: Outcome) {
+    ///   - outputLost: why its copied stdout could not all be delivered, if so.
+    public init(termination: Termination, timedOut: Bool, interruption: Int32?, outcome: Outcome, outputLost: SystemError? = nil) {
         self.termination = termination
         self.timedOut = timedOut
         self.interruption = interruption
         self.outcome = outcome
+        self.outputLost = outputLost
     }
 }
 

@@ -79,18 +79,23 @@ public protocol StateBackend: Sendable {
     /// - Throws: the backend's error when the slots cannot be examined.
     func hasFreeSlot(_ name: String, slots: Int) throws -> Bool
 
-    /// Keeps a successful call's stdout for the `cached` fallback.
+    /// Keeps a successful call's stdout for the `cached` fallback, for that
+    /// call only.
     /// - Parameters:
     ///   - name: the breaker's name.
+    ///   - key: which call it is the output of (`BreakerRunner.cacheKey`):
+    ///     empty for the breaker's configured call.
     ///   - bytes: the output.
     /// - Throws: the backend's error when it cannot be written.
-    func writeCache(_ name: String, bytes: [UInt8]) throws
+    func writeCache(_ name: String, key: String, bytes: [UInt8]) throws
 
-    /// The output kept by `writeCache`, if any.
-    /// - Parameter name: the breaker's name.
+    /// The output kept by `writeCache` for the call `key`, if any.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - key: which call's output.
     /// - Returns: the output and when it was written, or nil.
     /// - Throws: the backend's error when it cannot be read.
-    func readCache(_ name: String) throws -> CachedOutput?
+    func readCache(_ name: String, key: String) throws -> CachedOutput?
 
     /// Which backend keeps breaker `name`'s state, and where, for `status`:
     /// such as `file /var/lib/breaker-run` or

@@ -87,13 +87,13 @@ public struct StateRouter: StateBackend {
     }
 
     /// Keeps the output in the local state directory, whatever the backend.
-    public func writeCache(_ name: String, bytes: [UInt8]) throws {
-        try file.writeCache(name, bytes: bytes)
+    public func writeCache(_ name: String, key: String, bytes: [UInt8]) throws {
+        try file.writeCache(name, key: key, bytes: bytes)
     }
 
     /// Reads the output kept in the local state directory.
-    public func readCache(_ name: String) throws -> CachedOutput? {
-        try file.readCache(name)
+    public func readCache(_ name: String, key: String) throws -> CachedOutput? {
+        try file.readCache(name, key: key)
     }
 
     /// The breaker's backend and where it is.
@@ -129,11 +129,11 @@ final class UnavailableStateBackend: PluginStateBackend, @unchecked Sendable {
         throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
     }
 
-    func writeCache(_ name: String, bytes: [UInt8]) throws {
+    func writeCache(_ name: String, key: String, bytes: [UInt8]) throws {
         throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
     }
 
-    func readCache(_ name: String) throws -> CachedOutput? {
+    func readCache(_ name: String, key: String) throws -> CachedOutput? {
         throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
     }
 

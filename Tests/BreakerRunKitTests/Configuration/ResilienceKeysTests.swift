@@ -22,7 +22,7 @@ struct ResilienceKeysTests {
         ("retry: {attempts: 0}", "b.yaml:4:23: 'retry.attempts' must be"),
         ("retry: {attempts: 3, jitter: 10}", "b.yaml:4:34: 'retry.jitter' must be a percentage such as 10%"),
         ("retry: {attempts: 3, jitter: 150%}", "b.yaml:4:34: 'retry.jitter' must be a percentage from 0% to 100%"),
-        ("retry: {attempts: 3, multiplier: 0.5}", "b.yaml:4:38: 'retry.multiplier' must be from 1 to 100, with at most 6 decimals, not 0.5"),
+        ("retry: {attempts: 3, multiplier: 0.5}", "b.yaml:4:38: 'retry.multiplier' must be from 1 to 10000, with at most 6 decimals, not 0.5"),
         ("retry: {attempts: 3, multiplier: fast}", "b.yaml:4:38: 'retry.multiplier' must be a number such as 2"),
         ("retry: {attempts: 3, delays: 1s}", "b.yaml:4:26: unknown key 'delays' in 'retry'; did you mean 'delay'?"),
         ("max_concurrent: 0", "b.yaml:4:21: 'max_concurrent' must be"),
