@@ -30,7 +30,7 @@ extension BreakerRun {
             let breakers = try selected.map { try context.breaker($0) }
             // One unreadable state does not hide the others: each breaker is
             // shown, or its error is, and the exit status says (74) if any failed.
-            let entries: [StatusEntry] = breakers.map { breaker in
+            var entries: [StatusEntry] = breakers.map { breaker in
                 let name = breaker.name
                 do {
                     let (state, now) = try context.store.read(name)
@@ -38,6 +38,13 @@ extension BreakerRun {
                 } catch {
                     report(error)
                     return .error(name: name, message: String(describing: error))
+                }
+            }
+            // A breaker left out for an error in its definition or its file
+            // is shown as such, so that it is not silently missing.
+            if names.isEmpty {
+                entries += context.configuration.brokenBreakers.keys.sorted().map { name in
+                    StatusEntry.broken(name: name, message: "\(context.configuration.brokenBreakers[name]![0]) (run 'breaker-run validate')")
                 }
             }
             // Which backend keeps each breaker, and where (never a password).
@@ -68,6 +75,8 @@ extension BreakerRun {
 enum StatusEntry: Encodable {
     case status(BreakerStatus)
     case error(name: String, message: String)
+    /// A breaker not loaded: its definition, or its file, has an error.
+    case broken(name: String, message: String)
 
     var isError: Bool {
         if case .error = self { return true }
@@ -75,7 +84,7 @@ enum StatusEntry: Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, error
+        case name, error, broken
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -86,6 +95,10 @@ enum StatusEntry: Encodable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(name, forKey: .name)
             try container.encode(message, forKey: .error)
+        case .broken(let name, let message):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(message, forKey: .broken)
         }
     }
 }
@@ -209,6 +222,9 @@ enum StatusText {
             if case .error(let name, let message) = entry {
                 lines.append("")
                 lines.append("\(paint(name, "1")): \(paint("error", "31")): \(message)")
+            } else if case .broken(let name, let message) = entry {
+                lines.append("")
+                lines.append("\(paint(name, "1")): \(paint("broken", "31")): \(message)")
             }
         }
         for status in statuses where status.state != .closed || detailed.contains(status.name) {
