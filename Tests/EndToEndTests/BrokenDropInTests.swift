@@ -77,7 +77,7 @@ import Testing
         #expect(warnings.count == 1, "\(run.stderr)")
         #expect(warnings.first?.contains("breaker-run: warning: ignoring /etc/breaker-run/breakers.d/10-typo.yaml:4:5: unknown key 'tiemout'") == true,
                 "\(run.stderr)")
-        #expect(warnings.first?.hasSuffix("(run 'breaker-run validate')") == true)
+        #expect(warnings.first?.hasSuffix("run 'breaker-run validate')") == true)
 
         // trip, reset and status of the valid breaker, likewise.
         for command in [["trip", "main-job"], ["reset", "main-job"], ["status", "main-job"]] {

@@ -86,6 +86,7 @@ struct ConfigurationDecoder {
         var contents = FileContents()
         guard case let .mapping(pairs) = root.content else {
             report(at: root.location, "the top level must be a mapping that starts with 'version: 1', not \(describe(root))")
+            contents.fileDiagnosticCount = diagnostics.count
             return contents
         }
         var defaults = Fields()
