@@ -40,7 +40,7 @@ enum BreakerNameCompletion {
         if let path = explicit, path.hasPrefix("~/"), let home = environment["HOME"] {
             explicit = home + path.dropFirst()
         }
-        guard let configuration = try? ConfigurationLoader.load(explicit: explicit, environment: environment, isRoot: getuid() == 0) else {
+        guard let configuration = try? ConfigurationLoader.load(explicit: explicit, environment: environment, isRoot: getuid() == 0, isLenient: true) else {
             return []
         }
         return configuration.breakerNames.filter { $0.hasPrefix(prefix) }

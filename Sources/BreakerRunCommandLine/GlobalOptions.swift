@@ -85,16 +85,25 @@ struct GlobalOptions: ParsableArguments {
     ///     of the breakers in `only` (`run`): an `http` one needs the full
     ///     binary; reading or changing a breaker's state needs it only for a
     ///     PostgreSQL state.
-    func loadContext(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false) throws -> Context {
+    ///   - isStrict: true for `validate`, which refuses any error anywhere.
+    ///     Otherwise a broken file stops only itself: an error that concerns
+    ///     neither the breakers in `only` nor the main file's own keys and
+    ///     `defaults` leaves the breakers concerned out, with one warning.
+    func loadContext(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false, isStrict: Bool = false) throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
         let configuration: Configuration
         do {
             configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot,
-                                                         only: only, cached: true)
+                                                         only: only, cached: true, isLenient: !isStrict)
         } catch {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
+        }
+        if let first = configuration.ignoredProblems.first {
+            let more = configuration.ignoredProblems.count - 1
+            let others = more > 0 ? "and \(more) more problem\(more == 1 ? "" : "s"); " : ""
+            StandardOutput.writeError("breaker-run: warning: ignoring \(first) (\(others)run 'breaker-run validate')\n")
         }
         if handsOver {
             let acted = only.map { $0.compactMap { configuration.breakers[$0] } } ?? Array(configuration.breakers.values)

@@ -30,9 +30,9 @@ extension BreakerRun {
             let breakers = try selected.map { try context.breaker($0) }
             // One unreadable state does not hide the others: each breaker is
             // shown, or its error is, once: on stderr for the text (whose
-            // row says only that the state is unavailable), in the document
-            // for --json; the exit status says (74) if any failed.
-            let entries: [StatusEntry] = breakers.map { breaker in
+            // row says only that the state could not be read), in the
+            // document for --json; the exit status says (74) if any failed.
+            var entries: [StatusEntry] = breakers.map { breaker in
                 let name = breaker.name
                 do {
                     let (state, now) = try context.store.read(name)
@@ -40,6 +40,13 @@ extension BreakerRun {
                 } catch {
                     if !json { report(error) }
                     return .error(name: name, message: String(describing: error))
+                }
+            }
+            // A breaker left out for an error in its definition or its file
+            // is shown as such, so that it is not silently missing.
+            if names.isEmpty {
+                entries += context.configuration.brokenBreakers.keys.sorted().map { name in
+                    StatusEntry.broken(name: name, message: "\(context.configuration.brokenBreakers[name]![0]) (run 'breaker-run validate')")
                 }
             }
             // Which backend keeps each breaker, and where (never a password).
@@ -70,6 +77,8 @@ extension BreakerRun {
 enum StatusEntry: Encodable {
     case status(BreakerStatus)
     case error(name: String, message: String)
+    /// A breaker not loaded: its definition, or its file, has an error.
+    case broken(name: String, message: String)
 
     var isError: Bool {
         if case .error = self { return true }
@@ -77,7 +86,7 @@ enum StatusEntry: Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, error
+        case name, error, broken
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -88,6 +97,10 @@ enum StatusEntry: Encodable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(name, forKey: .name)
             try container.encode(message, forKey: .error)
+        case .broken(let name, let message):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(message, forKey: .broken)
         }
     }
 }
@@ -212,6 +225,9 @@ enum StatusText {
             if case .error(let name, _) = entry {
                 lines.append("")
                 lines.append("\(paint(name, "1")): \(paint("error", "31")): its state could not be read (the error is on stderr)")
+            } else if case .broken(let name, let message) = entry {
+                lines.append("")
+                lines.append("\(paint(name, "1")): \(paint("broken", "31")): \(message)")
             }
         }
         for status in statuses where status.state != .closed || detailed.contains(status.name) {

@@ -1,6 +1,10 @@
 import ArgumentParser
 import BreakerRunKit
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension BreakerRun {
     /// `breaker-run validate [--print]`: parse and check the configuration.
     struct Validate: ParsableCommand {
@@ -20,7 +24,10 @@ extension BreakerRun {
         var printsEffectiveConfiguration = false
 
         func run() throws {
-            let context = try options.loadContext(handsOver: false)
+            for skipped in ConfigurationLoader.skippedDropIns(explicit: options.config, environment: ProcessEnvironment.current(), isRoot: getuid() == 0) {
+                StandardOutput.writeError("breaker-run: \(skipped): warning: not read: only files named *.yaml in breakers.d are; rename it to end in .yaml or move it away\n")
+            }
+            let context = try options.loadContext(handsOver: false, isStrict: true)
             let configuration = context.configuration
             for warning in configuration.warnings + configuration.unsetVariableWarnings() {
                 StandardOutput.writeError("breaker-run: \(warning.location): warning: \(warning.message)\n")

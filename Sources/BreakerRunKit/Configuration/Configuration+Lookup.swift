@@ -17,9 +17,13 @@ extension Configuration {
     /// - Parameter name: the breaker's name.
     /// - Returns: its configuration as defined.
     /// - Throws: `ConfigurationError.unknownBreaker` when no breaker has
-    ///   that name.
+    ///   that name, `.unknownBreakerInUnparsedFile` when, besides, a drop-in
+    ///   could not be parsed.
     public func definition(named name: String) throws(ConfigurationError) -> BreakerConfiguration {
         if let breaker = breakers[name] { return breaker }
+        if !unparsedFiles.isEmpty {
+            throw .unknownBreakerInUnparsedFile(name: name, files: unparsedFiles)
+        }
         let known = breakerNames
         throw .unknownBreaker(name: name, known: known, suggestion: ConfigurationDecoder.nearest(to: name, in: known))
     }

@@ -24,6 +24,17 @@ public struct Configuration: Sendable, Equatable {
     /// element, which no shell expands), by position: `validate` prints
     /// them as warnings; other commands say nothing.
     public var warnings: [Diagnostic] = []
+    /// The breakers left out because their definition, or the drop-in that
+    /// holds them, has an error (a broken file stops only itself), by name,
+    /// with those errors. Empty when loaded strictly (`validate`).
+    public var brokenBreakers: [String: [Diagnostic]] = [:]
+    /// Every error left out of this configuration, in file order: those of
+    /// `brokenBreakers` and of drop-ins that could not be read at all.
+    /// Reported as one warning per invocation.
+    public var ignoredProblems: [Diagnostic] = []
+    /// The drop-ins that could not be parsed, so may hold a breaker asked
+    /// for and not found.
+    public var unparsedFiles: [String] = []
 
     /// Creates a configuration.
     /// - Parameters:

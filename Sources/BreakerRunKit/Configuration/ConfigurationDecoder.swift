@@ -61,27 +61,51 @@ struct ConfigurationDecoder {
         var breakers: [BreakerConfiguration] = []
         /// What `validate` warns about (`Configuration.warnings`).
         var warnings: [Diagnostic] = []
+        /// How many of the decoder's diagnostics concern the file as a
+        /// whole (its top-level keys, `defaults`, `version`): those come
+        /// first, before any breaker's.
+        var fileDiagnosticCount = 0
+        /// The diagnostics of each breaker's own definition, by name.
+        var breakerDiagnostics: [String: [Diagnostic]] = [:]
+        /// Keys a drop-in may not set (`mainFileKeys`): an error whatever
+        /// breaker is asked for, since they would apply to every breaker.
+        var misplacedKeys: [Diagnostic] = []
     }
 
     let file: String
+    /// Whether `file` is a drop-in of a `breakers.d` directory, which may
+    /// not set the keys that belong to the main file (`mainFileKeys`).
+    let isDropIn: Bool
     private(set) var diagnostics: [Diagnostic] = []
     /// What is allowed but probably not meant, for `validate`.
     private(set) var warnings: [Diagnostic] = []
 
-    init(file: String) {
+    /// The top-level keys only the main file may set: in a drop-in they
+    /// would move the state, the metrics or the log of every breaker.
+    static let mainFileKeys: Set<String> = ["state_dir", "state", "metrics_file", "log"]
+
+    init(file: String, isDropIn: Bool = false) {
         self.file = file
+        self.isDropIn = isDropIn
     }
 
     mutating func decode(_ root: YAMLNode) -> FileContents {
         var contents = FileContents()
         guard case let .mapping(pairs) = root.content else {
             report(at: root.location, "the top level must be a mapping that starts with 'version: 1', not \(describe(root))")
+            contents.fileDiagnosticCount = diagnostics.count
             return contents
         }
         var defaults = Fields()
         var breakerPairs: [YAMLPair] = []
         var hasVersion = false
         for pair in pairs {
+            if isDropIn && Self.mainFileKeys.contains(pair.key) {
+                report(at: pair.keyLocation,
+                       "'\(pair.key)' belongs to the main file breakers.yaml, not to a drop-in in breakers.d (it would apply to every breaker); move it there or remove it")
+                contents.misplacedKeys.append(diagnostics[diagnostics.count - 1])
+                continue
+            }
             switch pair.key {
             case "version":
                 hasVersion = true
@@ -130,28 +154,38 @@ struct ConfigurationDecoder {
         if !hasVersion {
             report(at: root.location, "missing 'version: 1'; add it as the first line")
         }
+        contents.fileDiagnosticCount = diagnostics.count
         for pair in breakerPairs {
-            guard isValidBreakerName(pair.key) else {
-                report(at: pair.keyLocation,
-                       "invalid breaker name '\(pair.key)'; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-                continue
+            let before = diagnostics.count
+            decodeBreaker(pair, defaults: defaults, into: &contents)
+            if diagnostics.count > before {
+                contents.breakerDiagnostics[pair.key, default: []] += diagnostics[before...]
             }
-            guard let breakerPairs = mapping(pair.value, key: "breaker '\(pair.key)'", example: "{command: [/usr/bin/true]}", quoteKey: false) else {
-                continue
-            }
-            let own = fields(breakerPairs, context: "breaker '\(pair.key)'", isDefaults: false)
-            if let wait = own.maxWait ?? defaults.maxWait, (own.maxConcurrent ?? defaults.maxConcurrent) == nil {
-                report(at: wait.location, "'max_wait' applies only with 'max_concurrent' (breaker '\(pair.key)'); add max_concurrent: 1, or remove max_wait")
-            }
-            if !own.exitCodeLocations.isEmpty {
-                checkExitCodesApart(own, defaults, in: "breaker '\(pair.key)'")
-            }
-            var breaker = breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults)
-            breaker.state = own.state ?? defaults.state ?? contents.state ?? .file
-            contents.breakers.append(breaker)
         }
         contents.warnings = warnings
         return contents
+    }
+
+    /// Decodes one entry of `breakers` into `contents.breakers`.
+    private mutating func decodeBreaker(_ pair: YAMLPair, defaults: Fields, into contents: inout FileContents) {
+        guard isValidBreakerName(pair.key) else {
+            report(at: pair.keyLocation,
+                   "invalid breaker name '\(pair.key)'; use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            return
+        }
+        guard let breakerPairs = mapping(pair.value, key: "breaker '\(pair.key)'", example: "{command: [/usr/bin/true]}", quoteKey: false) else {
+            return
+        }
+        let own = fields(breakerPairs, context: "breaker '\(pair.key)'", isDefaults: false)
+        if let wait = own.maxWait ?? defaults.maxWait, (own.maxConcurrent ?? defaults.maxConcurrent) == nil {
+            report(at: wait.location, "'max_wait' applies only with 'max_concurrent' (breaker '\(pair.key)'); add max_concurrent: 1, or remove max_wait")
+        }
+        if !own.exitCodeLocations.isEmpty {
+            checkExitCodesApart(own, defaults, in: "breaker '\(pair.key)'")
+        }
+        var breaker = breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults)
+        breaker.state = own.state ?? defaults.state ?? contents.state ?? .file
+        contents.breakers.append(breaker)
     }
 
     private func breaker(named name: String, at location: SourceLocation, own: Fields, defaults: Fields) -> BreakerConfiguration {

@@ -34,6 +34,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     /// A command named a breaker that the configuration does not define;
     /// `known` lists the defined names, `suggestion` the nearest one.
     case unknownBreaker(name: String, known: [String], suggestion: String?)
+    /// A command named a breaker that the configuration does not define,
+    /// and the drop-ins `files` could not be parsed: it may be there.
+    case unknownBreakerInUnparsedFile(name: String, files: [String])
     /// Running as root, the file or directory at `path` could be changed by
     /// someone other than root, so it is refused (as cron and sudo refuse
     /// theirs).
@@ -66,6 +69,9 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
             let more = known.count > Self.namesListed
                 ? " and \(known.count - Self.namesListed) more ('breaker-run status' lists them all)" : ""
             return "no breaker named '\(name)' in the configuration; the breakers are: \(shown)\(more)"
+        case let .unknownBreakerInUnparsedFile(name, files):
+            let list = files.joined(separator: ", ")
+            return "no breaker named '\(name)' in the configuration; it may be defined in \(list), which could not be parsed: run 'breaker-run validate' and fix \(files.count == 1 ? "it" : "them")"
         case let .unsafe(path, reason):
             let remedy = reason.contains("owned by") ? "chown root" : "chmod go-w"
             return "refusing configuration \(path): \(reason); make it owned by root and writable only by root (\(remedy))"

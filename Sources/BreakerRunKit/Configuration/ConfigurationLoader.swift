@@ -41,12 +41,17 @@ public enum ConfigurationLoader {
     ///   - cache: where parsed configurations are kept; nil for no cache.
     ///     Evaluated only for a configuration large enough to be cached, so
     ///     that a small one never creates the cache's directory.
+    ///   - isLenient: whether a broken file stops only itself (see
+    ///     `assemble`): the breakers in `only` (every valid one when nil)
+    ///     are returned when the errors are elsewhere.
     /// - Returns: the effective configuration.
     /// - Throws: as `load(files:environment:isRoot:)`: a configuration with
-    ///   an error anywhere is never cached, so the error is reported whatever
-    ///   breaker is asked for.
+    ///   an error anywhere is never cached, so the error (or, when lenient,
+    ///   the warning) is reported whatever breaker is asked for.
     static func load(files: [String], environment: [String: String], isRoot: Bool,
-                     only: Set<String>?, cache makeCache: @autoclosure () -> ConfigurationCache?) throws(ConfigurationError) -> Configuration {
+                     only: Set<String>?, cache makeCache: @autoclosure () -> ConfigurationCache?,
+                     isLenient: Bool = false) throws(ConfigurationError) -> Configuration {
+        let lenient = isLenient ? only ?? [] : nil
         guard !files.isEmpty else { throw .notFound(searched: []) }
         // Every file is opened and checked (ownership, type) on every load,
         // cached or not; only a miss reads them.
@@ -62,10 +67,10 @@ public enum ConfigurationLoader {
         let started = cache?.now()
         let key = cache?.key(opened.map { ($0.path, $0.info) })
         if let cache, let key, let only, let entry = cache.read(files: files, key: key, names: only) {
-            let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment)
+            let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment, lenient: lenient)
             guard configuration.metricsFile != nil else { return configuration }
             if let all = cache.read(files: files, key: key, names: nil) {
-                return try assemble(files: files, roots: all.roots, readDiagnostics: [], environment: environment)
+                return try assemble(files: files, roots: all.roots, readDiagnostics: [], environment: environment, lenient: lenient)
             }
         }
         var roots: [YAMLNode?] = []
@@ -76,8 +81,11 @@ public enum ConfigurationLoader {
             roots.append(reader.diagnostics.isEmpty ? root : nil)
             readDiagnostics.append(reader.diagnostics)
         }
-        let configuration = try assemble(files: files, roots: roots, readDiagnostics: readDiagnostics, environment: environment)
-        if let cache, let key, let started, opened.allSatisfy({ ConfigurationCache.isSettled($0.info, before: started) }) {
+        let configuration = try assemble(files: files, roots: roots, readDiagnostics: readDiagnostics, environment: environment, lenient: lenient)
+        // Only a configuration without any error is cached: a hit then
+        // never hides a warning, nor repeats one that was fixed.
+        if let cache, let key, let started, configuration.ignoredProblems.isEmpty,
+           opened.allSatisfy({ ConfigurationCache.isSettled($0.info, before: started) }) {
             cache.write(files: files, key: key, roots: roots.compactMap { $0 })
         }
         return configuration
@@ -85,20 +93,33 @@ public enum ConfigurationLoader {
 
     /// Decodes each file's root (nil for a file YAML could not read, whose
     /// `readDiagnostics` say why) and merges their breakers and settings.
+    /// - Parameter lenient: nil to refuse any error (`validate`, and every
+    ///   caller of the public `load(files:)`); else a broken file stops only
+    ///   itself: an error in a drop-in or in a breaker's definition leaves
+    ///   out the breakers concerned (`brokenBreakers`, `ignoredProblems`)
+    ///   unless one of them is in the set given (the breakers the caller acts
+    ///   on: empty for every valid one). An error in the main file's own keys
+    ///   or `defaults`, or a main file's key in a drop-in, always stops.
     private static func assemble(files: [String], roots: [YAMLNode?], readDiagnostics: [[Diagnostic]],
-                                 environment: [String: String]) throws(ConfigurationError) -> Configuration {
+                                 environment: [String: String], lenient: Set<String>? = nil) throws(ConfigurationError) -> Configuration {
         var diagnostics: [Diagnostic] = []
+        var fatal: [Diagnostic] = []
+        var fileProblems: [String: [Diagnostic]] = [:]
+        var breakerProblems: [String: [Diagnostic]] = [:]
+        var definedIn: [String: String] = [:]
         var configuration = Configuration(files: files, stateDirectory: nil, breakers: [:], environment: environment)
         var stateDirectoryLocation: SourceLocation?
         var metricsFileLocation: SourceLocation?
         var logLocation: SourceLocation?
         for (index, path) in files.enumerated() {
-            var fileDiagnostics = index < readDiagnostics.count ? readDiagnostics[index] : []
-            let contents = decode(root: roots[index], file: path, diagnostics: &fileDiagnostics)
+            let read = index < readDiagnostics.count ? readDiagnostics[index] : []
+            var decoded: [Diagnostic] = []
+            let contents = decode(root: roots[index], file: path, diagnostics: &decoded)
+            var fileLevel = read + decoded.prefix(contents.fileDiagnosticCount)
             configuration.warnings += contents.warnings
             if let (directory, location) = contents.stateDirectory {
                 if let first = stateDirectoryLocation, configuration.stateDirectory != directory {
-                    fileDiagnostics.append(Diagnostic(location: location,
+                    fileLevel.append(Diagnostic(location: location,
                         message: "'state_dir' is \(directory) here but \(configuration.stateDirectory ?? "") at \(first); set it in one file"))
                 } else if stateDirectoryLocation == nil {
                     configuration.stateDirectory = directory
@@ -107,7 +128,7 @@ public enum ConfigurationLoader {
             }
             if let (path, location) = contents.metricsFile {
                 if let first = metricsFileLocation, configuration.metricsFile != path {
-                    fileDiagnostics.append(Diagnostic(location: location,
+                    fileLevel.append(Diagnostic(location: location,
                         message: "'metrics_file' is \(path) here but \(configuration.metricsFile ?? "") at \(first); set it in one file"))
                 } else if metricsFileLocation == nil {
                     configuration.metricsFile = path
@@ -116,24 +137,51 @@ public enum ConfigurationLoader {
             }
             if let (destination, location) = contents.log {
                 if let first = logLocation, configuration.log != destination {
-                    fileDiagnostics.append(Diagnostic(location: location,
+                    fileLevel.append(Diagnostic(location: location,
                         message: "'log' is \(destination.rawValue) here but \(configuration.log.rawValue) at \(first); set it in one file"))
                 } else if logLocation == nil {
                     configuration.log = destination
                     logLocation = location
                 }
             }
+            if isDropIn(path) {
+                fatal += contents.misplacedKeys
+                if !fileLevel.isEmpty { fileProblems[path] = fileLevel }
+                if roots[index] == nil { configuration.unparsedFiles.append(path) }
+            } else {
+                fatal += fileLevel
+            }
+            var fileDiagnostics = fileLevel + contents.breakerDiagnostics.values.joined()
+            for (name, own) in contents.breakerDiagnostics {
+                breakerProblems[name, default: []] += own
+                definedIn[name] = definedIn[name] ?? path
+            }
             for breaker in contents.breakers {
                 if let first = configuration.breakers[breaker.name] {
-                    fileDiagnostics.append(Diagnostic(location: breaker.location,
-                        message: "breaker '\(breaker.name)' is already defined at \(first.location); rename or remove one"))
+                    let duplicate = Diagnostic(location: breaker.location,
+                        message: "breaker '\(breaker.name)' is already defined at \(first.location); rename or remove one")
+                    fileDiagnostics.append(duplicate)
+                    breakerProblems[breaker.name, default: []].append(duplicate)
                 } else {
                     configuration.breakers[breaker.name] = breaker
+                    definedIn[breaker.name] = definedIn[breaker.name] ?? path
                 }
             }
             diagnostics += fileDiagnostics.sorted { $0.location < $1.location }
         }
-        guard diagnostics.isEmpty else { throw .invalid(diagnostics) }
+        guard let wanted = lenient else {
+            guard diagnostics.isEmpty else { throw .invalid(diagnostics) }
+            return configuration
+        }
+        guard fatal.isEmpty else { throw .invalid(fatal.sorted { $0.location < $1.location }) }
+        for (name, path) in definedIn {
+            let problems = (fileProblems[path] ?? []) + (breakerProblems[name] ?? [])
+            guard !problems.isEmpty else { continue }
+            if wanted.contains(name) { throw .invalid(problems.sorted { $0.location < $1.location }) }
+            configuration.breakers[name] = nil
+            configuration.brokenBreakers[name] = problems.sorted { $0.location < $1.location }
+        }
+        configuration.ignoredProblems = diagnostics
         return configuration
     }
 
@@ -148,18 +196,24 @@ public enum ConfigurationLoader {
     ///     parse every file.
     ///   - cached: whether to use the configuration cache at all: a large
     ///     configuration parsed in full is written to it for later hits.
+    ///   - isLenient: whether a broken file stops only itself: errors that
+    ///     concern neither the breakers in `only` nor the main file's own
+    ///     keys and `defaults` leave the breakers concerned out
+    ///     (`Configuration.brokenBreakers`, `.ignoredProblems`) instead of
+    ///     failing; false for `validate`, which reports every error.
     /// - Returns: the effective configuration; on a cache hit, only the
     ///   breakers in `only` (every breaker when `metrics_file` is set).
     /// - Throws: `.notFound` naming the places searched when no file exists;
     ///   otherwise as `load(files:isRoot:)`.
     public static func load(explicit: String?, environment: [String: String], isRoot: Bool = getuid() == 0,
-                            only: Set<String>? = nil, cached: Bool = false) throws(ConfigurationError) -> Configuration {
+                            only: Set<String>? = nil, cached: Bool = false, isLenient: Bool = false) throws(ConfigurationError) -> Configuration {
         let files = discover(explicit: explicit, environment: environment, isRoot: isRoot)
         guard !files.isEmpty else {
             throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
         }
         return try load(files: files, environment: environment, isRoot: isRoot, only: only,
-                        cache: cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil)
+                        cache: cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil,
+                        isLenient: isLenient)
     }
 
     /// Parses one configuration from text, for tests and `validate`.
@@ -199,10 +253,28 @@ public enum ConfigurationLoader {
     public static func discover(explicit: String?, environment: [String: String], isRoot: Bool) -> [String] {
         if let explicit { return [explicit] }
         if let path = environment["BREAKER_RUN_CONFIG"], !path.isEmpty { return [path] }
+        guard let directory = configurationDirectory(environment: environment, isRoot: isRoot) else { return [] }
+        return filesIn(directory: directory)
+    }
+
+    /// The files in the `breakers.d` of the configuration `discover` finds
+    /// that it does not read, because of their name (`50-extra.yml`,
+    /// `README`): what `validate` warns about.
+    /// - Parameters: as `discover`.
+    /// - Returns: their paths, sorted; empty for a `--config` file.
+    public static func skippedDropIns(explicit: String?, environment: [String: String], isRoot: Bool) -> [String] {
+        guard explicit == nil, let directory = configurationDirectory(environment: environment, isRoot: isRoot) else { return [] }
+        return dropIns(of: directory).skipped
+    }
+
+    /// The directory whose `breakers.yaml` and `breakers.d` `discover`
+    /// reads; nil for a file named by `$BREAKER_RUN_CONFIG`.
+    private static func configurationDirectory(environment: [String: String], isRoot: Bool) -> String? {
+        if let path = environment["BREAKER_RUN_CONFIG"], !path.isEmpty { return nil }
         if !isRoot, let directory = userDirectory(environment: environment), isDirectory(directory) {
-            return filesIn(directory: directory)
+            return directory
         }
-        return filesIn(directory: "/etc/breaker-run")
+        return "/etc/breaker-run"
     }
 
     /// The places `discover` looks when nothing is given, for messages.
@@ -228,17 +300,28 @@ public enum ConfigurationLoader {
         var files: [String] = []
         let main = directory + "/breakers.yaml"
         if access(main, F_OK) == 0 { files.append(main) }
+        return files + dropIns(of: directory).read
+    }
+
+    /// The entries of `directory/breakers.d`, sorted by name: those read
+    /// (`*.yaml`, not hidden) and the others.
+    private static func dropIns(of directory: String) -> (read: [String], skipped: [String]) {
         let dropIns = directory + "/breakers.d"
-        guard let handle = opendir(dropIns) else { return files }
+        guard let handle = opendir(dropIns) else { return ([], []) }
         defer { closedir(handle) }
-        var names: [String] = []
+        var read: [String] = []
+        var skipped: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name.hasSuffix(".yaml") && !name.hasPrefix(".") { names.append(name) }
+            if name == "." || name == ".." { continue }
+            if name.hasSuffix(".yaml") && !name.hasPrefix(".") { read.append(name) } else { skipped.append(name) }
         }
-        return files + names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { dropIns + "/" + $0 }
+        func paths(_ names: [String]) -> [String] {
+            names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { dropIns + "/" + $0 }
+        }
+        return (paths(read), paths(skipped))
     }
 
     private static func isDirectory(_ path: String) -> Bool {
@@ -255,10 +338,15 @@ public enum ConfigurationLoader {
 
     private static func decode(root: YAMLNode?, file: String, diagnostics: inout [Diagnostic]) -> ConfigurationDecoder.FileContents {
         guard let root else { return ConfigurationDecoder.FileContents() }
-        var decoder = ConfigurationDecoder(file: file)
+        var decoder = ConfigurationDecoder(file: file, isDropIn: isDropIn(file))
         let contents = decoder.decode(root)
         diagnostics += decoder.diagnostics
         return contents
+    }
+
+    /// Whether `file` is a drop-in: a file of a directory named `breakers.d`.
+    static func isDropIn(_ file: String) -> Bool {
+        file.split(separator: "/").dropLast().last == "breakers.d"
     }
 
     private static func reason(_ code: Int32) -> String {

@@ -66,8 +66,7 @@ import Glibc
             write(main, to: self.main)
             write("""
                 version: 1
-                state: {backend: postgresql, url: "postgresql://ops@db.internal/ops", schema: fleet}
-                defaults: {fail_max: 4}
+                defaults: {fail_max: 4, state: {backend: postgresql, url: "postgresql://ops@db.internal/ops", schema: fleet}}
                 breakers:
                   shared: {command: [pg_isready], reset_timeout: 1m}
                   "no": {command: ["true"]}
