@@ -14,6 +14,13 @@
 #
 # The configuration and the state directory sit where breaker-run looks for
 # them whatever the PREFIX: /etc/breaker-run and /var/lib/breaker-run.
+#
+# The state directory is shared by the group breaker-run: mode 2770 (setgid),
+# owned by root:breaker-run. Run as root without a DESTDIR, install creates
+# that system group when it is missing (groupadd -r, or addgroup --system);
+# with a DESTDIR it leaves the system's groups alone and gives the directory
+# the group only if it already exists (a package's postinst sets it).
+# uninstall leaves the group and the directory.
 
 PREFIX        ?= /usr/local
 DESTDIR       ?=
@@ -39,7 +46,9 @@ FULL_BIN      ?= $(dir $(BIN))breaker-run-full
 INSTALL       ?= install
 
 # Files in /etc and /var/lib belong to root when root installs.
-OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root,)
+IS_ROOT := $(filter 0,$(shell id -u))
+OWNER := $(if $(IS_ROOT),-o root -g root,)
+STATE_GROUP ?= breaker-run
 
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
@@ -89,7 +98,17 @@ install: $(BIN) $(FULL_BIN) $(COMPLETIONS)
 		echo "$(INSTALL) -m 0644 $(OWNER) examples/quickstart.yaml $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.yaml"; \
 		$(INSTALL) -m 0644 $(OWNER) examples/quickstart.yaml $(DESTDIR)$(SYSCONFDIR)/breaker-run/breakers.yaml; \
 	fi
-	$(INSTALL) -d -m 0700 $(OWNER) $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run
+ifeq ($(IS_ROOT)$(DESTDIR),0)
+	@getent group $(STATE_GROUP) >/dev/null || groupadd -r $(STATE_GROUP) 2>/dev/null || addgroup --system $(STATE_GROUP)
+endif
+	@# chmod after install: a group's write bit is what makes it shared, set
+	@# even on a directory an older install made 0700.
+	@if [ -n "$(IS_ROOT)" ] && getent group $(STATE_GROUP) >/dev/null; then \
+		$(INSTALL) -d -o root -g $(STATE_GROUP) $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run; \
+	else \
+		$(INSTALL) -d $(OWNER) $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run; \
+	fi
+	chmod 2770 $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/breaker-run $(DESTDIR)$(LIBEXECDIR)/breaker-run/breaker-run-full \
@@ -98,7 +117,7 @@ uninstall:
 		$(DESTDIR)$(FISHCOMPDIR)/breaker-run.fish $(DESTDIR)$(TMPFILESDIR)/breaker-run.conf
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LOCALSTATEDIR)/cache/breaker-run
 	@rmdir $(DESTDIR)$(LIBEXECDIR)/breaker-run 2>/dev/null || true
-	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration) and $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state)"
+	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration), $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state) and the group $(STATE_GROUP)"
 
 bench:
 	bench/run.sh

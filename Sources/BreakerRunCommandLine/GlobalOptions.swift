@@ -115,7 +115,8 @@ struct GlobalOptions: ParsableArguments {
             }
         }
         let logger = makeLogger(configuration.log)
-        let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot)
+        let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot,
+                                              configurationFiles: configuration.files)
         logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
         let file = FileStateStore(directory: directory, clock: SystemClock()) { warning in
             logger.warning("\(warning)")

@@ -41,7 +41,7 @@ struct InstallTests {
             ("/usr/local/share/fish/vendor_completions.d/breaker-run.fish", 0o644),
             ("/usr/local/lib/tmpfiles.d/breaker-run.conf", 0o644),
             ("/etc/breaker-run/breakers.yaml", 0o644),
-            ("/var/lib/breaker-run", 0o700),
+            ("/var/lib/breaker-run", 0o2770),
         ]
         for (path, expected) in files {
             #expect(mode(destination + path) == expected, "\(path)")
@@ -49,7 +49,7 @@ struct InstallTests {
         let bash = try String(contentsOfFile: destination + "/usr/local/share/bash-completion/completions/breaker-run", encoding: .utf8)
         #expect(bash.contains("---completion reset"))
         let tmpfiles = try String(contentsOfFile: destination + "/usr/local/lib/tmpfiles.d/breaker-run.conf", encoding: .utf8)
-        #expect(tmpfiles.contains("d      /var/lib/breaker-run 0700 root root"))
+        #expect(tmpfiles.contains("d      /var/lib/breaker-run 2770 root breaker-run -"))
 
         // The installed binary accepts the installed example and runs a breaker of it.
         let binary = destination + "/usr/local/bin/breaker-run"
@@ -99,7 +99,7 @@ struct InstallTests {
             // systemd-tmpfiles never reads /opt/x/lib/tmpfiles.d.
             ("/etc/tmpfiles.d/breaker-run.conf", 0o644),
             ("/etc/breaker-run/breakers.yaml", 0o644),
-            ("/var/lib/breaker-run", 0o700),
+            ("/var/lib/breaker-run", 0o2770),
         ]
         for (path, expected) in files {
             #expect(mode(destination + path) == expected, "\(path)")

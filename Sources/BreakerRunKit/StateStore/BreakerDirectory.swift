@@ -13,6 +13,17 @@ struct BreakerDirectory {
     let descriptor: Int32
     /// `STATE_DIR/NAME`, for messages.
     let directoryPath: String
+    /// The group that shares the state directory (see
+    /// `refuseIfAnotherUserControls`), or nil for a private one. Files are
+    /// then created 0660 with that group, so that every member can update
+    /// what another created, whatever the umask.
+    var sharedGroup: gid_t? = nil
+
+    /// Whether the state directory is shared by a group.
+    var isShared: Bool { sharedGroup != nil }
+
+    /// The mode of a file this directory's breaker creates.
+    var fileMode: mode_t { isShared ? 0o660 : 0o600 }
 
     /// The path of a file in this directory, for messages.
     func path(_ file: String) -> String {
@@ -33,7 +44,8 @@ struct BreakerDirectory {
             !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(UInt8(ascii: "/")) && !name.utf8.contains(0),
             "breaker name \(name) is not a safe file name; names are validated with the configuration"
         )
-        guard let stateDirectory = try openStateDirectory(store.directory, creating: creating) else { return nil }
+        guard let opened = try openStateDirectory(store.directory, creating: creating) else { return nil }
+        let (stateDirectory, sharedGroup) = opened
         defer { closeDescriptor(stateDirectory) }
         let path = store.directory == "/" ? "/\(name)" : "\(store.directory)/\(name)"
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
@@ -50,12 +62,15 @@ struct BreakerDirectory {
         switch result {
         case .success(let descriptor):
             do {
-                try refuseIfAnotherUserControls(descriptor, path: path)
+                if let sharedGroup, creating {
+                    try adopt(descriptor, path: path, group: sharedGroup)
+                }
+                _ = try refuseIfAnotherUserControls(descriptor, path: path, sharedGroup: sharedGroup)
             } catch {
                 closeDescriptor(descriptor)
                 throw error
             }
-            return BreakerDirectory(descriptor: descriptor, directoryPath: path)
+            return BreakerDirectory(descriptor: descriptor, directoryPath: path, sharedGroup: sharedGroup)
         case .failure(ENOENT) where !creating:
             return nil
         case .failure(ELOOP):
@@ -71,10 +86,61 @@ struct BreakerDirectory {
         }
     }
 
+    /// Makes a breaker's directory that this user owns in a shared state
+    /// directory shared too: the group `group` and mode 2770, set
+    /// explicitly since mkdir(2)'s mode is masked by the umask. This covers a
+    /// directory just created (whose group the setgid bit already gave) and
+    /// one an install before the directory was shared left 0700 (so that
+    /// members can use root's breakers after an upgrade). A directory of
+    /// another user is left to `refuseIfAnotherUserControls`.
+    /// - Throws: `StateStoreError.cannotCreateDirectory` when fchown(2) or
+    ///   fchmod(2) fails.
+    private static func adopt(_ descriptor: Int32, path: String, group: gid_t) throws {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_uid == geteuid() else { return }
+        if status.st_gid != group && fchown(descriptor, uid_t.max, group) != 0 {
+            throw StateStoreError.cannotCreateDirectory(path: path, SystemError("chown", path: path, errno: errno))
+        }
+        if status.st_mode & 0o7777 != 0o2770 {
+            if fchmod(descriptor, 0o2770) != 0 {
+                throw StateStoreError.cannotCreateDirectory(path: path, SystemError("chmod", path: path, errno: errno))
+            }
+            adoptFiles(in: descriptor, group: group)
+        }
+    }
+
+    /// Gives the group `group` and mode 0660 to the regular files of a
+    /// directory being adopted (`adopt`) that this user owns, opened with
+    /// `O_NOFOLLOW` and checked by fstat(2), so a link is never followed.
+    /// A file that cannot be changed is left for its own open to report.
+    private static func adoptFiles(in directory: Int32, group: gid_t) {
+        let copy = dup(directory)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            if copy >= 0 { closeDescriptor(copy) }
+            return
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let file = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+            guard file >= 0 else { continue }
+            var status = stat()
+            if fstat(file, &status) == 0, isRegularFile(status), status.st_uid == geteuid(), status.st_nlink == 1 {
+                _ = fchown(file, uid_t.max, group)
+                _ = fchmod(file, 0o660)
+            }
+            closeDescriptor(file)
+        }
+    }
+
     /// Opens the state directory itself, following links in its path (the
     /// operator chose it), creating it and its missing parents (0700) when
     /// `creating`.
-    private static func openStateDirectory(_ path: String, creating: Bool) throws -> Int32? {
+    /// - Returns: the descriptor and, when the directory is shared by a
+    ///   group, that group; nil when it does not exist and not `creating`.
+    private static func openStateDirectory(_ path: String, creating: Bool) throws -> (Int32, gid_t?)? {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
         var result = retryingOpen { openPath(path, flags) }
         switch result {
@@ -90,14 +156,19 @@ struct BreakerDirectory {
         switch result {
         case .success(let descriptor):
             do {
-                try refuseIfAnotherUserControls(descriptor, path: path)
+                return (descriptor, try refuseIfAnotherUserControls(descriptor, path: path, sharedGroup: nil))
             } catch {
                 closeDescriptor(descriptor)
                 throw error
             }
-            return descriptor
         case .failure(ENOENT) where !creating:
             return nil
+        case .failure(EACCES):
+            var status = stat()
+            if stat(path, &status) == 0, isGroupShared(status), status.st_uid == 0 {
+                throw StateStoreError.notInSharedGroup(path: path, group: groupName(status.st_gid), user: userName(geteuid()))
+            }
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: EACCES))
         case .failure(ENOTDIR):
             var status = stat()
             if stat(path, &status) == 0 {
@@ -110,26 +181,45 @@ struct BreakerDirectory {
     }
 
     /// Refuses a directory that someone other than the running user could
-    /// have prepared or could change under us: it must be owned by the
-    /// effective user (so by root when running as root) and writable by
-    /// neither its group nor others (mode & 0o022 == 0). OpenSSH applies the
-    /// same rule to `~/.ssh` (StrictModes). Otherwise another user could
-    /// plant or swap a breaker's files, and through them open or close a
-    /// breaker that root's cron jobs obey.
+    /// have prepared or could change under us. Accepted are:
+    /// - a private directory: owned by the effective user (so by root when
+    ///   running as root) and writable by neither its group nor others
+    ///   (mode & 0o022 == 0), the rule OpenSSH applies to `~/.ssh`;
+    /// - a directory shared by a group: group-writable with the setgid bit,
+    ///   not writable by others, used by root or by a member of its group,
+    ///   and owned by root (the state directory itself) or, for a breaker's
+    ///   directory in a shared state directory, carrying that directory's
+    ///   group. Being in the group is the trust decision, as for `adm`.
+    /// Otherwise another user could plant or swap a breaker's files, and
+    /// through them open or close a breaker that root's cron jobs obey.
+    /// - Parameters:
+    ///   - sharedGroup: the group of the shared state directory this is a
+    ///     breaker's directory of; nil for the state directory itself or a
+    ///     breaker's directory in a private one.
+    /// - Returns: the directory's group when it is shared, else nil.
     /// - Throws: `StateStoreError.ownedByAnotherUser`, `.writableByOthers`,
-    ///   or `.cannotOpen` when fstat(2) fails.
-    private static func refuseIfAnotherUserControls(_ descriptor: Int32, path: String) throws {
+    ///   `.notInSharedGroup`, or `.cannotOpen` when fstat(2) fails.
+    private static func refuseIfAnotherUserControls(_ descriptor: Int32, path: String, sharedGroup: gid_t?) throws -> gid_t? {
         var status = stat()
         if fstat(descriptor, &status) != 0 {
             throw StateStoreError.cannotOpen(path: path, SystemError("fstat", path: path, errno: errno))
         }
         let user = geteuid()
-        if status.st_uid != user {
+        let isGroupWritable = status.st_mode & 0o020 != 0
+        // A group-writable directory of root's (or, in a shared state
+        // directory, of its group) is judged by its mode and the group below.
+        let isMeantToBeShared = isGroupWritable && (sharedGroup.map { status.st_gid == $0 } ?? (status.st_uid == 0))
+        if status.st_uid != user && !isMeantToBeShared {
             throw StateStoreError.ownedByAnotherUser(path: path, owner: status.st_uid, user: user)
         }
-        if status.st_mode & 0o022 != 0 {
+        if status.st_mode & 0o002 != 0 || (isGroupWritable && !(isMeantToBeShared && isGroupShared(status))) {
             throw StateStoreError.writableByOthers(path: path, mode: status.st_mode & 0o7777)
         }
+        guard isGroupWritable else { return nil }
+        guard user == 0 || isMember(of: status.st_gid) else {
+            throw StateStoreError.notInSharedGroup(path: path, group: groupName(status.st_gid), user: userName(user))
+        }
+        return status.st_gid
     }
 
     /// `mkdir -p -m 0700`: creates each missing directory of `path`.
@@ -149,13 +239,29 @@ struct BreakerDirectory {
     /// - Throws: `StateStoreError.symlinkRefused`, `.notARegularFile` or `.cannotOpen`.
     func openRegularFile(_ file: String, flags: Int32) throws -> Int32 {
         let path = path(file)
-        let result = retryingOpen { openat(descriptor, file, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600) }
+        let result = retryingOpen { openat(descriptor, file, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, fileMode) }
         switch result {
         case .success(let opened):
             var status = stat()
             if fstat(opened, &status) != 0 || !isRegularFile(status) {
                 closeDescriptor(opened)
                 throw StateStoreError.notARegularFile(path: path)
+            }
+            if let sharedGroup {
+                // A second name elsewhere would let a member who planted it
+                // have root write through it (where the kernel's
+                // protected_hardlinks does not already forbid the link).
+                if status.st_nlink > 1 {
+                    closeDescriptor(opened)
+                    throw StateStoreError.hardLinked(path: path, links: UInt64(status.st_nlink))
+                }
+                // A file this user created, to be written: the umask may have
+                // taken the group's bits, and a file of an install before the
+                // directory was shared is root's group and 0600.
+                if status.st_uid == geteuid() && flags & (O_WRONLY | O_RDWR | O_CREAT) != 0 {
+                    if status.st_gid != sharedGroup { _ = fchown(opened, uid_t.max, sharedGroup) }
+                    if status.st_mode & 0o777 != fileMode { _ = fchmod(opened, fileMode) }
+                }
             }
             return opened
         case .failure(ELOOP):
@@ -289,6 +395,7 @@ struct BreakerDirectory {
         case .failure(let code): throw StateStoreError.cannotWrite(path: target, SystemError("open", path: temporaryPath, errno: code.code))
         }
         do {
+            try retryingInterrupts("chmod", path: temporaryPath) { fchmod(file, fileMode) }
             try writeAll(bytes, to: file, path: temporaryPath)
             try retryingInterrupts("fsync", path: temporaryPath) { fsync(file) }
             closeDescriptor(file)
@@ -332,6 +439,35 @@ private struct Errno: Error, Equatable {
 
 private func isRegularFile(_ status: stat) -> Bool {
     (status.st_mode & S_IFMT) == S_IFREG
+}
+
+/// Whether a directory is set up to be shared by its group: group-writable
+/// (and searchable), with the setgid bit so that what is created in it
+/// belongs to the group.
+private func isGroupShared(_ status: stat) -> Bool {
+    status.st_mode & S_ISGID != 0 && status.st_mode & 0o070 == 0o070
+}
+
+/// Whether this process has `group` as its effective or a supplementary group.
+private func isMember(of group: gid_t) -> Bool {
+    if getegid() == group { return true }
+    let count = getgroups(0, nil)
+    guard count > 0 else { return false }
+    var groups = [gid_t](repeating: 0, count: Int(count))
+    let filled = getgroups(count, &groups)
+    return filled > 0 && groups.prefix(Int(filled)).contains(group)
+}
+
+/// The name of a group, or its number when it has none.
+private func groupName(_ group: gid_t) -> String {
+    guard let entry = getgrgid(group), let name = entry.pointee.gr_name else { return String(group) }
+    return String(cString: name)
+}
+
+/// The name of a user, or its number when it has none.
+private func userName(_ user: uid_t) -> String {
+    guard let entry = getpwuid(user), let name = entry.pointee.pw_name else { return String(user) }
+    return String(cString: name)
 }
 
 private func isSymlink(_ status: stat) -> Bool {

@@ -34,6 +34,14 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
     /// by its group or by others (`mode` has 0o020 or 0o002), who could
     /// plant or swap its files. It is then not used at all.
     case writableByOthers(path: String, mode: UInt32)
+    /// The state directory is shared by a group (root-owned, setgid,
+    /// group-writable) that the user running breaker-run is not in, so it
+    /// cannot use it; breaker-run never falls back to a private state.
+    case notInSharedGroup(path: String, group: String, user: String)
+    /// A breaker's file in a shared state directory has more than one hard
+    /// link (`links`), so a member of the group may have linked it to a
+    /// file elsewhere; it is neither read nor written.
+    case hardLinked(path: String, links: UInt64)
     /// Taking the `flock(2)` on a lock file failed (other than by being taken).
     case cannotLock(path: String, SystemError)
     /// Reading the state file failed.
@@ -56,7 +64,7 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
         switch self {
         case .cannotCreateDirectory(let path, _), .cannotOpen(let path, _), .symlinkRefused(let path),
              .notARegularFile(let path), .notADirectory(let path), .cannotLock(let path, _),
-             .ownedByAnotherUser(let path, _, _), .writableByOthers(let path, _),
+             .ownedByAnotherUser(let path, _, _), .writableByOthers(let path, _), .notInSharedGroup(let path, _, _), .hardLinked(let path, _),
              .cannotRead(let path, _), .cannotWrite(let path, _), .cannotMoveAside(let path, _),
              .cannotEncode(let path, _), .unsupportedFormat(let path, _, _):
             return path
@@ -66,8 +74,12 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
     /// One sentence: what failed, on which path, and what to do.
     public var description: String {
         switch self {
+        case .cannotCreateDirectory(let path, let error) where path == StateDirectory.system && error.errno == EACCES:
+            return "cannot create state directory \(path): \(error.reason); create it as root, shared by the group breaker-run: install -d -o root -g breaker-run -m 2770 \(path) (make install does)"
         case .cannotCreateDirectory(let path, let error):
             return "cannot create state directory \(path): \(error.reason); create it or pass --state-dir"
+        case .cannotOpen(let path, let error) where path == StateDirectory.system && error.errno == EACCES:
+            return "cannot open \(path): \(error.reason); it is private to root, not shared by the group breaker-run: as root, chgrp breaker-run \(path) && chmod 2770 \(path) (make install does), then usermod -aG breaker-run USER"
         case .cannotOpen(let path, let error):
             return "cannot open \(path): \(error.reason); check its owner and permissions or pass --state-dir"
         case .symlinkRefused(let path):
@@ -79,7 +91,11 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
         case .ownedByAnotherUser(let path, let owner, let user):
             return "refusing state directory \(path): it is owned by uid \(owner), not by the user running breaker-run (uid \(user)); chown it to uid \(user) or pass another --state-dir"
         case .writableByOthers(let path, let mode):
-            return "refusing state directory \(path): its mode \(String(mode, radix: 8)) lets its group or others write to it; run chmod go-w on it or pass another --state-dir"
+            return "refusing state directory \(path): its mode \(String(mode, radix: 8)) lets its group or others write to it; run chmod go-w on it (or chmod 2770 on root's directory that a group shares) or pass another --state-dir"
+        case .notInSharedGroup(let path, let group, let user):
+            return "cannot use the shared state directory \(path): \(user) is not in its group \(group); run 'usermod -aG \(group) \(user)' as root, then log in again"
+        case .hardLinked(let path, let links):
+            return "refusing \(path): it has \(links) hard links, so writing it could change a file elsewhere; remove it so that breaker-run can recreate it"
         case .cannotLock(let path, let error):
             return "cannot lock \(path): \(error.reason); check the file system supports flock(2) or pass --state-dir"
         case .cannotRead(let path, let error):
