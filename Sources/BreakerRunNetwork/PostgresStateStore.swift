@@ -85,7 +85,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         try? group?.syncShutdownGracefully()
     }
 
-    private var schema: String { settings.schema }
+    var schema: String { settings.schema }
     private var timeout: TimeAmount { .nanoseconds(Int64(settings.connectTimeout.components.seconds) * 1_000_000_000 + settings.connectTimeout.components.attoseconds / 1_000_000_000) }
     private var timeoutSeconds: Double { Double(settings.connectTimeout.components.seconds) + Double(settings.connectTimeout.components.attoseconds) / 1e18 }
 
@@ -201,7 +201,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
 
     /// Gives an advisory lock back, if the connection that took it is still
     /// this process's (a lost connection freed it already).
-    fileprivate func releaseAdvisoryLock(_ name: String, key: Int, connection identity: ObjectIdentifier) {
+    func releaseAdvisoryLock(_ name: String, key: Int, connection identity: ObjectIdentifier) {
         heldKeys.remove(Self.key(name, key))
         guard let connection, ObjectIdentifier(connection) == identity else { return }
         _ = try? query(connection, "SELECT pg_advisory_unlock(hashtext($1), $2::int4)", "releasing an advisory lock",
@@ -276,37 +276,10 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         return environment["PGPASSWORD"]
     }
 
-    /// The TLS of libpq's `sslmode` (https://www.postgresql.org/docs/current/libpq-ssl.html):
-    /// `disable` none; `prefer` TLS when the server offers it, unchecked;
-    /// `require` TLS, unchecked; `verify-full` TLS with the chain checked
-    /// against `ca_file` (else the system's roots) and the url's host checked
-    /// against the certificate's names.
-    /// - Throws: `PostgresStateStoreError.cannotConnect` naming `ca_file`
-    ///   when it cannot be read or holds no PEM certificate.
-    private func tls() throws -> PostgresConnection.Configuration.TLS {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        switch settings.sslMode {
-        case .disable:
-            return .disable
-        case .prefer, .require:
-            configuration.certificateVerification = .none
-        case .verifyFull:
-            configuration.certificateVerification = .fullVerification
-            if let caFile = settings.caFile { configuration.trustRoots = .certificates(try certificates(in: caFile)) }
-        }
-        let context: NIOSSLContext
-        do {
-            context = try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw PostgresStateStoreError.cannotConnect(url: settings.url, reason: "TLS set-up failed (\(error))")
-        }
-        return settings.sslMode == .prefer ? .prefer(context) : .require(context)
-    }
-
     /// The certificates of the PEM file `path` (`ca_file`).
     /// - Throws: `PostgresStateStoreError.cannotConnect` naming the file when
     ///   it cannot be read (with errno's text) or holds no PEM certificate.
-    private func certificates(in path: String) throws -> [NIOSSLCertificate] {
+    func certificates(in path: String) throws -> [NIOSSLCertificate] {
         func failure(_ problem: String) -> PostgresStateStoreError {
             .cannotConnect(url: settings.url, reason: "ca_file \(path) \(problem)")
         }
@@ -325,91 +298,6 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         }
         return certificates
     }
-
-    /// Why connecting failed, in words: for TLS, what was wrong with the
-    /// server's certificate, naming what it was checked against; else the
-    /// server's or the driver's message (`reason(_:)`).
-    private func connectionFailure(_ error: any Error) -> String {
-        let psql = error as? PSQLError
-        if psql?.code == .sslUnsupported {
-            return "the server does not offer TLS, which sslmode: \(settings.sslMode.rawValue) demands (turn ssl on at the server, or use sslmode: prefer)"
-        }
-        let underlying = psql?.underlying ?? error
-        if let extra = underlying as? NIOSSLExtraError, extra == .failedToValidateHostname {
-            return "host name mismatch: the server's certificate is not for \(settings.host) (sslmode: verify-full)"
-        }
-        if let ssl = underlying as? NIOSSLError, case .handshakeFailed(let detail) = ssl, "\(detail)".contains("CERTIFICATE_VERIFY_FAILED") {
-            // BoringSSL's error does not say which check failed: name them all.
-            let roots = settings.caFile.map { "by ca_file \($0)" } ?? "by the system's CA certificates, and no ca_file is set"
-            return "the server's certificate is not trusted \(roots) (sslmode: verify-full; signed by another CA, or out of its validity dates)"
-        }
-        if underlying is NIOSSLError || underlying is NIOSSLExtraError || underlying is BoringSSLError {
-            return "the TLS handshake failed (\(underlying))"
-        }
-        return Self.reason(error)
-    }
-
-    /// Creates the schema's tables, or migrates them forward, once per
-    /// connection: a cheap version read when they are current.
-    private func migrate(_ connection: PostgresConnection) throws {
-        let found: Int?
-        do {
-            let rows = try query(connection, "SELECT max(version) FROM \(schema).schema_version", "reading the schema version")
-            found = try rows.first?.decode(Int?.self) ?? nil
-        } catch PostgresStateStoreError.queryFailed {
-            found = nil
-        }
-        if let found, found == Self.schemaVersion { return }
-        if let found, found > Self.schemaVersion {
-            throw PostgresStateStoreError.newerSchema(url: settings.url, schema: schema, found: found, highestSupported: Self.schemaVersion)
-        }
-        try execute(connection, "BEGIN", "BEGIN")
-        do {
-            try execute(connection, "SELECT pg_advisory_xact_lock(hashtext($1), 0)", "locking the migration", ["\(schema)/migrate"])
-            try execute(connection, "CREATE SCHEMA IF NOT EXISTS \(schema)", "creating the schema")
-            try execute(connection, "CREATE TABLE IF NOT EXISTS \(schema).schema_version (version int NOT NULL)", "creating schema_version")
-            let rows = try query(connection, "SELECT max(version) FROM \(schema).schema_version", "reading the schema version")
-            let current = try rows.first?.decode(Int?.self) ?? 0
-            for (version, statements) in Self.migrations.enumerated() where version + 1 > current {
-                for statement in statements {
-                    try execute(connection, statement.replacing("SCHEMA.", with: "\(schema)."), "migrating to version \(version + 1)")
-                }
-                try execute(connection, "INSERT INTO \(schema).schema_version (version) VALUES ($1::int4)", "recording the schema version", [String(version + 1)])
-            }
-            try execute(connection, "COMMIT", "COMMIT")
-        } catch {
-            _ = try? execute(connection, "ROLLBACK", "ROLLBACK")
-            throw error
-        }
-    }
-
-    /// The statements of each schema version, in order: version N is
-    /// `migrations[N - 1]`. Add a version by appending; never edit one.
-    static let migrations: [[String]] = [
-        [
-            """
-            CREATE TABLE IF NOT EXISTS SCHEMA.breakers (
-                name text PRIMARY KEY,
-                state jsonb,
-                updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-                updated_by text NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS SCHEMA.events (
-                id bigserial PRIMARY KEY,
-                breaker text NOT NULL,
-                at timestamptz NOT NULL,
-                host text NOT NULL,
-                from_state text NOT NULL,
-                to_state text NOT NULL,
-                reason text NOT NULL,
-                actor text NOT NULL DEFAULT ''
-            )
-            """,
-            "CREATE INDEX IF NOT EXISTS events_breaker_at ON SCHEMA.events (breaker, at)",
-        ],
-    ]
 
     // MARK: Statements
 
@@ -446,11 +334,11 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         }
     }
 
-    private func execute(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws {
+    func execute(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws {
         _ = try query(connection, sql, operation, binds)
     }
 
-    private func query(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws -> [PostgresRow] {
+    func query(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws -> [PostgresRow] {
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds { bindings.append(bind) }
         let future = connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
@@ -497,39 +385,12 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
 
     /// The server's message for a PSQLError (PostgresNIO hides it from
     /// `description` by default), else the error's own text.
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
             if let underlying = error.underlying { return "\(underlying)" }
             return "\(error.code)"
         }
         return "\(error)"
-    }
-}
-
-/// A trial permit or bulkhead slot held as a session-level advisory lock.
-final class PostgresPermit: StatePermit {
-    private weak var store: PostgresStateStore?
-    private let name: String
-    private let key: Int
-    private let connection: ObjectIdentifier
-    private(set) var isHeld = true
-
-    init(store: PostgresStateStore, name: String, key: Int, connection: ObjectIdentifier) {
-        self.store = store
-        self.name = name
-        self.key = key
-        self.connection = connection
-    }
-
-    /// Unlocks it on the server (a lost connection has unlocked it already).
-    func release() {
-        guard isHeld else { return }
-        isHeld = false
-        store?.releaseAdvisoryLock(name, key: key, connection: connection)
-    }
-
-    deinit {
-        release()
     }
 }
