@@ -5,7 +5,6 @@ import Musl
 #endif
 import BreakerRunKit
 import CircuitBreaker
-import FoundationEssentials
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -37,6 +36,12 @@ import PostgresNIO
 /// - Time is the database server's: `Instant` readings are the server's
 ///   `clock_timestamp()` in nanoseconds since the Unix epoch (both fields),
 ///   so hosts with skewed clocks agree on when a breaker opened.
+/// - The `state` column holds the same document as `state.json`, through
+///   the same codec (`StateDocumentCodec`): a damaged field is repaired and
+///   warned about in the file store's words, naming the breaker and the
+///   server, and the repaired state is written back by the next `update`.
+///   Its `boot_id` is `clockID`; a row without it, or with a host's boot id
+///   (a `state.json` copied in by hand), is rebased onto the server's clock.
 /// - Every wait for the server (connecting, each statement) is bounded by
 ///   `connect_timeout`; past it the connection is closed and the operation
 ///   throws `PostgresStateStoreError.timedOut`.
@@ -50,6 +55,11 @@ import PostgresNIO
 public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     /// The highest schema version this breaker-run creates and reads.
     public static let schemaVersion = 1
+    /// The clock identity stored as `boot_id` in every row's state: the
+    /// instants are the server's `clock_timestamp()`, which does not
+    /// restart with the server or with any host, so rows of one server
+    /// never need rebasing. Rows written before the shared codec carry it too.
+    public static let clockID = "postgresql"
 
     /// The server and options.
     public let settings: PostgreSQLSettings
@@ -92,7 +102,9 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     // MARK: StateBackend
 
     /// The read-modify-write of `StateBackend.update(_:_:)` in one
-    /// transaction under the row's lock, with the server's clock.
+    /// transaction under the row's lock, with the server's clock. A row
+    /// that the codec repaired or rebased is written back even when `body`
+    /// changes nothing.
     /// - Throws: `PostgresStateStoreError` when the server cannot be reached
     ///   in time or a statement fails (the transaction is then rolled back,
     ///   or dies with the connection); anything `body` throws.
@@ -106,12 +118,12 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
                 let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1 FOR UPDATE", "locking the breaker's row", [name])
                 let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
                 let now = try serverNow(connection)
-                let stored = try decodeState(text, breaker: name)
-                var state = stored
+                let stored = try decodeState(text, breaker: name, now: now)
+                var state = stored.state
                 let before = state.generation
                 let result = try body(&state, now)
                 var wrote = false
-                if state != stored || text == nil {
+                if state != stored.state || stored.needsRewrite || text == nil {
                     let encoded = try encodeState(state, breaker: name)
                     try execute(connection, "UPDATE \(schema).breakers SET state = $2::jsonb, updated_at = clock_timestamp(), updated_by = $3 WHERE name = $1",
                                 "writing the state", [name, encoded, host])
@@ -137,13 +149,15 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     }
 
     /// Reads the committed state without locking, with the server's clock.
+    /// Repaired fields are warned about as `update` does, and left for the
+    /// next `update` to write back.
     /// - Throws: `PostgresStateStoreError`.
     public func read(_ name: String) throws -> (BreakerState, Instant) {
         let connection = try connected()
         let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1", "reading the state", [name])
         let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
         let now = try serverNow(connection)
-        return (try decodeState(text, breaker: name), now)
+        return (try decodeState(text, breaker: name, now: now).state, now)
     }
 
     /// Takes trial permit 0...slots-1 as a session-level advisory lock on
@@ -309,26 +323,33 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         return Instant(monotonicNanoseconds: microseconds * 1000, wallNanoseconds: microseconds * 1000)
     }
 
-    private func decodeState(_ text: String?, breaker: String) throws -> BreakerState {
-        guard let text else { return BreakerState() }
-        do {
-            let document = try JSONDecoder().decode(StoredDocument.self, from: Data(text.utf8))
-            if let format = document.format, format > StoredDocument.currentFormat {
-                throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "format \(format) is newer than this breaker-run reads")
-            }
-            return document.state
-        } catch let error as PostgresStateStoreError {
-            throw error
-        } catch {
-            throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "not a state object")
+    /// The codec of the `state` column, shared with the file store: the same
+    /// repairs, warned about in the same words, and the same rebasing.
+    private var codec: StateDocumentCodec {
+        StateDocumentCodec(clockID: Self.clockID, warn: local.warn)
+    }
+
+    /// The stored state of breaker `breaker` (none: a new closed breaker),
+    /// decoded by the shared codec as of the server's `now`.
+    /// - Throws: `PostgresStateStoreError.badState` when the document is not
+    ///   an object or has a newer format.
+    private func decodeState(_ text: String?, breaker: String, now: Instant) throws -> StateDocumentCodec.Decoded {
+        guard let text else {
+            return StateDocumentCodec.Decoded(state: BreakerState())
+        }
+        switch codec.decode(Array(text.utf8), at: now, place: "state of breaker \(breaker) at \(settings.url) (schema \(schema))") {
+        case .success(let decoded):
+            return decoded
+        case .failure(.newerFormat(let format)):
+            throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "format \(format) is newer than this breaker-run reads")
+        case .failure(.unreadable(let reason)):
+            throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: reason)
         }
     }
 
     private func encodeState(_ state: BreakerState, breaker: String) throws -> String {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: try encoder.encode(StoredDocument(bootID: "postgresql", state: state)), as: UTF8.self)
+            return String(decoding: try codec.encode(state), as: UTF8.self)
         } catch {
             throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "cannot encode: \(error)")
         }
