@@ -13,11 +13,15 @@ public struct OutcomeWindow: Sendable, Equatable {
     /// What the window holds; the state-document codec reads and restores
     /// it.
     package enum Storage: Sendable, Equatable {
+        /// No outcome yet.
         case empty
+        /// A count window's ring.
         case calls(CallRing)
+        /// A time window's buckets.
         case time(TimeBuckets)
     }
 
+    /// The outcomes held.
     package var storage: Storage = .empty
 
     /// Creates an empty window.
@@ -110,6 +114,7 @@ public struct WindowTotals: Sendable, Equatable {
 /// The last `capacity` outcomes, one bit each (1 for a failure), in a ring
 /// of 64-bit words.
 package struct CallRing: Sendable {
+    /// How many outcomes the ring keeps, 1 to `FailureRate.maximumCalls`.
     package private(set) var capacity: Int
     private var words: [UInt64]
     /// The position of the oldest outcome.
@@ -120,6 +125,8 @@ package struct CallRing: Sendable {
     /// window's totals take no scan.
     private var failures = 0
 
+    /// Creates an empty ring of `capacity` outcomes (clamped to 1 to
+    /// `FailureRate.maximumCalls`).
     package init(capacity: Int) {
         self.capacity = min(FailureRate.maximumCalls, max(1, capacity))
         words = Array(repeating: 0, count: (self.capacity + 63) / 64)
@@ -131,6 +138,7 @@ package struct CallRing: Sendable {
         return words[position / 64] & (1 << UInt64(position % 64)) != 0
     }
 
+    /// Adds the newest outcome, dropping the oldest when full.
     package mutating func append(isFailure: Bool) {
         let position: Int
         if count == capacity {
@@ -184,13 +192,17 @@ extension CallRing: Equatable {
 /// clock, oldest first; a bucket counts while its start lies within the
 /// window, so none of its outcomes is older than the window.
 package struct TimeBuckets: Sendable, Equatable {
+    /// The outcomes of one bucket.
     package struct Bucket: Sendable, Equatable {
         /// Where the bucket starts on the monotonic clock, in nanoseconds: a
         /// multiple of the width.
         package var start: Int64
+        /// Successes recorded in the bucket.
         package var successes: Int
+        /// Failures recorded in the bucket.
         package var failures: Int
 
+        /// Creates a bucket with the given counts.
         package init(start: Int64, successes: Int, failures: Int) {
             self.start = start
             self.successes = successes
@@ -198,9 +210,12 @@ package struct TimeBuckets: Sendable, Equatable {
         }
     }
 
+    /// The buckets' width, in nanoseconds (at least 1).
     package var width: Int64
+    /// The buckets, oldest first, at most `FailureRate.maximumBuckets`.
     package var buckets: [Bucket] = []
 
+    /// Creates buckets of `width` nanoseconds (at least 1).
     package init(width: Int64, buckets: [Bucket] = []) {
         self.width = max(1, width)
         self.buckets = buckets
