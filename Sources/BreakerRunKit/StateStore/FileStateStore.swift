@@ -100,13 +100,13 @@ public struct FileStateStore: Sendable {
     /// `state.json.corrupt-YYYYMMDDTHHMMSSZ` (UTC), a warning goes to the
     /// warning channel, and the breaker starts closed. An object with fields
     /// missing or unreadable is read field by field (`StateDocumentCodec`):
-    /// every readable field is kept,
-    /// each repair is a warning ("state file PATH lacked 'next_trial_at'; the
-    /// breaker gets one trial"), and the repaired state is written back.
-    /// A state stored on another boot (a different boot id) is re-expressed
-    /// on this boot's clock by the codec before `body` sees it. Instants ahead of `now` on the same boot are left to
-    /// `BreakerState.admit(at:policy:trialPermit:)`, which clamps them with
-    /// the policy.
+    /// every readable field is kept, each repair is a warning ("state file
+    /// PATH lacked 'next_trial_at'; the breaker gets one trial"), and the
+    /// repaired state is written back. A state stored on another boot (a
+    /// different boot id) is re-expressed on this boot's clock by the codec
+    /// before `body` sees it. Instants ahead of `now` on the same boot are
+    /// left to `BreakerState.admit(at:policy:trialPermit:)`, which clamps
+    /// them with the policy.
     ///
     /// `body` may call `acquirePermit(_:slots:)`: permits are separate locks.
     /// It must not call `update` for the same breaker: that waits for a lock
