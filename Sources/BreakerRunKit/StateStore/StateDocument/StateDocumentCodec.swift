@@ -45,7 +45,7 @@ package struct StateDocumentCodec: Sendable {
     }
 
     /// A stored state, as this backend's clock sees it.
-    package struct Decoded {
+    package struct Decoded: Equatable {
         /// The state, rebased onto this backend's clock when it was stored
         /// on another.
         package var state: BreakerState
