@@ -4,8 +4,9 @@
 #   scripts/fuzz-state.sh [SECONDS]
 #
 # Builds .build-fuzz/state-fuzzer from Sources/CircuitBreaker,
-# Sources/BreakerRunKit/StateStore (with the three Platform files it needs, and
-# without StateRouter, which routes by configuration) and
+# Sources/BreakerRunKit/StateStore and its StateDocument/ codec (with the
+# three Platform files it needs, and without StateRouter, which routes by
+# configuration) and
 # Fuzz/StateFileFuzzer.swift with swiftc -sanitize=fuzzer,address (the
 # SwiftPM build is not involved), seeds it with the state files in
 # Fuzz/state-seeds/, and runs it with a memory limit and a time limit per
@@ -21,7 +22,8 @@ mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
 
 . "$root/scripts/fuzz-build.sh"
 fuzz_build "$out/state-fuzzer" "$out/state-lib" "$out/state-build.log" -- \
-    $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift | grep -v '/StateRouter.swift$') \
+    $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift "$root"/Sources/BreakerRunKit/StateStore/StateDocument/*.swift \
+        | grep -v '/StateRouter.swift$') \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
     "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \

@@ -5,7 +5,6 @@ import Musl
 #endif
 import BreakerRunKit
 import CircuitBreaker
-import FoundationEssentials
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -37,6 +36,12 @@ import PostgresNIO
 /// - Time is the database server's: `Instant` readings are the server's
 ///   `clock_timestamp()` in nanoseconds since the Unix epoch (both fields),
 ///   so hosts with skewed clocks agree on when a breaker opened.
+/// - The `state` column holds the same document as `state.json`, through
+///   the same codec (`StateDocumentCodec`): a damaged field is repaired and
+///   warned about in the file store's words, naming the breaker and the
+///   server, and the repaired state is written back by the next `update`.
+///   Its `boot_id` is `clockID`; a row without it, or with a host's boot id
+///   (a `state.json` copied in by hand), is rebased onto the server's clock.
 /// - Every wait for the server (connecting, each statement) is bounded by
 ///   `connect_timeout`; past it the connection is closed and the operation
 ///   throws `PostgresStateStoreError.timedOut`.
@@ -50,6 +55,11 @@ import PostgresNIO
 public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     /// The highest schema version this breaker-run creates and reads.
     public static let schemaVersion = 1
+    /// The clock identity stored as `boot_id` in every row's state: the
+    /// instants are the server's `clock_timestamp()`, which does not
+    /// restart with the server or with any host, so rows of one server
+    /// never need rebasing. Rows written before the shared codec carry it too.
+    public static let clockID = "postgresql"
 
     /// The server and options.
     public let settings: PostgreSQLSettings
@@ -85,14 +95,16 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         try? group?.syncShutdownGracefully()
     }
 
-    private var schema: String { settings.schema }
+    var schema: String { settings.schema }
     private var timeout: TimeAmount { .nanoseconds(Int64(settings.connectTimeout.components.seconds) * 1_000_000_000 + settings.connectTimeout.components.attoseconds / 1_000_000_000) }
     private var timeoutSeconds: Double { Double(settings.connectTimeout.components.seconds) + Double(settings.connectTimeout.components.attoseconds) / 1e18 }
 
     // MARK: StateBackend
 
     /// The read-modify-write of `StateBackend.update(_:_:)` in one
-    /// transaction under the row's lock, with the server's clock.
+    /// transaction under the row's lock, with the server's clock. A row
+    /// that the codec repaired or rebased is written back even when `body`
+    /// changes nothing.
     /// - Throws: `PostgresStateStoreError` when the server cannot be reached
     ///   in time or a statement fails (the transaction is then rolled back,
     ///   or dies with the connection); anything `body` throws.
@@ -106,12 +118,12 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
                 let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1 FOR UPDATE", "locking the breaker's row", [name])
                 let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
                 let now = try serverNow(connection)
-                let stored = try decodeState(text, breaker: name)
-                var state = stored
+                let stored = try decodeState(text, breaker: name, now: now)
+                var state = stored.state
                 let before = state.generation
                 let result = try body(&state, now)
                 var wrote = false
-                if state != stored || text == nil {
+                if state != stored.state || stored.needsRewrite || text == nil {
                     let encoded = try encodeState(state, breaker: name)
                     try execute(connection, "UPDATE \(schema).breakers SET state = $2::jsonb, updated_at = clock_timestamp(), updated_by = $3 WHERE name = $1",
                                 "writing the state", [name, encoded, host])
@@ -137,13 +149,15 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     }
 
     /// Reads the committed state without locking, with the server's clock.
+    /// Repaired fields are warned about as `update` does, and left for the
+    /// next `update` to write back.
     /// - Throws: `PostgresStateStoreError`.
     public func read(_ name: String) throws -> (BreakerState, Instant) {
         let connection = try connected()
         let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1", "reading the state", [name])
         let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
         let now = try serverNow(connection)
-        return (try decodeState(text, breaker: name), now)
+        return (try decodeState(text, breaker: name, now: now).state, now)
     }
 
     /// Takes trial permit 0...slots-1 as a session-level advisory lock on
@@ -201,7 +215,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
 
     /// Gives an advisory lock back, if the connection that took it is still
     /// this process's (a lost connection freed it already).
-    fileprivate func releaseAdvisoryLock(_ name: String, key: Int, connection identity: ObjectIdentifier) {
+    func releaseAdvisoryLock(_ name: String, key: Int, connection identity: ObjectIdentifier) {
         heldKeys.remove(Self.key(name, key))
         guard let connection, ObjectIdentifier(connection) == identity else { return }
         _ = try? query(connection, "SELECT pg_advisory_unlock(hashtext($1), $2::int4)", "releasing an advisory lock",
@@ -276,37 +290,10 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         return environment["PGPASSWORD"]
     }
 
-    /// The TLS of libpq's `sslmode` (https://www.postgresql.org/docs/current/libpq-ssl.html):
-    /// `disable` none; `prefer` TLS when the server offers it, unchecked;
-    /// `require` TLS, unchecked; `verify-full` TLS with the chain checked
-    /// against `ca_file` (else the system's roots) and the url's host checked
-    /// against the certificate's names.
-    /// - Throws: `PostgresStateStoreError.cannotConnect` naming `ca_file`
-    ///   when it cannot be read or holds no PEM certificate.
-    private func tls() throws -> PostgresConnection.Configuration.TLS {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        switch settings.sslMode {
-        case .disable:
-            return .disable
-        case .prefer, .require:
-            configuration.certificateVerification = .none
-        case .verifyFull:
-            configuration.certificateVerification = .fullVerification
-            if let caFile = settings.caFile { configuration.trustRoots = .certificates(try certificates(in: caFile)) }
-        }
-        let context: NIOSSLContext
-        do {
-            context = try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw PostgresStateStoreError.cannotConnect(url: settings.url, reason: "TLS set-up failed (\(error))")
-        }
-        return settings.sslMode == .prefer ? .prefer(context) : .require(context)
-    }
-
     /// The certificates of the PEM file `path` (`ca_file`).
     /// - Throws: `PostgresStateStoreError.cannotConnect` naming the file when
     ///   it cannot be read (with errno's text) or holds no PEM certificate.
-    private func certificates(in path: String) throws -> [NIOSSLCertificate] {
+    func certificates(in path: String) throws -> [NIOSSLCertificate] {
         func failure(_ problem: String) -> PostgresStateStoreError {
             .cannotConnect(url: settings.url, reason: "ca_file \(path) \(problem)")
         }
@@ -326,91 +313,6 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         return certificates
     }
 
-    /// Why connecting failed, in words: for TLS, what was wrong with the
-    /// server's certificate, naming what it was checked against; else the
-    /// server's or the driver's message (`reason(_:)`).
-    private func connectionFailure(_ error: any Error) -> String {
-        let psql = error as? PSQLError
-        if psql?.code == .sslUnsupported {
-            return "the server does not offer TLS, which sslmode: \(settings.sslMode.rawValue) demands (turn ssl on at the server, or use sslmode: prefer)"
-        }
-        let underlying = psql?.underlying ?? error
-        if let extra = underlying as? NIOSSLExtraError, extra == .failedToValidateHostname {
-            return "host name mismatch: the server's certificate is not for \(settings.host) (sslmode: verify-full)"
-        }
-        if let ssl = underlying as? NIOSSLError, case .handshakeFailed(let detail) = ssl, "\(detail)".contains("CERTIFICATE_VERIFY_FAILED") {
-            // BoringSSL's error does not say which check failed: name them all.
-            let roots = settings.caFile.map { "by ca_file \($0)" } ?? "by the system's CA certificates, and no ca_file is set"
-            return "the server's certificate is not trusted \(roots) (sslmode: verify-full; signed by another CA, or out of its validity dates)"
-        }
-        if underlying is NIOSSLError || underlying is NIOSSLExtraError || underlying is BoringSSLError {
-            return "the TLS handshake failed (\(underlying))"
-        }
-        return Self.reason(error)
-    }
-
-    /// Creates the schema's tables, or migrates them forward, once per
-    /// connection: a cheap version read when they are current.
-    private func migrate(_ connection: PostgresConnection) throws {
-        let found: Int?
-        do {
-            let rows = try query(connection, "SELECT max(version) FROM \(schema).schema_version", "reading the schema version")
-            found = try rows.first?.decode(Int?.self) ?? nil
-        } catch PostgresStateStoreError.queryFailed {
-            found = nil
-        }
-        if let found, found == Self.schemaVersion { return }
-        if let found, found > Self.schemaVersion {
-            throw PostgresStateStoreError.newerSchema(url: settings.url, schema: schema, found: found, highestSupported: Self.schemaVersion)
-        }
-        try execute(connection, "BEGIN", "BEGIN")
-        do {
-            try execute(connection, "SELECT pg_advisory_xact_lock(hashtext($1), 0)", "locking the migration", ["\(schema)/migrate"])
-            try execute(connection, "CREATE SCHEMA IF NOT EXISTS \(schema)", "creating the schema")
-            try execute(connection, "CREATE TABLE IF NOT EXISTS \(schema).schema_version (version int NOT NULL)", "creating schema_version")
-            let rows = try query(connection, "SELECT max(version) FROM \(schema).schema_version", "reading the schema version")
-            let current = try rows.first?.decode(Int?.self) ?? 0
-            for (version, statements) in Self.migrations.enumerated() where version + 1 > current {
-                for statement in statements {
-                    try execute(connection, statement.replacing("SCHEMA.", with: "\(schema)."), "migrating to version \(version + 1)")
-                }
-                try execute(connection, "INSERT INTO \(schema).schema_version (version) VALUES ($1::int4)", "recording the schema version", [String(version + 1)])
-            }
-            try execute(connection, "COMMIT", "COMMIT")
-        } catch {
-            _ = try? execute(connection, "ROLLBACK", "ROLLBACK")
-            throw error
-        }
-    }
-
-    /// The statements of each schema version, in order: version N is
-    /// `migrations[N - 1]`. Add a version by appending; never edit one.
-    static let migrations: [[String]] = [
-        [
-            """
-            CREATE TABLE IF NOT EXISTS SCHEMA.breakers (
-                name text PRIMARY KEY,
-                state jsonb,
-                updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-                updated_by text NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS SCHEMA.events (
-                id bigserial PRIMARY KEY,
-                breaker text NOT NULL,
-                at timestamptz NOT NULL,
-                host text NOT NULL,
-                from_state text NOT NULL,
-                to_state text NOT NULL,
-                reason text NOT NULL,
-                actor text NOT NULL DEFAULT ''
-            )
-            """,
-            "CREATE INDEX IF NOT EXISTS events_breaker_at ON SCHEMA.events (breaker, at)",
-        ],
-    ]
-
     // MARK: Statements
 
     /// The server's `clock_timestamp()` as an `Instant` (nanoseconds since
@@ -421,36 +323,43 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         return Instant(monotonicNanoseconds: microseconds * 1000, wallNanoseconds: microseconds * 1000)
     }
 
-    private func decodeState(_ text: String?, breaker: String) throws -> BreakerState {
-        guard let text else { return BreakerState() }
-        do {
-            let document = try JSONDecoder().decode(StoredDocument.self, from: Data(text.utf8))
-            if let format = document.format, format > StoredDocument.currentFormat {
-                throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "format \(format) is newer than this breaker-run reads")
-            }
-            return document.state
-        } catch let error as PostgresStateStoreError {
-            throw error
-        } catch {
-            throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "not a state object")
+    /// The codec of the `state` column, shared with the file store: the same
+    /// repairs, warned about in the same words, and the same rebasing.
+    private var codec: StateDocumentCodec {
+        StateDocumentCodec(clockID: Self.clockID, warn: local.warn)
+    }
+
+    /// The stored state of breaker `breaker` (none: a new closed breaker),
+    /// decoded by the shared codec as of the server's `now`.
+    /// - Throws: `PostgresStateStoreError.badState` when the document is not
+    ///   an object or has a newer format.
+    private func decodeState(_ text: String?, breaker: String, now: Instant) throws -> StateDocumentCodec.Decoded {
+        guard let text else {
+            return StateDocumentCodec.Decoded(state: BreakerState())
+        }
+        switch codec.decode(Array(text.utf8), at: now, place: "state of breaker \(breaker) at \(settings.url) (schema \(schema))") {
+        case .success(let decoded):
+            return decoded
+        case .failure(.newerFormat(let format)):
+            throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "format \(format) is newer than this breaker-run reads")
+        case .failure(.unreadable(let reason)):
+            throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: reason)
         }
     }
 
     private func encodeState(_ state: BreakerState, breaker: String) throws -> String {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: try encoder.encode(StoredDocument(bootID: "postgresql", state: state)), as: UTF8.self)
+            return String(decoding: try codec.encode(state), as: UTF8.self)
         } catch {
             throw PostgresStateStoreError.badState(url: settings.url, breaker: breaker, reason: "cannot encode: \(error)")
         }
     }
 
-    private func execute(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws {
+    func execute(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws {
         _ = try query(connection, sql, operation, binds)
     }
 
-    private func query(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws -> [PostgresRow] {
+    func query(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws -> [PostgresRow] {
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds { bindings.append(bind) }
         let future = connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
@@ -497,39 +406,12 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
 
     /// The server's message for a PSQLError (PostgresNIO hides it from
     /// `description` by default), else the error's own text.
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
             if let underlying = error.underlying { return "\(underlying)" }
             return "\(error.code)"
         }
         return "\(error)"
-    }
-}
-
-/// A trial permit or bulkhead slot held as a session-level advisory lock.
-final class PostgresPermit: StatePermit {
-    private weak var store: PostgresStateStore?
-    private let name: String
-    private let key: Int
-    private let connection: ObjectIdentifier
-    private(set) var isHeld = true
-
-    init(store: PostgresStateStore, name: String, key: Int, connection: ObjectIdentifier) {
-        self.store = store
-        self.name = name
-        self.key = key
-        self.connection = connection
-    }
-
-    /// Unlocks it on the server (a lost connection has unlocked it already).
-    func release() {
-        guard isHeld else { return }
-        isHeld = false
-        store?.releaseAdvisoryLock(name, key: key, connection: connection)
-    }
-
-    deinit {
-        release()
     }
 }

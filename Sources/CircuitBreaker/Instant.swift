@@ -5,7 +5,7 @@
 /// The monotonic reading is CLOCK_BOOTTIME on Linux: it keeps counting while
 /// the machine is suspended and never steps back when the wall clock is set.
 /// Two instants are ordered by their monotonic readings alone.
-public struct Instant: Sendable, Hashable, Comparable, Codable {
+public struct Instant: Sendable, Hashable, Comparable {
     /// Nanoseconds since boot on the monotonic clock (CLOCK_BOOTTIME).
     public var monotonicNanoseconds: Int64
     /// Nanoseconds since the Unix epoch on the wall clock (CLOCK_REALTIME).
@@ -51,11 +51,6 @@ public struct Instant: Sendable, Hashable, Comparable, Codable {
     /// - Returns: the elapsed time, with nanosecond resolution.
     public func duration(since earlier: Instant) -> Duration {
         .nanoseconds(monotonicNanoseconds.subtractingSaturating(earlier.monotonicNanoseconds))
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case monotonicNanoseconds = "boottime_ns"
-        case wallNanoseconds = "unix_ns"
     }
 }
 

@@ -10,13 +10,19 @@
 /// empty and is started anew; a count window of another size keeps its
 /// latest outcomes.
 public struct OutcomeWindow: Sendable, Equatable {
-    enum Storage: Sendable, Equatable {
+    /// What the window holds; the state-document codec reads and restores
+    /// it.
+    package enum Storage: Sendable, Equatable {
+        /// No outcome yet.
         case empty
+        /// A count window's ring.
         case calls(CallRing)
+        /// A time window's buckets.
         case time(TimeBuckets)
     }
 
-    var storage: Storage = .empty
+    /// The outcomes held.
+    package var storage: Storage = .empty
 
     /// Creates an empty window.
     public init() {}
@@ -107,29 +113,33 @@ public struct WindowTotals: Sendable, Equatable {
 
 /// The last `capacity` outcomes, one bit each (1 for a failure), in a ring
 /// of 64-bit words.
-struct CallRing: Sendable {
-    private(set) var capacity: Int
+package struct CallRing: Sendable {
+    /// How many outcomes the ring keeps, 1 to `FailureRate.maximumCalls`.
+    package private(set) var capacity: Int
     private var words: [UInt64]
     /// The position of the oldest outcome.
     private var start = 0
     /// How many outcomes the ring holds, at most `capacity`.
-    private(set) var count = 0
+    package private(set) var count = 0
     /// How many of them are failures: kept up to date so that the whole
     /// window's totals take no scan.
     private var failures = 0
 
-    init(capacity: Int) {
+    /// Creates an empty ring of `capacity` outcomes (clamped to 1 to
+    /// `FailureRate.maximumCalls`).
+    package init(capacity: Int) {
         self.capacity = min(FailureRate.maximumCalls, max(1, capacity))
         words = Array(repeating: 0, count: (self.capacity + 63) / 64)
     }
 
     /// Whether the `index`th outcome, counting from the oldest, is a failure.
-    func isFailure(at index: Int) -> Bool {
+    package func isFailure(at index: Int) -> Bool {
         let position = (start + index) % capacity
         return words[position / 64] & (1 << UInt64(position % 64)) != 0
     }
 
-    mutating func append(isFailure: Bool) {
+    /// Adds the newest outcome, dropping the oldest when full.
+    package mutating func append(isFailure: Bool) {
         let position: Int
         if count == capacity {
             position = start
@@ -172,7 +182,7 @@ struct CallRing: Sendable {
 extension CallRing: Equatable {
     /// Rings are equal when they hold the same outcomes in the same order,
     /// wherever in their words those lie.
-    static func == (lhs: CallRing, rhs: CallRing) -> Bool {
+    package static func == (lhs: CallRing, rhs: CallRing) -> Bool {
         lhs.capacity == rhs.capacity && lhs.count == rhs.count
             && (0..<lhs.count).allSatisfy { lhs.isFailure(at: $0) == rhs.isFailure(at: $0) }
     }
@@ -181,19 +191,32 @@ extension CallRing: Equatable {
 /// Counts of outcomes in buckets of `width` nanoseconds on the monotonic
 /// clock, oldest first; a bucket counts while its start lies within the
 /// window, so none of its outcomes is older than the window.
-struct TimeBuckets: Sendable, Equatable {
-    struct Bucket: Sendable, Equatable {
+package struct TimeBuckets: Sendable, Equatable {
+    /// The outcomes of one bucket.
+    package struct Bucket: Sendable, Equatable {
         /// Where the bucket starts on the monotonic clock, in nanoseconds: a
         /// multiple of the width.
-        var start: Int64
-        var successes: Int
-        var failures: Int
+        package var start: Int64
+        /// Successes recorded in the bucket.
+        package var successes: Int
+        /// Failures recorded in the bucket.
+        package var failures: Int
+
+        /// Creates a bucket with the given counts.
+        package init(start: Int64, successes: Int, failures: Int) {
+            self.start = start
+            self.successes = successes
+            self.failures = failures
+        }
     }
 
-    var width: Int64
-    var buckets: [Bucket] = []
+    /// The buckets' width, in nanoseconds (at least 1).
+    package var width: Int64
+    /// The buckets, oldest first, at most `FailureRate.maximumBuckets`.
+    package var buckets: [Bucket] = []
 
-    init(width: Int64, buckets: [Bucket] = []) {
+    /// Creates buckets of `width` nanoseconds (at least 1).
+    package init(width: Int64, buckets: [Bucket] = []) {
         self.width = max(1, width)
         self.buckets = buckets
     }
@@ -243,63 +266,5 @@ extension Int {
         let (sum, overflow) = addingReportingOverflow(other)
         if !overflow { return sum }
         return other > 0 ? .max : .min
-    }
-}
-
-/// The window as a small JSON object, decoded leniently: anything odd gives
-/// an empty window rather than an error.
-///
-/// - a count window: `{"calls": 20, "outcomes": "ssfsf"}`, one letter per
-///   call, oldest first (`s` success, `f` failure);
-/// - a time window: `{"bucket_ns": 10000000000, "buckets": [[start_ns,
-///   successes, failures], ...]}`, oldest first, starts on the boot clock.
-extension OutcomeWindow: Codable {
-    private enum CodingKeys: String, CodingKey {
-        case calls, outcomes, bucketWidth = "bucket_ns", buckets
-    }
-
-    /// Decodes a window; a malformed one decodes as empty.
-    /// - Parameter decoder: the decoder to read from.
-    /// - Throws: never; a window that cannot be read is empty.
-    public init(from decoder: any Decoder) throws {
-        self.init()
-        guard let c = try? decoder.container(keyedBy: CodingKeys.self) else { return }
-        if let calls = (try? c.decodeIfPresent(Int.self, forKey: .calls)) ?? nil,
-           let outcomes = (try? c.decodeIfPresent(String.self, forKey: .outcomes)) ?? nil,
-           (1...FailureRate.maximumCalls).contains(calls), outcomes.utf8.count <= calls,
-           outcomes.utf8.allSatisfy({ $0 == UInt8(ascii: "s") || $0 == UInt8(ascii: "f") }) {
-            var ring = CallRing(capacity: calls)
-            for letter in outcomes.utf8 {
-                ring.append(isFailure: letter == UInt8(ascii: "f"))
-            }
-            if ring.count > 0 { storage = .calls(ring) }
-        } else if let width = (try? c.decodeIfPresent(Int64.self, forKey: .bucketWidth)) ?? nil,
-                  let rows = (try? c.decodeIfPresent([[Int64]].self, forKey: .buckets)) ?? nil,
-                  width >= 1_000_000, rows.count <= FailureRate.maximumBuckets,
-                  rows.allSatisfy({ $0.count == 3 && $0[1] >= 0 && $0[2] >= 0 && $0[0] % width == 0 }) {
-            let buckets = rows
-                .map { TimeBuckets.Bucket(start: $0[0], successes: Int($0[1]), failures: Int($0[2])) }
-                .sorted { $0.start < $1.start }
-            guard zip(buckets, buckets.dropFirst()).allSatisfy({ $0.start < $1.start }) else { return }
-            if !buckets.isEmpty { storage = .time(TimeBuckets(width: width, buckets: buckets)) }
-        }
-    }
-
-    /// Encodes the window as a small object.
-    /// - Parameter encoder: the encoder to write to.
-    /// - Throws: what the encoder throws.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        switch storage {
-        case .empty:
-            break
-        case .calls(let ring):
-            try c.encode(ring.capacity, forKey: .calls)
-            let letters = (0..<ring.count).map { ring.isFailure(at: $0) ? UInt8(ascii: "f") : UInt8(ascii: "s") }
-            try c.encode(String(decoding: letters, as: UTF8.self), forKey: .outcomes)
-        case .time(let buckets):
-            try c.encode(buckets.width, forKey: .bucketWidth)
-            try c.encode(buckets.buckets.map { [$0.start, Int64($0.successes), Int64($0.failures)] }, forKey: .buckets)
-        }
     }
 }

@@ -1,6 +1,6 @@
 /// The three states of the pattern, as names: what `status` prints and what
 /// transitions are made of.
-public enum StateName: String, Sendable, Codable, CaseIterable {
+public enum StateName: String, Sendable, CaseIterable {
     /// Calls run; failures are counted.
     case closed
     /// Calls are rejected without running.
@@ -46,7 +46,7 @@ public enum Outcome: Sendable, Equatable {
 }
 
 /// Proof that a call was admitted, carried from admission to recording.
-public struct Ticket: Sendable, Equatable, Codable {
+public struct Ticket: Sendable, Equatable {
     /// The breaker's generation when the call was admitted. An outcome whose
     /// generation is no longer current is stale: it updates statistics only.
     public var generation: UInt64
@@ -104,7 +104,7 @@ public enum Admission: Sendable, Equatable {
 }
 
 /// One change of state, kept in the breaker's recent history.
-public struct Transition: Sendable, Equatable, Codable {
+public struct Transition: Sendable, Equatable {
     /// The state left.
     public var from: StateName
     /// The state entered.
@@ -116,8 +116,7 @@ public struct Transition: Sendable, Equatable, Codable {
     /// The generation the transition started.
     public var generation: UInt64
     /// Who made it by hand (`trip`, `reset`, a forced call), such as
-    /// "uid 0 (root)"; nil for a transition the rules made. Stored as `by`,
-    /// left out when nil.
+    /// "uid 0 (root)"; nil for a transition the rules made.
     public var actor: String?
 
     /// Creates a transition record.
@@ -136,30 +135,11 @@ public struct Transition: Sendable, Equatable, Codable {
         self.generation = generation
         self.actor = actor
     }
-
-    private enum CodingKeys: String, CodingKey {
-        case from, to, at, reason, generation, actor = "by"
-    }
-
-    /// Decodes a transition; an unreadable `by` is left out rather than
-    /// losing the whole entry.
-    /// - Parameter decoder: the decoder to read from.
-    /// - Throws: `DecodingError` when `from`, `to`, `at`, `reason` or
-    ///   `generation` is missing or unreadable.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        from = try container.decode(StateName.self, forKey: .from)
-        to = try container.decode(StateName.self, forKey: .to)
-        at = try container.decode(Instant.self, forKey: .at)
-        reason = try container.decode(String.self, forKey: .reason)
-        generation = try container.decode(UInt64.self, forKey: .generation)
-        actor = (try? container.decodeIfPresent(String.self, forKey: .actor)) ?? nil
-    }
 }
 
 /// Lifetime totals of a breaker, exact under any concurrency: what `status`
 /// shows and `metrics` exports. A reset does not clear them.
-public struct Counts: Sendable, Equatable, Codable {
+public struct Counts: Sendable, Equatable {
     /// Calls that ran and succeeded.
     public var successes: UInt64 = 0
     /// Calls that ran and failed.
@@ -170,11 +150,6 @@ public struct Counts: Sendable, Equatable, Codable {
     public var rejected: UInt64 = 0
     /// Rejected calls answered by a fallback.
     public var fallbacks: UInt64 = 0
-
-    /// The members' names as stored.
-    enum CodingKeys: String, CodingKey {
-        case successes, failures, ignored, rejected, fallbacks
-    }
 
     /// Creates zero counts.
     public init() {}
@@ -192,17 +167,5 @@ public struct Counts: Sendable, Equatable, Codable {
         self.ignored = ignored
         self.rejected = rejected
         self.fallbacks = fallbacks
-    }
-
-    /// Decodes counts leniently: a missing or malformed total is zero.
-    /// - Parameter decoder: the decoder to read from.
-    /// - Throws: `DecodingError` when the value is not an object.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        successes = (try? container.decodeIfPresent(UInt64.self, forKey: .successes)) ?? 0
-        failures = (try? container.decodeIfPresent(UInt64.self, forKey: .failures)) ?? 0
-        ignored = (try? container.decodeIfPresent(UInt64.self, forKey: .ignored)) ?? 0
-        rejected = (try? container.decodeIfPresent(UInt64.self, forKey: .rejected)) ?? 0
-        fallbacks = (try? container.decodeIfPresent(UInt64.self, forKey: .fallbacks)) ?? 0
     }
 }

@@ -1,5 +1,4 @@
 import CircuitBreaker
-import Foundation
 import Testing
 
 @Suite("Backoff of the open interval")
@@ -91,31 +90,6 @@ struct BackoffTests {
 
     static let jitterCases: [Double] = [0, 0.1, 0.25, 0.5, 0.75, 0.999_999]
 
-    @Test(arguments: jitterCases)
-    func theJitterStaysWithinItsBoundAndTheStoredEndIsStable(random: Double) throws {
-        let policy = Self.policy(max: .seconds(1000), jitter: 0.1)
-        var state = BreakerState()
-        let intervals = try Self.failingTrials(3, policy: policy, from: &state, random: random)
-        // The first opening is drawn from the default 0.5, the reopens from `random`.
-        #expect(intervals[0] == .seconds(10))
-        for (interval, base) in zip(intervals.dropFirst(), [20.0, 40, 80]) {
-            let expected = base * (1 + 0.1 * (2 * random - 1))
-            let seconds = Double(interval.nanoseconds) / 1e9
-            #expect(abs(seconds - expected) < 1e-6, "\(seconds) s for a base of \(base) s")
-            #expect(seconds >= base * 0.9 && seconds <= base * 1.1)
-        }
-        #expect(state.backoffInterval == .seconds(80), "the base is stored before jitter")
-
-        // Two reads (two `status` runs, two processes) agree: nothing is redrawn.
-        let now = try #require(state.openedAt) + .seconds(1)
-        #expect(state.effectivePhase(at: now) == state.effectivePhase(at: now))
-        #expect(state.retryAfter(at: now) == state.retryAfter(at: now))
-        let decoded = try JSONDecoder().decode(BreakerState.self, from: CodableTests.encode(state))
-        #expect(decoded.nextTrialAt == state.nextTrialAt)
-        #expect(decoded.retryAfter(at: now) == state.retryAfter(at: now))
-        #expect(decoded.backoffInterval == .seconds(80))
-    }
-
     @Test(arguments: [0.0, 0.999_999])
     func theFirstOpeningIsSpreadToo(random: Double) throws {
         let policy = Self.policy(jitter: 0.5)
@@ -167,16 +141,5 @@ struct BackoffTests {
         #expect(Policy(resetTimeout: .seconds(10)).longestOpenInterval == .seconds(10))
         #expect(Self.policy(max: .seconds(60), jitter: 0.1).longestOpenInterval == .seconds(66))
         #expect(Self.policy(max: .seconds(5), jitter: 0).longestOpenInterval == .seconds(10))
-    }
-
-    @Test func aHugeStoredStepIsCappedAndNeverTraps() throws {
-        let policy = Self.policy(multiplier: 10, max: .seconds(60))
-        var state = try CodableTests.decode("""
-            {"state": "half-open", "backoff_interval_ns": \(Int64.max)}
-            """)
-        let trial = try #require(state.admit(at: t(0), policy: policy).ticket)
-        state.record(failure, for: trial, at: t(0), policy: policy)
-        #expect(state.phase == .open(until: t(60)))
-        #expect(try CodableTests.decode(#"{"backoff_interval_ns": -5}"#).backoffInterval == nil)
     }
 }

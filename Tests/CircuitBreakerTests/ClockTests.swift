@@ -1,5 +1,4 @@
 import CircuitBreaker
-import Foundation
 import Testing
 
 @Suite("Clocks: rebase after reboot, clamp")
@@ -56,23 +55,6 @@ struct ClockTests {
         state.rebase(toBootOf: now)
         #expect(state.phase == .held)
         #expect(state.openedAt == now + .seconds(-1000))
-    }
-
-    @Test func anOpenStateWithoutOpenedAtIsRebasedByTheWallClock() throws {
-        // A hand-edited file: open, no opened_at, next trial 30 s ahead by the
-        // wall clock, at a boot-clock reading of an old boot ten days long.
-        let json = """
-            {"state": "open", "next_trial_at": {"boottime_ns": 864000000000000, "unix_ns": \(wallOrigin + 30_000_000_000)}}
-            """
-        var state = try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
-        let now = afterReboot(wall: 0)
-        state.rebase(toBootOf: now)
-        #expect(state.retryAfter(at: now) == .seconds(30))
-        #expect(state.nextTrialAt?.wallNanoseconds == wallOrigin + 30_000_000_000)
-
-        var passed = try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
-        passed.rebase(toBootOf: afterReboot(wall: 100))
-        #expect(passed.effectivePhase(at: afterReboot(wall: 100)) == .halfOpen(successes: 0))
     }
 
     @Test func clampCutsAnUntilTooFarAhead() {

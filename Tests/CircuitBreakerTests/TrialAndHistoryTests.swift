@@ -1,5 +1,4 @@
 import CircuitBreaker
-import Foundation
 import Testing
 
 @Suite("Two trials, opened_at, and who made a transition")
@@ -92,17 +91,6 @@ struct TrialAndHistoryTests {
             "manual", "manual reset", "manual", "manual reset", "1 failure", "forced call succeeded",
             "1 failure", "reset timeout passed", "trial succeeded",
         ])
-    }
-
-    @Test func theActorIsStoredAsByAndLeftOutWhenUnknown() throws {
-        var state = BreakerState()
-        state.trip(at: t(0), policy: Policy(), by: "uid 0 (root)")
-        state.reset(at: t(1))
-        let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
-        let transitions = try #require(json["transitions"] as? [[String: Any]])
-        #expect(transitions[0]["by"] as? String == "uid 0 (root)")
-        #expect(transitions[1].keys.contains("by") == false)
-        #expect(try JSONDecoder().decode(BreakerState.self, from: CodableTests.encode(state)) == state)
     }
 
     @Test func longTextIsCutSoTheStateStaysSmall() throws {

@@ -4,7 +4,6 @@ import Glibc
 import Musl
 #endif
 import CircuitBreaker
-import FoundationEssentials
 
 /// The breakers' state, kept in files so that every short-lived breaker-run
 /// process sees and changes the same state, exactly as one in-process breaker
@@ -44,7 +43,9 @@ public struct FileStateStore: Sendable {
     /// The state directory, as given (without trailing slashes).
     public let directory: String
     private let clock: any BreakerClock
-    private let warn: @Sendable (String) -> Void
+    /// Where one-line warnings for the operator go (see `init`); the
+    /// PostgreSQL store, which keeps its `cached` output here, warns there too.
+    package let warn: @Sendable (String) -> Void
     /// Called after every change that `update` wrote, once the breaker's
     /// lock is released: the one place where derived files (the
     /// `metrics_file`) follow the state, whichever command changed it.
@@ -55,9 +56,13 @@ public struct FileStateStore: Sendable {
     /// the state fuzzer's byte-for-byte round trip needs. True by default.
     package var writesCountsInPlace = true
 
-    /// The largest state file read, in bytes (1 MiB). A state is a few
-    /// kilobytes; a larger file is damaged and treated as unreadable.
-    static let maximumStateFileSize = 1 << 20
+    /// The largest state file read, in bytes (`StateDocumentCodec.maximumSize`).
+    static let maximumStateFileSize = StateDocumentCodec.maximumSize
+
+    /// The codec of `state.json`, stamping this boot's id.
+    private var codec: StateDocumentCodec {
+        StateDocumentCodec(clockID: clock.bootID, warn: warn)
+    }
 
     /// Creates a store. Nothing is read or created until the first call.
     /// - Parameters:
@@ -94,15 +99,14 @@ public struct FileStateStore: Sendable {
     /// or not a JSON object, is renamed to
     /// `state.json.corrupt-YYYYMMDDTHHMMSSZ` (UTC), a warning goes to the
     /// warning channel, and the breaker starts closed. An object with fields
-    /// missing or unreadable is read field by field
-    /// (`BreakerState.decodeRepairing(from:)`): every readable field is kept,
-    /// each repair is a warning ("state file PATH lacked 'next_trial_at'; the
-    /// breaker gets one trial"), and the repaired state is written back.
-    /// A state stored on another boot (a different boot id) is re-expressed
-    /// on this boot's clock with `BreakerState.rebase(toBootOf:)` before
-    /// `body` sees it. Instants ahead of `now` on the same boot are left to
-    /// `BreakerState.admit(at:policy:trialPermit:)`, which clamps them with
-    /// the policy.
+    /// missing or unreadable is read field by field (`StateDocumentCodec`):
+    /// every readable field is kept, each repair is a warning ("state file
+    /// PATH lacked 'next_trial_at'; the breaker gets one trial"), and the
+    /// repaired state is written back. A state stored on another boot (a
+    /// different boot id) is re-expressed on this boot's clock by the codec
+    /// before `body` sees it. Instants ahead of `now` on the same boot are
+    /// left to `BreakerState.admit(at:policy:trialPermit:)`, which clamps
+    /// them with the policy.
     ///
     /// `body` may call `acquirePermit(_:slots:)`: permits are separate locks.
     /// It must not call `update` for the same breaker: that waits for a lock
@@ -361,71 +365,32 @@ public struct FileStateStore: Sendable {
         guard let bytes = try files.readStateFile() else {
             return Loaded(state: BreakerState(), needsRewrite: false)
         }
-        let document: StoredDocument
-        switch Self.decode(bytes) {
+        switch codec.decode(bytes, at: now, place: "state file \(path)") {
         case .success(let decoded):
-            document = decoded
-        case .failure(let problem):
+            return Loaded(state: decoded.state, needsRewrite: decoded.needsRewrite, isFromFile: true, countsEpoch: decoded.countsEpoch)
+        case .failure(.newerFormat(let format)):
+            throw StateStoreError.unsupportedFormat(path: path, found: format, highestSupported: StoredDocument.currentFormat)
+        case .failure(.unreadable(let reason)):
             if movingCorruptAside {
                 let aside = try files.moveStateFileAside(suffix: formatCompactUTC(wallNanoseconds: now.wallNanoseconds))
-                warn("state file \(path) was unreadable (\(problem.reason)); moved aside to \(aside), starting closed")
+                warn("state file \(path) was unreadable (\(reason)); moved aside to \(aside), starting closed")
                 return Loaded(state: BreakerState(), needsRewrite: true)
             }
-            warn("state file \(path) was unreadable (\(problem.reason)); showing a new closed breaker until the next run moves it aside")
+            warn("state file \(path) was unreadable (\(reason)); showing a new closed breaker until the next run moves it aside")
             return Loaded(state: BreakerState(), needsRewrite: false)
-        }
-        if let format = document.format, format > StoredDocument.currentFormat {
-            throw StateStoreError.unsupportedFormat(path: path, found: format, highestSupported: StoredDocument.currentFormat)
-        }
-        // A field repaired is reported each time it is read; the next update
-        // rewrites the file, so a run reports it once.
-        for repair in document.repairs {
-            warn("state file \(path) \(repair)")
-        }
-        var state = document.state
-        let isOtherBoot = document.bootID != clock.bootID
-        if isOtherBoot {
-            state.rebase(toBootOf: now)
-        }
-        let needsRewrite = isOtherBoot || document.format != StoredDocument.currentFormat || !document.repairs.isEmpty
-        return Loaded(state: state, needsRewrite: needsRewrite, isFromFile: true,
-                      countsEpoch: document.countsEpoch ?? PendingCounts.initialEpoch)
-    }
-
-    private struct Unreadable: Error {
-        var reason: String
-    }
-
-    private static func decode(_ bytes: [UInt8]) -> Result<StoredDocument, Unreadable> {
-        if bytes.isEmpty { return .failure(Unreadable(reason: "empty file")) }
-        if bytes.count > maximumStateFileSize {
-            return .failure(Unreadable(reason: "larger than \(maximumStateFileSize) bytes"))
-        }
-        do {
-            return .success(try JSONDecoder().decode(StoredDocument.self, from: Data(bytes)))
-        } catch DecodingError.dataCorrupted {
-            return .failure(Unreadable(reason: "not valid JSON"))
-        } catch {
-            return .failure(Unreadable(reason: "not a JSON object"))
         }
     }
 
     private func write(_ state: BreakerState, countsEpoch: UInt64, to files: BreakerDirectory) throws {
-        let epoch = countsEpoch == PendingCounts.initialEpoch ? nil : countsEpoch
-        let document = StoredDocument(bootID: clock.bootID, countsEpoch: epoch, state: state)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var bytes: [UInt8]
+        let bytes: [UInt8]
         do {
-            bytes = Array(try encoder.encode(document))
+            bytes = try codec.encode(state, countsEpoch: countsEpoch)
         } catch {
             throw StateStoreError.cannotEncode(path: files.path("state.json"), reason: "\(error)")
         }
-        bytes.append(UInt8(ascii: "\n"))
         try files.replaceStateFile(with: bytes)
     }
 }
-
 
 extension FileStateStore {
     /// Writes `NAME/counts` in place: one pwrite(2) of a fixed-length line

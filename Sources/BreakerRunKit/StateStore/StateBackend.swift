@@ -26,6 +26,10 @@ extension HeldLock: StatePermit {}
 /// - The `Instant` handed to `update`'s body and returned by `read` is the
 ///   backend's clock: the host's for files, the database server's for
 ///   PostgreSQL, so that hosts with skewed clocks agree.
+/// - The state is stored as one document, decoded and encoded by the shared
+///   `StateDocumentCodec` with the backend's clock identity: a damaged
+///   field is repaired and warned about in the same words, and a state of
+///   another clock rebased, whatever the backend.
 public protocol StateBackend: Sendable {
     /// Changes breaker `name`'s state exclusively (see
     /// `FileStateStore.update(_:_:)`).

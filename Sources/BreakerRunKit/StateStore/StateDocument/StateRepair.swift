@@ -41,7 +41,7 @@ public struct StateRepair: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One field as found in a keyed container.
-package enum FieldValue<Value> {
+enum FieldValue<Value> {
     /// Absent, or null.
     case absent
     /// Present, but not of the type or range wanted.
@@ -50,13 +50,13 @@ package enum FieldValue<Value> {
     case value(Value)
 
     /// The value, or nil when absent or unreadable.
-    package var value: Value? {
+    var value: Value? {
         if case .value(let value) = self { return value }
         return nil
     }
 
     /// Whether the field was absent (or null).
-    package var isAbsent: Bool {
+    var isAbsent: Bool {
         if case .absent = self { return true }
         return false
     }
@@ -64,31 +64,31 @@ package enum FieldValue<Value> {
 
 /// Reads the fields of one JSON object one by one, never throwing, and
 /// collects the repairs that its caller notes.
-package struct FieldReader<Key: CodingKey> {
+struct FieldReader<Key: CodingKey> {
     /// The object read.
-    package let container: KeyedDecodingContainer<Key>
+    let container: KeyedDecodingContainer<Key>
     /// Put before each field's name in a repair ("counts.").
-    package let prefix: String
+    let prefix: String
     /// The repairs noted so far, in the order noted.
-    package private(set) var repairs: [StateRepair] = []
+    private(set) var repairs: [StateRepair] = []
 
     /// Creates a reader of `container`.
     /// - Parameters:
     ///   - container: the object to read.
     ///   - prefix: put before each field's name in a repair ("counts.").
-    package init(_ container: KeyedDecodingContainer<Key>, prefix: String = "") {
+    init(_ container: KeyedDecodingContainer<Key>, prefix: String = "") {
         self.container = container
         self.prefix = prefix
     }
 
     /// Whether the field is present and not null.
-    package func has(_ key: Key) -> Bool {
+    func has(_ key: Key) -> Bool {
         container.contains(key) && (try? container.decodeNil(forKey: key)) != true
     }
 
     /// The field, as found; `isValid` rejects a value of the right type but
     /// out of range.
-    package func read<T: Decodable>(_ type: T.Type, _ key: Key, isValid: (T) -> Bool = { _ in true }) -> FieldValue<T> {
+    func read<T: Decodable>(_ type: T.Type, _ key: Key, isValid: (T) -> Bool = { _ in true }) -> FieldValue<T> {
         guard has(key) else { return .absent }
         guard let value = try? container.decode(type, forKey: key), isValid(value) else { return .unreadable }
         return .value(value)
@@ -96,19 +96,19 @@ package struct FieldReader<Key: CodingKey> {
 
     /// The field's value; nil when absent, and nil with a repair noted when
     /// unreadable.
-    package mutating func value<T: Decodable>(_ type: T.Type, _ key: Key, else remedy: String, isValid: (T) -> Bool = { _ in true }) -> T? {
+    mutating func value<T: Decodable>(_ type: T.Type, _ key: Key, else remedy: String, isValid: (T) -> Bool = { _ in true }) -> T? {
         let found = read(type, key, isValid: isValid)
         if case .unreadable = found { note(.unreadable, key, remedy) }
         return found.value
     }
 
     /// Notes a repair of `key`.
-    package mutating func note(_ problem: StateRepair.Problem, _ key: Key, _ remedy: String) {
+    mutating func note(_ problem: StateRepair.Problem, _ key: Key, _ remedy: String) {
         repairs.append(StateRepair(field: prefix + key.stringValue, problem: problem, remedy: remedy))
     }
 
     /// Notes repairs found by a reader of a nested object.
-    package mutating func adopt(_ repairs: [StateRepair]) {
+    mutating func adopt(_ repairs: [StateRepair]) {
         self.repairs += repairs
     }
 }

@@ -1,3 +1,4 @@
+import BreakerRunKit
 import CircuitBreaker
 import Foundation
 import Testing
