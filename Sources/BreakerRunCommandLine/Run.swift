@@ -57,11 +57,7 @@ extension BreakerRun {
                 exit(withError: ValidationError("\(advice) (\(parser))"))
             }
             do {
-                if let command = command as? any RegistryCommand {
-                    try command.run(with: registry)
-                } else {
-                    try command.run()
-                }
+                try BreakerRun.run(&command, registry: registry)
             } catch {
                 exit(withError: error)
             }
