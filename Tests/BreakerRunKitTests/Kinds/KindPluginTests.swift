@@ -2,6 +2,7 @@ import BreakerRunKit
 import CircuitBreaker
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// A call kind known only to this test: `scripted: {outcome: failure, exit_status: 3}`
@@ -68,6 +69,19 @@ private struct EchoBackFallback: FallbackKind {
 private struct StillClock: BreakerClock {
     var bootID = "test-boot"
     func now() -> Instant { Instant(monotonicNanoseconds: 50 * 1_000_000_000, wallNanoseconds: 1_796_001_300 * 1_000_000_000) }
+}
+
+/// A clock whose time the test moves.
+private final class SteppingClock: BreakerClock {
+    let bootID = "test-boot"
+    private let seconds = Mutex<Int64>(50)
+
+    func now() -> Instant {
+        let seconds = seconds.withLock { $0 }
+        return Instant(monotonicNanoseconds: seconds * 1_000_000_000, wallNanoseconds: (1_796_001_300 + seconds) * 1_000_000_000)
+    }
+
+    func advance(by step: Int64) { seconds.withLock { $0 += step } }
 }
 
 /// What fallbacks wrote to standard output.
@@ -154,5 +168,30 @@ private final class Output {
             try ConfigurationLoader.parse(yaml: yaml, file: "/etc/breaker-run/breakers.yaml", registry: Self.registry)
         }
         #expect(error.map { "\($0)" } == "/etc/breaker-run/breakers.yaml:4:47: 'scripted.exit_status' must be between 0 and 255, not 300")
+    }
+
+    @Test func aCallKindOfTheTestIsAProbeToo() throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "    fallback:", with: "    probe: {scripted: {outcome: success}}\n    fallback:")
+        let configuration = try ConfigurationLoader.parse(yaml: yaml, file: "/etc/breaker-run/breakers.yaml", registry: Self.registry)
+        let breaker = try configuration.breaker(named: "svc")
+        let call = try #require(breaker.call)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kinds-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clock = SteppingClock()
+        let store = FileStateStore(directory: directory, clock: clock) { _ in }
+        var runner = BreakerRunner(store: store, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+                                   environment: [:], registry: Self.registry)
+        runner.write = { _ in }
+        _ = runner.run(call, under: breaker)
+        clock.advance(by: 3601)
+        // The trial: the scripted probe passes and closes the breaker, then
+        // the scripted call fails and opens it again.
+        guard case .ran(let trial) = runner.run(call, under: breaker) else {
+            Issue.record("the call did not run after its probe")
+            return
+        }
+        #expect(trial.termination == .exited(3))
+        let counts = try store.read("svc").0.counts
+        #expect(counts == Counts(successes: 1, failures: 2, ignored: 0, rejected: 0, fallbacks: 0))
     }
 }
