@@ -3,7 +3,7 @@ import BreakerRunKit
 
 extension BreakerRun {
     /// `breaker-run check NAME`: would a call be admitted now? Writes nothing.
-    struct Check: ParsableCommand {
+    struct Check: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "check",
             _superCommandName: BreakerRun.name,
@@ -23,8 +23,8 @@ extension BreakerRun {
         @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
-        func run() throws {
-            let context = try options.loadContext(only: [name])
+        func run(with registry: KindRegistry) throws {
+            let context = try options.loadContext(only: [name], registry: registry)
             let breaker = try context.breaker(name)
             let check: AdmissionCheck.Result
             do {

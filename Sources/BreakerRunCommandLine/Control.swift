@@ -4,7 +4,7 @@ import CircuitBreaker
 
 extension BreakerRun {
     /// `breaker-run trip NAME [--for DURATION] [--hold] [--reason TEXT]`.
-    struct Trip: ParsableCommand {
+    struct Trip: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "trip",
             _superCommandName: BreakerRun.name,
@@ -46,8 +46,8 @@ extension BreakerRun {
             }
         }
 
-        func run() throws {
-            let context = try options.loadContext(only: [name])
+        func run(with registry: KindRegistry) throws {
+            let context = try options.loadContext(only: [name], registry: registry)
             let breaker = try context.breaker(name)
             let duration = try interval.map { try DurationParser.parse($0) }
             let actor = Actor.current()
@@ -59,7 +59,7 @@ extension BreakerRun {
     }
 
     /// `breaker-run reset NAME`.
-    struct Reset: ParsableCommand {
+    struct Reset: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset",
             _superCommandName: BreakerRun.name,
@@ -71,8 +71,8 @@ extension BreakerRun {
         @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
-        func run() throws {
-            let context = try options.loadContext(only: [name])
+        func run(with registry: KindRegistry) throws {
+            let context = try options.loadContext(only: [name], registry: registry)
             let breaker = try context.breaker(name)
             let actor = Actor.current()
             try update(context, breaker, action: "reset", by: actor) { state, now in

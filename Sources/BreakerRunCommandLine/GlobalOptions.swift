@@ -89,13 +89,15 @@ struct GlobalOptions: ParsableArguments {
     ///     Otherwise a broken file stops only itself: an error that concerns
     ///     neither the breakers in `only` nor the main file's own keys and
     ///     `defaults` leaves the breakers concerned out, with one warning.
-    func loadContext(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false, isStrict: Bool = false) throws -> Context {
+    ///   - registry: the kinds and plugins of this binary.
+    func loadContext(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false, isStrict: Bool = false,
+                     registry: KindRegistry) throws -> Context {
         let environment = ProcessEnvironment.current()
         let isRoot = getuid() == 0
         let configuration: Configuration
         do {
             configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot,
-                                                         only: only, cached: true, isLenient: !isStrict)
+                                                         only: only, usesCache: true, isLenient: !isStrict, registry: registry)
         } catch {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
@@ -107,11 +109,11 @@ struct GlobalOptions: ParsableArguments {
         }
         if handsOver {
             let acted = only.map { $0.compactMap { configuration.breakers[$0] } } ?? Array(configuration.breakers.values)
-            try Handover.ifNeeded(for: acted, runningCalls: runsCalls, isVerbose: verbose >= 2)
+            try Handover.ifNeeded(for: acted, runningCalls: runsCalls, isVerbose: verbose >= 2, registry: registry)
             // The metrics_file is rewritten with every breaker's state after
             // any change, so it needs every breaker's backend.
             if configuration.metricsFile != nil {
-                try Handover.ifNeeded(for: configuration.breakers.values, runningCalls: false, isVerbose: verbose >= 2)
+                try Handover.ifNeeded(for: configuration.breakers.values, runningCalls: false, isVerbose: verbose >= 2, registry: registry)
             }
         }
         let logger = makeLogger(configuration.log)
@@ -121,7 +123,8 @@ struct GlobalOptions: ParsableArguments {
         let file = FileStateStore(directory: directory, clock: SystemClock()) { warning in
             logger.warning("\(warning)")
         }
-        var store = StateRouter(file: file, breakers: configuration.sortedBreakers, environment: environment)
+        var store = StateRouter(file: file, breakers: configuration.sortedBreakers, environment: environment,
+                                postgresql: registry.postgresql)
         if let path = configuration.metricsFile {
             // Every writer (run, trip, reset) goes through this store, so the
             // file follows every change of state.

@@ -36,12 +36,13 @@ enum Handover {
     ///     or changes their state.
     ///   - isVerbose: whether to say on standard error where it hands over
     ///     (`-vv`).
+    ///   - registry: the plugins this binary has.
     /// - Throws: `ExitCode(69)` (EX_UNAVAILABLE, sysexits.h) after a
     ///   one-line message naming the breaker, the plugin and where the full
     ///   binary was looked for, when it is in none of those places or cannot
     ///   be executed.
-    static func ifNeeded(for breakers: some Sequence<BreakerConfiguration>, runningCalls: Bool, isVerbose: Bool) throws {
-        guard let missing = NetworkPlugins.firstMissing(for: breakers, runningCalls: runningCalls) else { return }
+    static func ifNeeded(for breakers: some Sequence<BreakerConfiguration>, runningCalls: Bool, isVerbose: Bool, registry: KindRegistry) throws {
+        guard let missing = registry.firstMissing(for: breakers, runningCalls: runningCalls) else { return }
         let executable = currentExecutable()
         let paths = executable.map(candidates(executable:)) ?? []
         let own = executable.flatMap(resolved)

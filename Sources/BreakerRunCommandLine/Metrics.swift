@@ -3,7 +3,7 @@ import BreakerRunKit
 
 extension BreakerRun {
     /// `breaker-run metrics`: every breaker in the Prometheus text format.
-    struct Metrics: ParsableCommand {
+    struct Metrics: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "metrics",
             abstract: "Print every breaker's metrics in the Prometheus text exposition format (never writes state).",
@@ -15,8 +15,8 @@ extension BreakerRun {
 
         @OptionGroup var options: GlobalOptions
 
-        func run() throws {
-            let context = try options.loadContext()
+        func run(with registry: KindRegistry) throws {
+            let context = try options.loadContext(registry: registry)
             // The readable breakers are printed even when one is not; that
             // one is reported, and the exit status is 74 (EX_IOERR).
             let rendered = MetricsFile.render(context.configuration.sortedBreakers, from: context.store)

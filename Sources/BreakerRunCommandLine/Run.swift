@@ -8,7 +8,7 @@ import Musl
 
 extension BreakerRun {
     /// `breaker-run run NAME [--force] [-- COMMAND [ARG...]]`.
-    struct Run: ParsableCommand {
+    struct Run: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
             _superCommandName: BreakerRun.name,
@@ -32,13 +32,13 @@ extension BreakerRun {
         @Argument(parsing: .postTerminator, help: ArgumentHelp("The command to run, after --.", valueName: "command"))
         var command: [String] = []
 
-        func run() throws {
-            let context = try options.loadContext(only: [name], runsCalls: true)
+        func run(with registry: KindRegistry) throws {
+            let context = try options.loadContext(only: [name], runsCalls: true, registry: registry)
             let breaker = try context.runnableBreaker(name)
             guard let call = BreakerRunner.call(for: breaker, command: command) else {
                 throw ValidationError("breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'")
             }
-            let runner = BreakerRunner(store: context.store, logger: context.logger, environment: context.environment)
+            let runner = BreakerRunner(store: context.store, logger: context.logger, environment: context.environment, registry: registry)
             let result = runner.run(call, under: breaker, force: force)
             Self.exit(for: result)
         }
@@ -47,7 +47,7 @@ extension BreakerRun {
         /// line that fails to parse because the command was written without
         /// `--` (`run ledger echo hi`, `run ledger ls -la`) says so first.
         /// - Parameter arguments: the arguments after `run`.
-        static func main(advising arguments: [String]) -> Never {
+        static func main(advising arguments: [String], registry: KindRegistry) -> Never {
             var command: any ParsableCommand
             do {
                 command = try parseAsRoot(arguments)
@@ -57,7 +57,7 @@ extension BreakerRun {
                 exit(withError: ValidationError("\(advice) (\(parser))"))
             }
             do {
-                try command.run()
+                try BreakerRun.run(&command, registry: registry)
             } catch {
                 exit(withError: error)
             }
@@ -125,7 +125,7 @@ extension BreakerRun {
                 exitLikeChild(.exited(ExitStatus.timedOut.rawValue))
             case .fellBack(_, .process(let termination, timedOut: false)):
                 exitLikeChild(termination)
-            case .fellBack(_, .fixed(let exitCode)), .fellBack(_, .cached(_, let exitCode)):
+            case .fellBack(_, .answered(let exitCode, _)):
                 exitLikeChild(.exited(exitCode))
             case .fellBack(_, .outputLost):
                 exitLikeChild(.exited(ExitStatus.ioError.rawValue))

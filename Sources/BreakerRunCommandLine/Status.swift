@@ -9,7 +9,7 @@ import Glibc
 
 extension BreakerRun {
     /// `breaker-run status [NAME...] [--json]`: never writes state.
-    struct Status: ParsableCommand {
+    struct Status: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
             _superCommandName: BreakerRun.name,
@@ -24,8 +24,8 @@ extension BreakerRun {
         @Argument(help: "Breakers to show (default: all).", completion: BreakerNameCompletion.kind)
         var names: [String] = []
 
-        func run() throws {
-            let context = try options.loadContext(only: names.isEmpty ? nil : Set(names))
+        func run(with registry: KindRegistry) throws {
+            let context = try options.loadContext(only: names.isEmpty ? nil : Set(names), registry: registry)
             let selected = names.isEmpty ? context.configuration.breakerNames : names
             let breakers = try selected.map { try context.breaker($0) }
             // One unreadable state does not hide the others: each breaker is

@@ -7,7 +7,7 @@ import Glibc
 
 extension BreakerRun {
     /// `breaker-run validate [--print]`: parse and check the configuration.
-    struct Validate: ParsableCommand {
+    struct Validate: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "validate",
             abstract: "Check the configuration: exit 0 when it is valid, else print every error and exit 78.",
@@ -23,11 +23,11 @@ extension BreakerRun {
               help: "Print the effective configuration of every breaker, after defaults and merge keys.")
         var printsEffectiveConfiguration = false
 
-        func run() throws {
+        func run(with registry: KindRegistry) throws {
             for skipped in ConfigurationLoader.skippedDropIns(explicit: options.config, environment: ProcessEnvironment.current(), isRoot: getuid() == 0) {
                 StandardOutput.writeError("breaker-run: \(skipped): warning: not read: only files named *.yaml in breakers.d are; rename it to end in .yaml or move it away\n")
             }
-            let context = try options.loadContext(handsOver: false, isStrict: true)
+            let context = try options.loadContext(handsOver: false, isStrict: true, registry: registry)
             let configuration = context.configuration
             for warning in configuration.warnings + configuration.unsetVariableWarnings() {
                 StandardOutput.writeError("breaker-run: \(warning.location): warning: \(warning.message)\n")

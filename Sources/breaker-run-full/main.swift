@@ -1,9 +1,9 @@
-// The full binary: the same subcommands with the network plugins (http
-// calls and probes, the PostgreSQL backend) registered first.
+// The full binary: the same subcommands, with the network plugins (http
+// calls and probes, the PostgreSQL backend) registered in its kinds.
 import BreakerRunCommandLine
 import BreakerRunKit
 import BreakerRunNetwork
 
-NetworkPlugins.registerAll()
-CommandLineTool.main()
-
+var registry = KindRegistry.builtIn
+registry.registerNetworkPlugins()
+CommandLineTool.main(registry: registry)

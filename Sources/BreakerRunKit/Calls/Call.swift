@@ -2,8 +2,8 @@ import CircuitBreaker
 import Logging
 
 /// A call kind: one way of calling the guarded service (`command`, `shell`,
-/// `http`, `tcp`). Each kind is one type conforming to this protocol, made
-/// from its configuration in `CallSpecification.makeCall(arguments:)`.
+/// `http`, `tcp`), made from its configuration by its `CallKind`
+/// (`CallSpecification.makeCall(arguments:registry:)`).
 public protocol Call: Sendable {
     /// Runs the call once, to its end or its time limit.
     /// - Parameter context: the breaker, the environment and the limits.
@@ -71,24 +71,6 @@ public struct CallResult: Sendable {
         self.outcome = outcome
         self.retryAfter = retryAfter
         self.output = output
-    }
-}
-
-extension CallSpecification {
-    /// The call kind that runs this specification.
-    /// - Parameter arguments: the argv of a process call, when it came from
-    ///   the command line; ignored for network calls.
-    /// - Returns: the call; for `http`, the registered plugin's
-    ///   (`NetworkPlugins.http`), or a call that runs nothing and reports
-    ///   the plugin missing (exit 69) in a binary without it.
-    public func makeCall(arguments: [String]? = nil) -> any Call {
-        switch self {
-        case .command, .shell: ProcessCall(arguments: arguments ?? processArguments ?? [])
-        case .http(let specification): NetworkPlugins.http?(specification) ?? UnavailableCall(plugin: .http)
-        // `resolved(in:)` has replaced every `${VAR}` before a call is made;
-        // a value still unresolved connects to nothing (port 0).
-        case .tcp(let host, let port): TCPCall(host: host.literalValue ?? host.description, port: port.literalValue.flatMap { Int($0) } ?? 0)
-        }
     }
 }
 

@@ -116,44 +116,10 @@ extension BreakerConfiguration {
             if case let .success(text) = value.resolve(in: environment) { result.environment[key] = text }
         }
         result.interpolatedEnvironment = [:]
-        result.call = try call.map { call throws(ConfigurationError) in try call.resolvingAddress(in: environment) }
+        result.call = try call.map { call throws(ConfigurationError) in try call.resolved(in: environment) }
         if let probe {
-            result.probe?.call = try probe.call.resolvingAddress(in: environment)
+            result.probe?.call = try probe.call.resolved(in: environment)
         }
         return result
-    }
-}
-
-extension CallSpecification {
-    /// Every value that may read the environment, with the key it is
-    /// written under: an http call's url, headers and body, a tcp call's
-    /// host and port; none for a command or shell (which no shell expands).
-    public var interpolatedValues: [(key: String, value: InterpolatedString)] {
-        switch self {
-        case .http(let http): http.interpolatedValues
-        case .tcp(let host, let port): [("tcp.host", host), ("tcp.port", port)]
-        case .command, .shell: []
-        }
-    }
-
-    /// This call with a tcp call's `${VAR}`s replaced by their values (an
-    /// http call resolves its own when it runs, so that its secrets are
-    /// redacted from its messages).
-    /// - Parameter environment: the variables to read; every one is set.
-    /// - Returns: the call, ready to make.
-    /// - Throws: `ConfigurationError.invalid` when the port read from the
-    ///   environment is not a number from 1 to 65535.
-    func resolvingAddress(in environment: [String: String]) throws(ConfigurationError) -> CallSpecification {
-        guard case let .tcp(host, port) = self, host.literalValue == nil || port.literalValue == nil else { return self }
-        func literal(_ value: InterpolatedString) -> InterpolatedString {
-            guard case let .success(text) = value.resolve(in: environment) else { return value }
-            return InterpolatedString(segments: [.literal(text)], location: value.location)
-        }
-        let resolvedPort = literal(port)
-        guard let text = resolvedPort.literalValue, let number = Int(text), ConfigurationDecoder.portRange.contains(number) else {
-            throw .invalid([Diagnostic(location: port.location,
-                                       message: "'tcp.port' is '\(port)', which reads '\(resolvedPort.literalValue ?? "")': not a port from 1 to 65535")])
-        }
-        return .tcp(host: literal(host), port: resolvedPort)
     }
 }

@@ -41,12 +41,10 @@ extension BreakerConfiguration {
         func add(_ key: String, _ value: String) { lines.append("\(inner)\(key): \(value)") }
         func absent(_ key: String, _ meaning: String) { lines.append("\(inner)# \(key): not set (\(meaning))") }
         if let description { add("description", YAMLText.scalar(description)) } else { absent("description", "none") }
-        switch call {
-        case let .command(argv): add("command", YAMLText.flowList(argv))
-        case let .shell(script): add("shell", YAMLText.scalar(script))
-        case let .http(http): lines += http.effectiveYAMLLines(key: "http", indent: inner)
-        case let .tcp(host, port): add("tcp", YAMLText.tcpFlow(host: host, port: port))
-        case nil: absent("command", "the command comes after -- on the command line")
+        if let call {
+            lines += call.kind.effectiveYAMLLines().map { inner + $0 }
+        } else {
+            absent("command", "the command comes after -- on the command line")
         }
         add("fail_max", "\(policy.failMax)")
         add("reset_timeout", YAMLText.duration(policy.resetTimeout))
@@ -103,12 +101,7 @@ extension BreakerConfiguration {
         }
         func timedCall(_ key: String, _ call: CallSpecification, _ timeout: Duration?) {
             lines.append("\(inner)\(key):")
-            switch call {
-            case let .command(argv): lines.append("\(inner)  command: \(YAMLText.flowList(argv))")
-            case let .shell(script): lines.append("\(inner)  shell: \(YAMLText.scalar(script))")
-            case let .http(http): lines += http.effectiveYAMLLines(key: "http", indent: inner + "  ")
-            case let .tcp(host, port): lines.append("\(inner)  tcp: \(YAMLText.tcpFlow(host: host, port: port))")
-            }
+            lines += call.kind.effectiveYAMLLines().map { inner + "  " + $0 }
             if let timeout { lines.append("\(inner)  timeout: \(YAMLText.duration(timeout))") }
         }
         if let probe { timedCall("probe", probe.call, probe.timeout) } else { absent("probe", "the real call is the trial") }
@@ -120,48 +113,12 @@ extension BreakerConfiguration {
         } else {
             lines.append("\(inner)fallback:")
             for fallback in fallbacks {
-                switch fallback {
-                case let .command(argv):
-                    lines.append("\(inner)  - command: \(YAMLText.flowList(argv))")
-                case let .shell(script):
-                    lines.append("\(inner)  - shell: \(YAMLText.scalar(script))")
-                case let .fixed(output, exitCode):
-                    lines.append("\(inner)  - output: \(YAMLText.scalar(output))")
-                    lines.append("\(inner)    exit_code: \(exitCode)")
-                case let .cached(maxAge, maxSize, exitCode):
-                    let age = maxAge.map { "max_age: \(YAMLText.duration($0)), " } ?? ""
-                    lines.append("\(inner)  - cached: {\(age)max_size: \(maxSize)}")
-                    lines.append("\(inner)    exit_code: \(exitCode)")
+                // A list item: the first line after "- ", the others under it.
+                for (index, line) in fallback.kind.effectiveYAMLLines().enumerated() {
+                    lines.append("\(inner)  \(index == 0 ? "- " : "  ")\(line)")
                 }
             }
         }
-        return lines
-    }
-}
-
-extension HTTPCallSpecification {
-    /// The lines of an `http` mapping in `Configuration.effectiveYAML`:
-    /// values that read variables as written (`${TOKEN}`), never resolved.
-    func effectiveYAMLLines(key: String, indent: String) -> [String] {
-        let inner = indent + "  "
-        var lines = ["\(indent)\(key):", "\(inner)url: \(YAMLText.scalar(url.description))", "\(inner)method: \(method)"]
-        if headers.isEmpty {
-            lines.append("\(inner)headers: {}")
-        } else {
-            lines.append("\(inner)headers:")
-            lines += headers.map { "\(inner)  \(YAMLText.scalar($0.name)): \(YAMLText.scalar($0.value.description))" }
-        }
-        if let body { lines.append("\(inner)body: \(YAMLText.scalar(body.description))") } else { lines.append("\(inner)# body: not set (none)") }
-        if let bodyFile { lines.append("\(inner)body_file: \(YAMLText.scalar(bodyFile))") } else { lines.append("\(inner)# body_file: not set (none)") }
-        lines.append("\(inner)expect_status: \(expectStatus)")
-        lines.append("\(inner)ignore_status: \(ignoreStatus)")
-        if let expectBody { lines.append("\(inner)expect_body: \(YAMLText.scalar(expectBody))") } else { lines.append("\(inner)# expect_body: not set (any body)") }
-        if let caFile { lines.append("\(inner)ca_file: \(YAMLText.scalar(caFile))") } else { lines.append("\(inner)# ca_file: not set (the system's authorities)") }
-        lines.append("\(inner)insecure: \(isInsecure)")
-        lines.append("\(inner)follow_redirects: \(followsRedirects)")
-        lines.append("\(inner)max_body: \(maxBody)")
-        lines.append("\(inner)max_retry_after: \(YAMLText.duration(maxRetryAfter))")
-        lines.append("\(inner)honor_retry_after: \(honorsRetryAfter)")
         return lines
     }
 }
@@ -212,12 +169,6 @@ enum YAMLText {
         let written = scalar(text)
         guard written == text, text.contains(where: { ",[]{}".contains($0) }) else { return written }
         return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
-    }
-
-    /// A `tcp` call as a flow mapping, `{host: db, port: 5432}`, its
-    /// `${VAR}`s as written.
-    static func tcpFlow(host: InterpolatedString, port: InterpolatedString) -> String {
-        "{host: \(flowScalar(host.description)), port: \(flowScalar(port.description))}"
     }
 
     /// A number as the loader reads it: `2`, `1.5`.

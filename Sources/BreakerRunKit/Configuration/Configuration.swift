@@ -228,7 +228,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
 /// half-open trial instead of the real call. A passing probe closes the
 /// breaker and the real call then runs; a failing one reopens it.
 public struct Probe: Sendable, Equatable {
-    /// What to run: `command`, `shell`, `http` or `tcp`.
+    /// What to run: a call of any registered kind.
     public var call: CallSpecification
     /// The probe's own time limit; nil for the breaker's `timeout`.
     public var timeout: Duration?
@@ -278,55 +278,6 @@ public struct Bulkhead: Sendable, Equatable {
         self.maxConcurrent = max(1, maxConcurrent)
         self.maxWait = maxWait
     }
-}
-
-/// A call: what `run` executes under the breaker.
-public enum CallSpecification: Sendable, Equatable {
-    /// An argv list, executed directly (no shell); the first element is
-    /// looked up in `PATH` when it has no slash.
-    case command([String])
-    /// A string run by `/bin/sh -c`.
-    case shell(String)
-    /// An HTTP request (`http`); its response body goes to stdout.
-    case http(HTTPCallSpecification)
-    /// A TCP connection to `host` and `port` (`tcp`), closed as soon as it is
-    /// established. Either may read the environment (`${DBHOST}`), as an
-    /// http url does; a port written as a number is checked to be 1-65535
-    /// when loaded, one read from the environment when the breaker runs
-    /// (`BreakerConfiguration.resolved(in:)`).
-    case tcp(host: InterpolatedString, port: InterpolatedString)
-
-    /// The argv of a command or shell call; nil for a network call.
-    public var processArguments: [String]? {
-        processArguments(scriptName: nil)
-    }
-
-    /// The argv of a command or shell call; nil for a network call.
-    /// - Parameter scriptName: for a shell call, the `$0` the script sees
-    ///   (a hook sees its breaker's name); nil for the shell's own.
-    /// - Returns: the argv.
-    public func processArguments(scriptName: String?) -> [String]? {
-        switch self {
-        case .command(let argv): argv
-        case .shell(let script): ["/bin/sh", "-c", script] + (scriptName.map { [$0] } ?? [])
-        case .http, .tcp: nil
-        }
-    }
-}
-
-/// A fallback: what answers a call that the breaker rejected.
-public enum FallbackSpecification: Sendable, Equatable {
-    /// An argv list run instead of the call, with the `BREAKER_*` environment.
-    case command([String])
-    /// A string run by `/bin/sh -c` instead of the call, with the
-    /// `BREAKER_*` environment.
-    case shell(String)
-    /// A fixed answer: `output` written to stdout as is, then `exitCode`.
-    case fixed(output: String, exitCode: Int32)
-    /// The stdout of the breaker's last successful call (`cached`), when it
-    /// is at most `maxAge` old (nil: any age), then `exitCode`. Calls keep
-    /// outputs of at most `maxSize` bytes.
-    case cached(maxAge: Duration?, maxSize: Int, exitCode: Int32)
 }
 
 /// A set of exit statuses (or HTTP statuses) given as a list of numbers and

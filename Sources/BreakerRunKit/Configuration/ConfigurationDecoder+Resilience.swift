@@ -74,44 +74,34 @@ extension ConfigurationDecoder {
         return value / 100
     }
 
-    static let timedCallKeys = ["command", "shell", "timeout"]
-
     /// Reads a call with an optional time limit, as `probe` and
-    /// `on_transition` take: `{command: [ARGV...]}` or `{shell: SCRIPT}`
-    /// (and, when `allowsNetwork`, `{http: {...}}` or `{tcp: {...}}`), and
-    /// `timeout`.
+    /// `on_transition` take: one key of a registered call kind (a process
+    /// kind only, unless `allowsNetwork`), and `timeout`.
     mutating func timedCall(_ node: YAMLNode, key: String, allowsNetwork: Bool = false) -> (call: CallSpecification, timeout: Duration?)? {
         let example = "{shell: 'curl -fs http://127.0.0.1/health'}"
-        let kinds = allowsNetwork ? ["command", "shell", "http", "tcp"] : ["command", "shell"]
-        let kindList = allowsNetwork ? "'command', 'shell', 'http' or 'tcp'" : "'command' or 'shell'"
+        let kinds = registry.callKinds.filter { allowsNetwork || $0.isProcess }
+        let kindList = KindRegistry.list(kinds.map { $0.key })
         guard let pairs = mapping(node, key: key, example: example) else { return nil }
         var call: CallSpecification?
         var timeout: Duration?
         var isValid = true
         for pair in pairs {
-            switch pair.key {
-            case _ where kinds.contains(pair.key):
+            if let kind = kinds.first(where: { $0.key == pair.key }) {
                 if call != nil {
                     report(at: pair.keyLocation, "'\(key)' has one of \(kindList), not two; keep one")
                     isValid = false
                     continue
                 }
-                switch pair.key {
-                case "command":
-                    call = commandList(pair.value, key: "\(key).command").map { .command($0) }
-                case "shell":
-                    call = nonEmptyString(pair.value, key: "\(key).shell", example: "'curl -fs http://127.0.0.1/health'").map { .shell($0) }
-                case "http":
-                    call = httpCall(pair.value, key: "\(key).http").map { .http($0) }
-                default:
-                    call = tcpCall(pair.value, key: "\(key).tcp")
-                }
+                call = kind.decode(pair.value, key: "\(key).\(pair.key)", decoder: &self).map { CallSpecification($0) }
                 if call == nil { isValid = false }
+                continue
+            }
+            switch pair.key {
             case "timeout":
                 timeout = duration(pair.value, key: "\(key).timeout", allowsZero: false)
                 if timeout == nil { isValid = false }
             default:
-                unknownOrFuture(pair, known: kinds + ["timeout"], future: [], context: "'\(key)'")
+                unknownOrFuture(pair, known: kinds.map { $0.key } + ["timeout"], future: [], context: "'\(key)'")
                 isValid = false
             }
         }

@@ -17,14 +17,16 @@ public enum ConfigurationLoader {
     ///   - isRoot: whether running as root: root accepts files and
     ///     directories owned by root only; another user those owned by root
     ///     or by itself.
+    ///   - registry: the kinds that calls and fallbacks are read as.
     /// - Returns: the effective configuration.
     /// - Throws: `.notFound` when `files` is empty; `.unreadable` when a file
     ///   cannot be read; `.unsafe` when a file or its directory has another
     ///   owner or is writable by group or others;
     ///   `.invalid` with every problem found, including a breaker defined in
     ///   two files or two different `state_dir`s.
-    public static func load(files: [String], environment: [String: String] = [:], isRoot: Bool = getuid() == 0) throws(ConfigurationError) -> Configuration {
-        try load(files: files, environment: environment, isRoot: isRoot, only: nil, cache: nil)
+    public static func load(files: [String], environment: [String: String] = [:], isRoot: Bool = getuid() == 0,
+                            registry: KindRegistry = .builtIn) throws(ConfigurationError) -> Configuration {
+        try load(files: files, environment: environment, isRoot: isRoot, only: nil, cache: nil, registry: registry)
     }
 
     /// Reads `files` as `load(files:environment:isRoot:)` does, through the
@@ -44,13 +46,14 @@ public enum ConfigurationLoader {
     ///   - isLenient: whether a broken file stops only itself (see
     ///     `assemble`): the breakers in `only` (every valid one when nil)
     ///     are returned when the errors are elsewhere.
+    ///   - registry: the kinds that calls and fallbacks are read as.
     /// - Returns: the effective configuration.
     /// - Throws: as `load(files:environment:isRoot:)`: a configuration with
     ///   an error anywhere is never cached, so the error (or, when lenient,
     ///   the warning) is reported whatever breaker is asked for.
     static func load(files: [String], environment: [String: String], isRoot: Bool,
                      only: Set<String>?, cache makeCache: @autoclosure () -> ConfigurationCache?,
-                     isLenient: Bool = false) throws(ConfigurationError) -> Configuration {
+                     isLenient: Bool = false, registry: KindRegistry = .builtIn) throws(ConfigurationError) -> Configuration {
         let lenient = isLenient ? only ?? [] : nil
         guard !files.isEmpty else { throw .notFound(searched: []) }
         // Every file is opened and checked (ownership, type) on every load,
@@ -67,10 +70,10 @@ public enum ConfigurationLoader {
         let started = cache?.now()
         let key = cache?.key(opened.map { ($0.path, $0.info) })
         if let cache, let key, let only, let entry = cache.read(files: files, key: key, names: only) {
-            let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment, lenient: lenient)
+            let configuration = try assemble(files: files, roots: entry.roots, readDiagnostics: [], environment: environment, lenient: lenient, registry: registry)
             guard configuration.metricsFile != nil else { return configuration }
             if let all = cache.read(files: files, key: key, names: nil) {
-                return try assemble(files: files, roots: all.roots, readDiagnostics: [], environment: environment, lenient: lenient)
+                return try assemble(files: files, roots: all.roots, readDiagnostics: [], environment: environment, lenient: lenient, registry: registry)
             }
         }
         var roots: [YAMLNode?] = []
@@ -81,7 +84,7 @@ public enum ConfigurationLoader {
             roots.append(reader.diagnostics.isEmpty ? root : nil)
             readDiagnostics.append(reader.diagnostics)
         }
-        let configuration = try assemble(files: files, roots: roots, readDiagnostics: readDiagnostics, environment: environment, lenient: lenient)
+        let configuration = try assemble(files: files, roots: roots, readDiagnostics: readDiagnostics, environment: environment, lenient: lenient, registry: registry)
         // Only a configuration without any error is cached: a hit then
         // never hides a warning, nor repeats one that was fixed.
         if let cache, let key, let started, configuration.ignoredProblems.isEmpty,
@@ -101,7 +104,7 @@ public enum ConfigurationLoader {
     ///   on: empty for every valid one). An error in the main file's own keys
     ///   or `defaults`, or a main file's key in a drop-in, always stops.
     private static func assemble(files: [String], roots: [YAMLNode?], readDiagnostics: [[Diagnostic]],
-                                 environment: [String: String], lenient: Set<String>? = nil) throws(ConfigurationError) -> Configuration {
+                                 environment: [String: String], lenient: Set<String>? = nil, registry: KindRegistry) throws(ConfigurationError) -> Configuration {
         var diagnostics: [Diagnostic] = []
         var fatal: [Diagnostic] = []
         var fileProblems: [String: [Diagnostic]] = [:]
@@ -114,7 +117,7 @@ public enum ConfigurationLoader {
         for (index, path) in files.enumerated() {
             let read = index < readDiagnostics.count ? readDiagnostics[index] : []
             var decoded: [Diagnostic] = []
-            let contents = decode(root: roots[index], file: path, diagnostics: &decoded)
+            let contents = decode(root: roots[index], file: path, diagnostics: &decoded, registry: registry)
             var fileLevel = read + decoded.prefix(contents.fileDiagnosticCount)
             configuration.warnings += contents.warnings
             if let (directory, location) = contents.stateDirectory {
@@ -194,26 +197,28 @@ public enum ConfigurationLoader {
     ///   - only: the breakers the caller needs, read from the configuration
     ///     cache when it holds these files (see `ConfigurationCache`); nil to
     ///     parse every file.
-    ///   - cached: whether to use the configuration cache at all: a large
+    ///   - usesCache: whether to use the configuration cache at all: a large
     ///     configuration parsed in full is written to it for later hits.
     ///   - isLenient: whether a broken file stops only itself: errors that
     ///     concern neither the breakers in `only` nor the main file's own
     ///     keys and `defaults` leave the breakers concerned out
     ///     (`Configuration.brokenBreakers`, `.ignoredProblems`) instead of
     ///     failing; false for `validate`, which reports every error.
+    ///   - registry: the kinds that calls and fallbacks are read as.
     /// - Returns: the effective configuration; on a cache hit, only the
     ///   breakers in `only` (every breaker when `metrics_file` is set).
     /// - Throws: `.notFound` naming the places searched when no file exists;
     ///   otherwise as `load(files:isRoot:)`.
     public static func load(explicit: String?, environment: [String: String], isRoot: Bool = getuid() == 0,
-                            only: Set<String>? = nil, cached: Bool = false, isLenient: Bool = false) throws(ConfigurationError) -> Configuration {
+                            only: Set<String>? = nil, usesCache: Bool = false, isLenient: Bool = false,
+                            registry: KindRegistry = .builtIn) throws(ConfigurationError) -> Configuration {
         let files = discover(explicit: explicit, environment: environment, isRoot: isRoot)
         guard !files.isEmpty else {
             throw .notFound(searched: searchedPlaces(environment: environment, isRoot: isRoot))
         }
         return try load(files: files, environment: environment, isRoot: isRoot, only: only,
-                        cache: cached ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil,
-                        isLenient: isLenient)
+                        cache: usesCache ? ConfigurationCache.directory(environment: environment, isRoot: isRoot).flatMap { ConfigurationCache(directory: $0) } : nil,
+                        isLenient: isLenient, registry: registry)
     }
 
     /// Parses one configuration from text, for tests and `validate`.
@@ -222,11 +227,12 @@ public enum ConfigurationLoader {
     ///   - file: the name used in messages and to resolve a relative
     ///     `state_dir` (relative to its directory).
     ///   - environment: what `${VAR}` values read when a breaker is used.
+    ///   - registry: the kinds that calls and fallbacks are read as.
     /// - Returns: the configuration, with `files` set to `[file]`.
     /// - Throws: `.invalid` with every problem found, sorted by position.
-    public static func parse(yaml: String, file: String, environment: [String: String] = [:]) throws(ConfigurationError) -> Configuration {
+    public static func parse(yaml: String, file: String, environment: [String: String] = [:], registry: KindRegistry = .builtIn) throws(ConfigurationError) -> Configuration {
         var diagnostics: [Diagnostic] = []
-        let contents = decode(yaml: yaml, file: file, diagnostics: &diagnostics)
+        let contents = decode(yaml: yaml, file: file, diagnostics: &diagnostics, registry: registry)
         var breakers: [String: BreakerConfiguration] = [:]
         for breaker in contents.breakers { breakers[breaker.name] = breaker }
         guard diagnostics.isEmpty else { throw .invalid(diagnostics.sorted { $0.location < $1.location }) }
@@ -329,16 +335,16 @@ public enum ConfigurationLoader {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    private static func decode(yaml: String, file: String, diagnostics: inout [Diagnostic]) -> ConfigurationDecoder.FileContents {
+    private static func decode(yaml: String, file: String, diagnostics: inout [Diagnostic], registry: KindRegistry) -> ConfigurationDecoder.FileContents {
         var reader = YAMLReader(file: file)
         let root = reader.read(Array(yaml.utf8))
         diagnostics += reader.diagnostics
-        return decode(root: reader.diagnostics.isEmpty ? root : nil, file: file, diagnostics: &diagnostics)
+        return decode(root: reader.diagnostics.isEmpty ? root : nil, file: file, diagnostics: &diagnostics, registry: registry)
     }
 
-    private static func decode(root: YAMLNode?, file: String, diagnostics: inout [Diagnostic]) -> ConfigurationDecoder.FileContents {
+    private static func decode(root: YAMLNode?, file: String, diagnostics: inout [Diagnostic], registry: KindRegistry) -> ConfigurationDecoder.FileContents {
         guard let root else { return ConfigurationDecoder.FileContents() }
-        var decoder = ConfigurationDecoder(file: file, isDropIn: isDropIn(file))
+        var decoder = ConfigurationDecoder(file: file, isDropIn: isDropIn(file), registry: registry)
         let contents = decoder.decode(root)
         diagnostics += decoder.diagnostics
         return contents

@@ -2,9 +2,9 @@ import CYAML
 
 /// A YAML node as libyaml loaded it, with aliases expanded and `<<` merge keys
 /// resolved. Scalars stay untyped: typing is the configuration decoder's.
-struct YAMLNode {
+package struct YAMLNode {
     /// What the node holds.
-    enum Content {
+    package enum Content {
         /// A scalar's text; `isPlain` is false for quoted and block scalars,
         /// which are always strings.
         case scalar(String, isPlain: Bool)
@@ -14,18 +14,19 @@ struct YAMLNode {
         case mapping([YAMLPair])
     }
 
-    var content: Content
+    /// What the node holds.
+    package var content: Content
     /// Where the node starts (for an alias, where its anchor starts).
-    var location: SourceLocation
+    package var location: SourceLocation
 
     /// The scalar's text when the node is a plain or quoted scalar.
-    var text: String? {
+    package var text: String? {
         if case let .scalar(text, _) = content { return text }
         return nil
     }
 
     /// Whether the node is a plain `null`, `~` or empty scalar.
-    var isNull: Bool {
+    package var isNull: Bool {
         if case let .scalar(text, isPlain) = content, isPlain {
             switch text {
             case "", "~", "null", "Null", "NULL": return true
@@ -37,10 +38,13 @@ struct YAMLNode {
 }
 
 /// One key and value of a mapping; the key is always a scalar.
-struct YAMLPair {
-    var key: String
-    var keyLocation: SourceLocation
-    var value: YAMLNode
+package struct YAMLPair {
+    /// The key's text.
+    package var key: String
+    /// Where the key is written.
+    package var keyLocation: SourceLocation
+    /// The value.
+    package var value: YAMLNode
 }
 
 /// Loads YAML text into `YAMLNode`s with libyaml's document API.

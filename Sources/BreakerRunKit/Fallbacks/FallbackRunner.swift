@@ -2,7 +2,7 @@ import CircuitBreaker
 import Logging
 
 /// Answers a rejected call with the breaker's fallbacks, tried in order until
-/// one applies.
+/// one answers; each kind answers for itself (`FallbackKind`).
 ///
 /// Command and shell fallbacks run with breaker-run's environment plus the
 /// `BREAKER_*` variables, under the breaker's `timeout`. A shell fallback gets
@@ -23,6 +23,8 @@ public struct FallbackRunner {
     /// and when it was written (wall time, nanoseconds since the epoch); nil
     /// when there is none.
     public var cache: (String) -> CachedOutput? = { _ in nil }
+    /// Writes a fallback's answer to standard output.
+    public var write: ([UInt8]) throws(SystemError) -> Void = { bytes throws(SystemError) in try StandardOutput.write(bytes: bytes) }
 
     /// Creates a fallback runner.
     /// - Parameters:
@@ -70,7 +72,7 @@ public struct FallbackRunner {
         }
     }
 
-    /// Runs the fallbacks in order until one applies.
+    /// Runs the fallbacks in order until one answers.
     /// - Parameters:
     ///   - fallbacks: the breaker's fallbacks.
     ///   - breaker: the breaker.
@@ -80,74 +82,21 @@ public struct FallbackRunner {
     ///   - now: the time of the rejection.
     /// - Returns: how the fallback that answered ended, or nil when none did.
     public func run(_ fallbacks: [FallbackSpecification], for breaker: BreakerConfiguration, state: BreakerState, rejection: Rejection, arguments: [String], now: Instant) -> FallbackRun? {
-        let variables = Self.variables(for: breaker, state: state, rejection: rejection, arguments: arguments, now: now)
+        var context = FallbackContext(
+            breaker: breaker, arguments: arguments,
+            variables: Self.variables(for: breaker, state: state, rejection: rejection, arguments: arguments, now: now),
+            now: now, environment: environment, supervisor: supervisor, logger: logger, hasNext: false,
+            write: write, readCache: { [cache] in cache(breaker.name) })
         var failed: FallbackRun?
         for (index, fallback) in fallbacks.enumerated() {
-            let argv: [String]
-            switch fallback {
-            case .fixed(let output, let exitCode):
-                do {
-                    try StandardOutput.write(output)
-                } catch {
-                    logger.error("\(breaker.name): the fallback's output was lost: \(error)")
-                    return .outputLost(error)
-                }
-                return .fixed(exitCode: exitCode)
-            case .cached(let maxAge, _, let exitCode):
-                guard let cached = cache(breaker.name) else {
-                    logger.info("\(breaker.name): no cached output; trying the next fallback")
-                    continue
-                }
-                let age = Duration.nanoseconds(max(0, now.wallNanoseconds - cached.writtenAtWallNanoseconds))
-                if let maxAge, age > maxAge {
-                    logger.info("\(breaker.name): cached output is \(DurationFormat.string(age)) old, over max_age \(DurationFormat.string(maxAge)); trying the next fallback")
-                    continue
-                }
-                do {
-                    try StandardOutput.write(bytes: cached.bytes)
-                } catch {
-                    logger.error("\(breaker.name): the cached output was lost: \(error)")
-                    return .outputLost(error)
-                }
-                return .cached(age: age, exitCode: exitCode)
-            case .command(let command):
-                argv = command
-            case .shell(let script):
-                argv = ["/bin/sh", "-c", script, breaker.name] + arguments
-            }
-            let specification = ProcessSpecification(
-                arguments: argv,
-                environment: environment.merging(breaker.environment) { $1 }.merging(variables) { $1 },
-                workingDirectory: breaker.workingDirectory,
-                timeout: breaker.timeout,
-                killAfter: breaker.killAfter
-            )
-            do {
-                let result = try supervisor.run(specification)
-                if result.timedOut, let timeout = breaker.timeout {
-                    logger.error("\(breaker.name): the fallback timed out after \(DurationFormat.string(timeout)); killed")
-                }
-                let answer = FallbackRun.process(result.termination, timedOut: result.timedOut)
-                if result.termination == .exited(0) && !result.timedOut { return answer }
-                // A failed fallback hands over to the next; the last one's
-                // result stands. What it printed has already reached stdout.
-                failed = answer
-                if index < fallbacks.count - 1 {
-                    logger.info("\(breaker.name): fallback \(Self.describe(result.termination, timedOut: result.timedOut)); trying the next fallback")
-                }
-            } catch {
-                logger.error("\(breaker.name): fallback could not start: \(error)")
+            context.hasNext = index < fallbacks.count - 1
+            switch fallback.kind.answer(context) {
+            case .answered(let run): return run
+            // The last failure stands when no later fallback answers.
+            case .failed(let run): failed = run
+            case .declined: continue
             }
         }
         return failed
-    }
-
-    /// How a failed fallback process ended, for the line that hands over.
-    private static func describe(_ termination: Termination, timedOut: Bool) -> String {
-        if timedOut { return "timed out" }
-        switch termination {
-        case .exited(let code): return "exited with status \(code)"
-        case .signaled(let signal): return "was killed by \(SignalName.of(signal))"
-        }
     }
 }

@@ -31,6 +31,10 @@ public struct BreakerRunner {
     }
     /// A source of random values in `0..<1`, for retry and backoff jitter.
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+    /// The kinds and plugins of this binary, which make the calls.
+    public var registry: KindRegistry
+    /// Writes a fallback's answer to standard output.
+    public var write: ([UInt8]) throws(SystemError) -> Void = { bytes throws(SystemError) in try StandardOutput.write(bytes: bytes) }
 
     /// Creates a runner.
     /// - Parameters:
@@ -38,11 +42,14 @@ public struct BreakerRunner {
     ///   - logger: where messages go.
     ///   - environment: the environment the call inherits.
     ///   - supervisor: the process supervisor.
-    public init(store: any StateBackend, logger: Logger, environment: [String: String], supervisor: ProcessSupervisor = ProcessSupervisor()) {
+    ///   - registry: the kinds and plugins of this binary.
+    public init(store: any StateBackend, logger: Logger, environment: [String: String], supervisor: ProcessSupervisor = ProcessSupervisor(),
+                registry: KindRegistry) {
         self.store = store
         self.logger = logger
         self.environment = environment
         self.supervisor = supervisor
+        self.registry = registry
     }
 
     /// The argv of the call: `command` when given (from after `--`), else the
@@ -301,7 +308,7 @@ public struct BreakerRunner {
     }
 
     private func call(_ specification: CallSpecification, arguments: [String]?, breaker: BreakerConfiguration, label: String = "call", isBackground: Bool = false) -> CallResult {
-        var call = specification.makeCall(arguments: arguments)
+        var call = specification.makeCall(arguments: arguments, registry: registry)
         if var process = call as? ProcessCall {
             process.supervisor = supervisor
             call = process
@@ -369,6 +376,7 @@ public struct BreakerRunner {
                         call: CallSpecification, arguments: [String]) -> RunResult {
         let key = Self.cacheKey(for: call, of: breaker)
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
+        runner.write = write
         runner.cache = { name in
             do {
                 return try store.readCache(name, key: key)
@@ -384,10 +392,10 @@ public struct BreakerRunner {
             // Timed out, killed or unable to write: it did not answer.
             let (how, answered): (String, Bool)
             switch answer {
-            case .process(.exited(0), timedOut: false), .fixed:
+            case .process(.exited(0), timedOut: false):
                 (how, answered) = ("fallback answered", true)
-            case .cached(let age, _):
-                (how, answered) = ("answered from the cache (\(DurationFormat.string(age)) old)", true)
+            case .answered(_, let answer):
+                (how, answered) = (answer, true)
             case .process(.exited(let code), timedOut: false):
                 (how, answered) = ("fallback answered with exit status \(code)", true)
             case .process(.signaled(let signal), timedOut: false):
@@ -437,13 +445,5 @@ public struct BreakerRunner {
         case .open(let retryAfter): "breaker is open (next trial in \(retryAfter.secondsRoundedUp)s)"
         default: rejection.description
         }
-    }
-}
-
-extension BreakerConfiguration {
-    /// The most stdout bytes to keep for a `cached` fallback; nil when the
-    /// breaker has none.
-    var cacheLimit: Int? {
-        fallbacks.compactMap { if case .cached(_, let maxSize, _) = $0 { maxSize } else { nil } }.max()
     }
 }

@@ -56,11 +56,11 @@ public enum FallbackRun: Sendable, Equatable {
     /// A command or shell fallback ran and ended so; `timedOut` when it ran
     /// past the breaker's `timeout` and was killed.
     case process(Termination, timedOut: Bool)
-    /// A fixed answer was written; the exit status is its own.
-    case fixed(exitCode: Int32)
-    /// The output of the last successful call, `age` old, was written; the
-    /// exit status is the fallback's `exit_code` (0 unless set).
-    case cached(age: Duration, exitCode: Int32)
-    /// A fixed answer could not be written to standard output.
+    /// A fallback that is not a process (`output`, the kept output of the
+    /// last successful call) wrote its answer; the exit status is its
+    /// `exit_code` (0 unless set), and `how` says how it answered, for the
+    /// rejection's line.
+    case answered(exitCode: Int32, how: String)
+    /// An answer could not be written to standard output.
     case outputLost(SystemError)
 }

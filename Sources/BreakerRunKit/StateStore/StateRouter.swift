@@ -18,13 +18,14 @@ public struct StateRouter: StateBackend {
     ///   - file: the local file store.
     ///   - breakers: the configured breakers; those with
     ///     `state: {backend: postgresql}` go to PostgreSQL, made by the
-    ///     registered plugin (`NetworkPlugins.postgresql`); in a binary
+    ///     registered plugin (`KindRegistry.postgresql`); in a binary
     ///     without it, to a backend whose every operation throws
     ///     `NetworkPluginUnavailable`.
     ///   - environment: where `PGPASSWORD` is read.
-    public init(file: FileStateStore, breakers: [BreakerConfiguration], environment: [String: String]) {
+    ///   - factory: the registry's PostgreSQL plugin; nil for none.
+    public init(file: FileStateStore, breakers: [BreakerConfiguration], environment: [String: String],
+                postgresql factory: KindRegistry.PostgreSQLFactory?) {
         self.file = file
-        let factory = NetworkPlugins.postgresql
         var stores: [PostgreSQLSettings: any PluginStateBackend] = [:]
         var byName: [String: any PluginStateBackend] = [:]
         for breaker in breakers {

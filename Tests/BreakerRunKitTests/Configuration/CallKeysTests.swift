@@ -8,7 +8,7 @@ import Testing
 struct CallKeysTests {
     @Test func anHTTPCallTakesDefaultsForEverythingButTheURL() throws {
         let x = try oneBreaker("http: {url: 'https://h/health'}")
-        guard case .http(let http)? = x.call else { Issue.record("not http: \(String(describing: x.call))"); return }
+        guard let http = x.call?.kind as? HTTPCallSpecification else { Issue.record("not http: \(String(describing: x.call))"); return }
         #expect(http.url.description == "https://h/health")
         #expect(http.method == "GET")
         #expect(http.expectStatus == ExitCodeSet([200...399]))
@@ -33,7 +33,7 @@ struct CallKeysTests {
               max_body: 512KiB
               max_retry_after: 10m
             """)
-        guard case .http(let http)? = x.call else { Issue.record("not http"); return }
+        guard let http = x.call?.kind as? HTTPCallSpecification else { Issue.record("not http"); return }
         #expect(http.method == "POST")
         #expect(http.headers.map(\.name) == ["Authorization", "Accept"])
         #expect(http.headers[0].value.variables == ["TOKEN"])
@@ -49,7 +49,8 @@ struct CallKeysTests {
 
     @Test func aTCPCallAndACachedFallbackAreRead() throws {
         let x = try oneBreaker("tcp: {host: db, port: 5432}\nfallback: [{cached: {max_age: 1h, max_size: 1MiB}, exit_code: 3}, {output: '[]'}]")
-        guard case let .tcp(host, port)? = x.call else { Issue.record("not a tcp call: \(String(describing: x.call))"); return }
+        guard let tcp = x.call?.kind as? TCPCallSpecification else { Issue.record("not a tcp call: \(String(describing: x.call))"); return }
+        let (host, port) = (tcp.host, tcp.port)
         #expect(host.literalValue == "db")
         #expect(port.literalValue == "5432")
         #expect(x.fallbacks == [.cached(maxAge: .seconds(3600), maxSize: 1 << 20, exitCode: 3), .fixed(output: "[]", exitCode: 0)])
@@ -59,7 +60,8 @@ struct CallKeysTests {
         let x = try oneBreaker("tcp: {host: '${DBHOST}', port: '${DBPORT}'}")
         #expect(x.unsetVariables(in: [:]).map(\.key) == ["tcp.host", "tcp.port"])
         let resolved = try x.resolved(in: ["DBHOST": "db.internal", "DBPORT": "6432"])
-        guard case let .tcp(host, port)? = resolved.call else { Issue.record("not a tcp call"); return }
+        guard let tcp = resolved.call?.kind as? TCPCallSpecification else { Issue.record("not a tcp call"); return }
+        let (host, port) = (tcp.host, tcp.port)
         #expect(host.literalValue == "db.internal")
         #expect(port.literalValue == "6432")
     }

@@ -57,27 +57,31 @@ import Testing
     @Test func theConfigurationPageDocumentsEveryTopLevelAndBreakerKey() throws {
         let page = try Self.page("breaker-run.yaml.5")
         let items = Self.items(page)
-        for key in ConfigurationDecoder.topLevelKeys + ConfigurationDecoder.breakerKeys {
+        for key in ConfigurationDecoder.topLevelKeys + ConfigurationDecoder(file: "", registry: .builtIn).breakerKeys {
             #expect(items.contains(key), "breaker-run.yaml(5) has no '.It Cm \(key)'")
         }
         let fallback = try #require(Self.item("fallback", in: page), "breaker-run.yaml(5) has no fallback item")
-        for key in ConfigurationDecoder.fallbackKeys {
+        for key in KindRegistry.builtIn.fallbackKinds.map({ $0.key }) + ["exit_code"] {
             #expect(Self.documents(key, in: fallback), "breaker-run.yaml(5)'s fallback item never mentions \(key)")
         }
     }
 
     /// Every nested key list the decoder checks keys against, with the key
     /// (or YAML form) whose item documents it.
+    /// The keys of `probe` and `on_transition` that the page lists: the
+    /// process kinds and `timeout`.
+    static let timedCallKeys = KindRegistry.builtIn.callKinds.filter { $0.isProcess }.map { $0.key } + ["timeout"]
+
     static let nestedKeys: [(parent: String, keys: [String])] = [
-        ("http", ConfigurationDecoder.httpKeys),
-        ("tcp", ConfigurationDecoder.tcpKeys),
-        ("cached", ConfigurationDecoder.cachedKeys),
+        ("http", HTTPCallSpecification.keys),
+        ("tcp", TCPCallSpecification.keys),
+        ("cached", CachedFallback.keys),
         ("retry", ConfigurationDecoder.retryKeys),
         ("failure_rate", ConfigurationDecoder.failureRateKeys),
         ("backoff", ConfigurationDecoder.backoffKeys),
         ("state", ConfigurationDecoder.stateKeys),
-        ("probe", ConfigurationDecoder.timedCallKeys),
-        ("on_transition", ConfigurationDecoder.timedCallKeys),
+        ("probe", timedCallKeys),
+        ("on_transition", timedCallKeys),
     ]
 
     @Test(arguments: nestedKeys.map(\.parent))

@@ -3,9 +3,9 @@ import CircuitBreaker
 import Logging
 import Testing
 
-/// Which breakers need a network plugin, and what BreakerRunKit does in a
-/// process that registered none (this test bundle links no
-/// BreakerRunNetwork): nothing runs, nothing is read as if it were state.
+/// Which breakers need a network plugin, and what BreakerRunKit does with a
+/// registry that has none (this test bundle links no BreakerRunNetwork):
+/// nothing runs, nothing is read as if it were state.
 @Suite struct NetworkPluginsTests {
     static let breakers: [String: BreakerConfiguration] = {
         let yaml = """
@@ -43,21 +43,22 @@ import Testing
 
     @Test func theFirstMissingPluginNamesTheBreakerThatNeedsIt() throws {
         let breakers = Self.breakers
-        #expect(NetworkPlugins.http == nil && NetworkPlugins.postgresql == nil)
+        let registry = KindRegistry.builtIn
+        #expect(registry.http == nil && registry.postgresql == nil)
         let job = try #require(breakers["job"])
         let port = try #require(breakers["port"])
         let fleet = try #require(breakers["fleet"])
-        #expect(NetworkPlugins.firstMissing(for: [job, port]) == nil)
-        let missing = try #require(NetworkPlugins.firstMissing(for: [job, fleet]))
+        #expect(registry.firstMissing(for: [job, port]) == nil)
+        let missing = try #require(registry.firstMissing(for: [job, fleet]))
         #expect(missing.plugin == .postgresql && missing.breaker == "fleet")
         let api = try #require(breakers["api"])
-        #expect(NetworkPlugins.firstMissing(for: [api])?.plugin == .http)
-        #expect(NetworkPlugins.firstMissing(for: [api], runningCalls: false) == nil, "its state is in files")
+        #expect(registry.firstMissing(for: [api])?.plugin == .http)
+        #expect(registry.firstMissing(for: [api], runningCalls: false) == nil, "its state is in files")
     }
 
     @Test func anHTTPCallWithoutItsPluginRunsNothingAndExits69WithoutCounting() throws {
         let breaker = try #require(Self.breakers["api"])
-        let call = try #require(breaker.call).makeCall()
+        let call = try #require(breaker.call).makeCall(registry: .builtIn)
         let result = call.run(CallContext(breaker: breaker, environment: [:], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
         #expect(result.outcome == .ignored(reason: "the http plugin is missing"))
         guard case .ran(let run) = result.run else {
@@ -70,7 +71,7 @@ import Testing
     @Test func aPostgreSQLBreakerWithoutItsPluginHasNoStateToReadOrChange() throws {
         let directory = "/nonexistent-\(UInt64.random(in: 0...UInt64.max))"
         let file = FileStateStore(directory: directory, clock: SystemClock()) { _ in }
-        let router = StateRouter(file: file, breakers: Array(Self.breakers.values), environment: [:])
+        let router = StateRouter(file: file, breakers: Array(Self.breakers.values), environment: [:], postgresql: KindRegistry.builtIn.postgresql)
         let unavailable = NetworkPluginUnavailable(plugin: .postgresql, breaker: "fleet")
         #expect(throws: unavailable) { try router.read("fleet") }
         #expect(throws: unavailable) { try router.update("fleet") { _, _ in () } }
