@@ -32,10 +32,19 @@ export SOURCE_DATE_EPOCH
 
 # The state directory is made by postinst, once the group breaker-run exists.
 rm -rf "$root/var"
-# The packaged tmpfiles snippet says what postinst makes, root:breaker-run
-# 2770 (make install's keeps a root-only 0700 directory, for a machine with
-# no such group): systemd-tmpfiles would otherwise reset it at boot.
+# The packaged tmpfiles snippet must say what postinst makes, root:breaker-run
+# 2770: systemd-tmpfiles applies it at boot and would otherwise reset the
+# directory. Until make install's snippet (packaging/breaker-run.tmpfiles)
+# says so too, the package ships its own.
 install -m 0644 "$packaging/breaker-run.tmpfiles" "$root/usr/lib/tmpfiles.d/breaker-run.conf"
+if ! grep -Eq '^d[[:space:]]+/var/lib/breaker-run[[:space:]]+2770[[:space:]]+root[[:space:]]+breaker-run([[:space:]]|$)' \
+        "$root/usr/lib/tmpfiles.d/breaker-run.conf"; then
+    echo "usr/lib/tmpfiles.d/breaker-run.conf does not make /var/lib/breaker-run 2770 root:breaker-run, as postinst does" >&2
+    exit 1
+fi
+# A bash completion is sourced, never run: no #! line (lintian's
+# bash-completion-with-hashbang).
+sed -i '1{/^#!/d}' "$root/usr/share/bash-completion/completions/$package"
 
 # Binaries stripped as dh_strip does (Policy 10.1); the debug information
 # stays in the release build's binaries.
@@ -43,11 +52,13 @@ strip --remove-section=.comment --remove-section=.note \
     "$root/usr/bin/breaker-run" "$root/usr/libexec/breaker-run/breaker-run-full"
 
 # Man pages and the changelog compressed with gzip -9n (Policy 12.1, 12.7),
-# copyright uncompressed (Policy 12.5).
+# copyright uncompressed (Policy 12.5). The package is native (its version is
+# breaker-run --version's, with no Debian revision), so its one changelog is
+# changelog.gz, not changelog.Debian.gz (Policy 12.7).
 find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9nf {} +
 install -d -m 0755 "$doc" "$root/usr/share/lintian/overrides"
 install -m 0644 "$packaging/copyright" "$doc/copyright"
-gzip -9nc "$packaging/changelog" > "$doc/changelog.Debian.gz"
+gzip -9nc "$packaging/changelog" > "$doc/changelog.gz"
 install -m 0644 "$packaging/lintian-overrides" "$root/usr/share/lintian/overrides/$package"
 # Directories 0755, files 0644 or, when executable, 0755 (as dh_fixperms).
 chmod -R u=rwX,go=rX "$root"
@@ -61,7 +72,10 @@ cp "$packaging/control" "$packaging/changelog" "$source/debian/"
 cd "$source"
 : > debian/substvars
 # Depends: the full binary links glibc, libstdc++, libyaml and zlib
-# dynamically; the core is a static PIE, in which dpkg-shlibdeps finds none.
+# dynamically (zlib because swift-nio-extras asks for -lz, though it compiles
+# in a renamed copy of its own: dpkg-shlibdeps warns that no symbol of
+# libz.so.1 is used, and keeps the dependency); the core is a static PIE, in
+# which dpkg-shlibdeps finds none.
 dpkg-shlibdeps -Tdebian/substvars -e"$root/usr/libexec/breaker-run/breaker-run-full" -e"$root/usr/bin/breaker-run"
 # Built-Using: the Debian sources whose static libraries are inside the core
 # (Policy 7.8).
