@@ -22,10 +22,11 @@
 #   breaker-run --version is the package's version; breaker-run validate
 #     passes on the installed configuration
 #   man finds and formats breaker-run(1) and breaker-run.yaml(5)
-#   an http breaker run against python3 -m http.server on 127.0.0.1 returns
-#     the served body, through the installed full binary (the core says it
-#     hands over), with no warning, its state in /var/lib/breaker-run with
-#     the group breaker-run (the shared directory of issue 16)
+#   an http breaker (a drop-in in /etc/breaker-run/breakers.d) run against
+#     python3 -m http.server on 127.0.0.1 returns the served body, through
+#     the installed full binary (the core says it hands over), with no
+#     warning, its state in /var/lib/breaker-run with the group breaker-run
+#     (the shared directory of issue 16)
 #   dpkg -i of the same package again (an upgrade in place) keeps an edited
 #     conffile without asking and leaves the directory as it was (postinst is
 #     idempotent, Policy 6.2)
@@ -122,15 +123,18 @@ check "$conffile is a conffile" \
 # The group, from the system range (adduser.conf's FIRST_SYSTEM_GID to
 # LAST_SYSTEM_GID, 100-999 by default, Policy 9.2.2).
 gid=$(getent group "$group" | cut -d: -f3 || true)
-if $group_existed; then what="the system group $group, there before,"; else what="postinst made the system group $group"; fi
+if $group_existed; then what="the system group $group (there before)"; else what="postinst made the system group $group"; fi
 check "$what (gid $gid)" test -n "$gid" -a "${gid:-1000}" -lt 1000
 check "$state is 2770 root:$group" test "$(stat -c '%a %U:%G' "$state")" = "2770 root:$group"
 
-check "breaker-run --version says $version" test "$(breaker-run --version)" = "$version"
-check "breaker-run validate passes on $conffile" breaker-run validate
-check "man -w breaker-run finds the page" test "$(man -w breaker-run)" = /usr/share/man/man1/breaker-run.1.gz
-check "man -w 5 breaker-run.yaml finds the page" \
-    test "$(man -w 5 breaker-run.yaml)" = /usr/share/man/man5/breaker-run.yaml.5.gz
+# The package's binary by its path: a make install in /usr/local/bin would
+# come first in PATH.
+check "breaker-run --version says $version" test "$(/usr/bin/breaker-run --version)" = "$version"
+check "breaker-run validate passes on $conffile" /usr/bin/breaker-run validate
+check "man -w breaker-run finds the package's page" \
+    grep -qx /usr/share/man/man1/breaker-run.1.gz <(man -aw breaker-run)
+check "man -w 5 breaker-run.yaml finds the package's page" \
+    grep -qx /usr/share/man/man5/breaker-run.yaml.5.gz <(man -aw 5 breaker-run.yaml)
 check "man breaker-run formats the page" grep -q 'circuit breaker' <(MANWIDTH=80 man breaker-run 2> /dev/null)
 check "man 5 breaker-run.yaml formats the page" grep -q 'breakers' <(MANWIDTH=80 man 5 breaker-run.yaml 2> /dev/null)
 
@@ -148,16 +152,18 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [[ -n "$port" ]] || { cat "$work/server.log" >&2; refuse "the HTTP server did not start"; }
-# The configuration names no state_dir: as root, the state goes to
-# /var/lib/breaker-run, the package's shared directory.
-cat > "$work/http.yaml" << EOF
+# The breaker goes in a drop-in of the system configuration, whose state is
+# /var/lib/breaker-run for every user; purge removes it with /etc/breaker-run.
+dropin=/etc/breaker-run/breakers.d/deb-check.yaml
+cat > "$dropin" << EOF
 version: 1
 breakers:
   deb-check-http:
     http: {url: "http://127.0.0.1:$port/hello.txt"}
     timeout: 5s
 EOF
-if output=$(breaker-run -vv --config "$work/http.yaml" run deb-check-http 2> "$work/run.err"); then
+chmod 0644 "$dropin"
+if output=$(/usr/bin/breaker-run -vv run deb-check-http 2> "$work/run.err"); then
     check "the http breaker returned the served body" test "$output" = "$token"
 else
     fail "breaker-run run deb-check-http exited $?: $(cat "$work/run.err")"
