@@ -9,6 +9,9 @@
 #                               the configuration in /etc and the state in /var/lib
 #   make install BIN=path       installs an already built binary instead (and the
 #                               breaker-run-full beside it, or FULL_BIN=path)
+#   make deb                    the Debian package, .build/deb/breaker-run_VERSION_ARCH.deb,
+#                               from the same binaries (scripts/build-deb.sh; install
+#                               it with apt install ./.build/deb/breaker-run_*.deb)
 #   make bench                  the benchmarks (bench/run.sh; docs/BENCHMARKS.md)
 #   make bench-quick            their short form (bench/run.sh --quick)
 #
@@ -52,7 +55,7 @@ STATE_GROUP ?= breaker-run
 
 SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 
-.PHONY: all install uninstall clean-completions bench bench-quick
+.PHONY: all install uninstall clean-completions deb bench bench-quick
 
 all: $(BIN) $(FULL_BIN)
 
@@ -118,6 +121,16 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LOCALSTATEDIR)/cache/breaker-run
 	@rmdir $(DESTDIR)$(LIBEXECDIR)/breaker-run 2>/dev/null || true
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/breaker-run (configuration), $(DESTDIR)$(LOCALSTATEDIR)/lib/breaker-run (state) and the group $(STATE_GROUP)"
+
+# The package: make install with Debian's directories into a staging tree
+# (the zsh completion in Debian's vendor directory), then the Debian tools.
+DEBDIR := .build/deb
+
+deb: $(BIN) $(FULL_BIN) $(COMPLETIONS)
+	rm -rf $(DEBDIR)/root
+	$(MAKE) -s install DESTDIR=$(CURDIR)/$(DEBDIR)/root PREFIX=/usr SYSCONFDIR=/etc LOCALSTATEDIR=/var \
+		ZSHCOMPDIR=/usr/share/zsh/vendor-completions BIN=$(BIN) FULL_BIN=$(FULL_BIN) > /dev/null
+	scripts/build-deb.sh $(DEBDIR)/root $(DEBDIR)
 
 bench:
 	bench/run.sh
