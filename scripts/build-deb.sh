@@ -32,11 +32,9 @@ export SOURCE_DATE_EPOCH
 
 # The state directory is made by postinst, once the group breaker-run exists.
 rm -rf "$root/var"
-# The packaged tmpfiles snippet must say what postinst makes, root:breaker-run
-# 2770: systemd-tmpfiles applies it at boot and would otherwise reset the
-# directory. Until make install's snippet (packaging/breaker-run.tmpfiles)
-# says so too, the package ships its own.
-install -m 0644 "$packaging/breaker-run.tmpfiles" "$root/usr/lib/tmpfiles.d/breaker-run.conf"
+# The packaged tmpfiles snippet (make install's packaging/breaker-run.tmpfiles)
+# must say what postinst makes, root:breaker-run 2770: systemd-tmpfiles
+# applies it at boot and would otherwise reset the directory.
 if ! grep -Eq '^d[[:space:]]+/var/lib/breaker-run[[:space:]]+2770[[:space:]]+root[[:space:]]+breaker-run([[:space:]]|$)' \
         "$root/usr/lib/tmpfiles.d/breaker-run.conf"; then
     echo "usr/lib/tmpfiles.d/breaker-run.conf does not make /var/lib/breaker-run 2770 root:breaker-run, as postinst does" >&2
