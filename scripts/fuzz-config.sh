@@ -4,8 +4,8 @@
 #   scripts/fuzz-config.sh [SECONDS]
 #
 # Builds .build-fuzz/config-fuzzer from Sources/CircuitBreaker,
-# Sources/BreakerRunKit/Configuration (with the Status and Platform files it
-# needs) and Fuzz/ConfigurationFuzzer.swift with
+# Sources/BreakerRunKit (the kinds' decoding brings in the whole Kit, with
+# swift-log and the CPlatform shim) and Fuzz/ConfigurationFuzzer.swift with
 # swiftc -sanitize=fuzzer,address (the SwiftPM build is not involved), seeds
 # it with examples/ and the bad-configuration corpus, and runs it with a memory
 # limit and a time limit per input. Findings land in .build-fuzz/findings/;
@@ -18,11 +18,20 @@ out="$root/.build-fuzz"
 mkdir -p "$out/corpus" "$out/seeds" "$out/findings"
 
 . "$root/scripts/fuzz-build.sh"
-fuzz_build "$out/config-fuzzer" "$out" "$out/build.log" -I "$root/Sources/CYAML" -lyaml -- \
-    "$root"/Sources/BreakerRunKit/Configuration/*.swift \
-    "$root/Sources/BreakerRunKit/Status/DurationFormat.swift" \
-    "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
-    "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
+# Each call and fallback kind decodes and runs in one type (issue 17), so the
+# decoder brings in the whole Kit: with swift-log, built here from SwiftPM's
+# checkout, and the CPlatform shim, through a module map of its header.
+deps="$out/config-deps"
+mkdir -p "$deps/cplatform"
+[ -d "$root/.build/checkouts/swift-log" ] || (cd "$root" && swift package resolve)
+swiftc -O -parse-as-library -swift-version 6 -package-name swift_log -emit-library -static -module-name Logging \
+    -emit-module -emit-module-path "$deps/Logging.swiftmodule" -o "$deps/libLogging.a" \
+    $(find "$root/.build/checkouts/swift-log/Sources/Logging" -name '*.swift') > "$deps/build.log" 2>&1 || { cat "$deps/build.log"; exit 1; }
+printf 'module CPlatform {\n    header "%s/Sources/CPlatform/include/CPlatform.h"\n    export *\n}\n' "$root" > "$deps/cplatform/module.modulemap"
+clang -c -O1 -I "$root/Sources/CPlatform/include" "$root/Sources/CPlatform/platform.c" -o "$deps/platform.o"
+fuzz_build "$out/config-fuzzer" "$out" "$out/build.log" -I "$root/Sources/CYAML" -I "$deps" -I "$deps/cplatform" \
+    -L "$deps" -lLogging -lyaml "$deps/platform.o" -- \
+    $(find "$root/Sources/BreakerRunKit" -name '*.swift') \
     "$root/Fuzz/ConfigurationFuzzer.swift"
 
 find "$root/examples" "$root/Tests/Fixtures" -name '*.yaml' 2>/dev/null | while read -r file; do

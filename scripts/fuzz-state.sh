@@ -27,6 +27,7 @@ fuzz_build "$out/state-fuzzer" "$out/state-lib" "$out/state-build.log" -- \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
     "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \
+    "$root/Sources/BreakerRunKit/Run/StateDirectory.swift" \
     "$root/Fuzz/StateFileFuzzer.swift"
 
 cd "$out/state-findings"
