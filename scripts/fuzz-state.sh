@@ -5,7 +5,8 @@
 #
 # Builds .build-fuzz/state-fuzzer from Sources/CircuitBreaker,
 # Sources/BreakerRunKit/StateStore and its StateDocument/ codec (with the
-# three Platform files it needs, and without StateRouter, which routes by
+# four Platform files it needs, SystemCall.swift the one that imports the
+# C library, and without StateRouter, which routes by
 # configuration) and
 # Fuzz/StateFileFuzzer.swift with swiftc -sanitize=fuzzer,address (the
 # SwiftPM build is not involved), seeds it with the state files in
@@ -24,6 +25,7 @@ mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
 fuzz_build "$out/state-fuzzer" "$out/state-lib" "$out/state-build.log" -- \
     $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift "$root"/Sources/BreakerRunKit/StateStore/StateDocument/*.swift \
         | grep -v '/StateRouter.swift$') \
+    "$root/Sources/BreakerRunKit/Platform/SystemCall.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
     "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemClock.swift" \

@@ -1,10 +1,6 @@
 import ArgumentParser
 import BreakerRunKit
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Shell completion of breaker names: the shells' completion scripts (from
 /// `breaker-run --generate-completion-script bash|zsh|fish`) call back into
 /// breaker-run, which loads the configuration the command line names

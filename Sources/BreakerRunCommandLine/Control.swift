@@ -50,7 +50,7 @@ extension BreakerRun {
             let context = try options.loadContext(only: [name], registry: registry)
             let breaker = try context.breaker(name)
             let duration = try interval.map { try DurationParser.parse($0) }
-            let actor = Actor.current()
+            let actor = InvokingUser.current()
             let jitter = Double.random(in: 0..<1)
             try update(context, breaker, action: "trip", by: actor) { state, now in
                 state.trip(at: now, for: duration, hold: hold, reason: reason, policy: breaker.policy, random: jitter, by: actor)
@@ -74,7 +74,7 @@ extension BreakerRun {
         func run(with registry: KindRegistry) throws {
             let context = try options.loadContext(only: [name], registry: registry)
             let breaker = try context.breaker(name)
-            let actor = Actor.current()
+            let actor = InvokingUser.current()
             try update(context, breaker, action: "reset", by: actor) { state, now in
                 state.reset(at: now, by: actor)
             }

@@ -2,10 +2,6 @@ import ArgumentParser
 import BreakerRunKit
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Options every subcommand takes: where the configuration and state are,
 /// and how much to say.
 struct GlobalOptions: ParsableArguments {

@@ -1,10 +1,6 @@
 import ArgumentParser
 import BreakerRunKit
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The core binary's hand-over to `breaker-run-full`, the same commands with
 /// the network plugins (DESIGN, "plugins of the host"): when the breakers a
 /// subcommand acts on need a plugin this binary lacks, it replaces itself
@@ -53,7 +49,7 @@ enum Handover {
             if isVerbose {
                 StandardOutput.writeError("breaker-run: handing over to \(path): breaker \(missing.breaker) needs the \(missing.plugin) plugin\n")
             }
-            execv(path, CommandLine.unsafeArgv)
+            CurrentProcess.replace(with: path, arguments: CommandLine.unsafeArgv)
             // execv returned: it failed; try the next place.
         }
         let places = paths.isEmpty ? "(the path of this binary is unknown)" : paths.joined(separator: " nor ")
@@ -64,10 +60,7 @@ enum Handover {
 
     /// This binary's path, from `/proc/self/exe` (proc(5)).
     static func currentExecutable() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        CurrentProcess.executablePath()
     }
 
     /// `path` with every symbolic link resolved (`realpath(3)`), or nil.

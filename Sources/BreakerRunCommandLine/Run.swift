@@ -1,11 +1,5 @@
 import ArgumentParser
 import BreakerRunKit
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 extension BreakerRun {
     /// `breaker-run run NAME [--force] [-- COMMAND [ARG...]]`.
     struct Run: RegistryCommand {

@@ -3,10 +3,6 @@ import BreakerRunKit
 import CircuitBreaker
 import FoundationEssentials
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension BreakerRun {
     /// `breaker-run status [NAME...] [--json]`: never writes state.
     struct Status: RegistryCommand {

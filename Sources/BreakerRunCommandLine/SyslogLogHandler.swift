@@ -1,10 +1,6 @@
 import BreakerRunKit
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// swift-log's handler for `log: syslog`: sends every transition (a message
 /// whose metadata says `event: transition`) to journald with the breaker's
 /// name as a field of its own, or to syslog(3) where journald does not run.

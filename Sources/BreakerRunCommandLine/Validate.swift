@@ -1,10 +1,6 @@
 import ArgumentParser
 import BreakerRunKit
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension BreakerRun {
     /// `breaker-run validate [--print]`: parse and check the configuration.
     struct Validate: RegistryCommand {

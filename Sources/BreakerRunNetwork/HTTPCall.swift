@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import AsyncHTTPClient
 import BreakerRunKit
 import CircuitBreaker
@@ -169,19 +164,12 @@ public struct HTTPCall: Call {
     /// The bytes of `body_file`, read now.
     /// - Throws: `HTTPCallError.unreadableBodyFile` naming the file and errno's text.
     private static func contents(ofFile path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw HTTPCallError.unreadableBodyFile(path, String(cString: strerror(errno))) }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw HTTPCallError.unreadableBodyFile(path, String(cString: strerror(errno)))
-            }
-            if count == 0 { return bytes }
-            bytes += chunk[..<count]
+        do throws(SystemError) {
+            let descriptor = try retryingInterrupts("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+            defer { closeDescriptor(descriptor) }
+            return try readToEnd(descriptor, path: path)
+        } catch {
+            throw HTTPCallError.unreadableBodyFile(path, String(cString: strerror(error.errno)))
         }
     }
 

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import BreakerRunKit
 import CircuitBreaker
 import Logging
@@ -83,11 +78,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         self.settings = settings
         self.local = local
         self.environment = environment
-        var name = [UInt8](repeating: 0, count: 256)
-        let named = name.withUnsafeMutableBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, $0.count - 1) }
-        }
-        host = named == 0 ? String(decoding: name.prefix { $0 != 0 }, as: UTF8.self) : "unknown"
+        host = CurrentProcess.hostName() ?? "unknown"
     }
 
     deinit {

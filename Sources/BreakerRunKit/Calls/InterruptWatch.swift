@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The write end of the active watch's pipe, for the signal handler: a C
 /// handler cannot capture context. -1 when no watch is active.
 nonisolated(unsafe) private var interruptPipe: Int32 = -1
@@ -89,10 +83,7 @@ package final class InterruptWatch {
     /// - Returns: what came first; a signal wins over a ready descriptor.
     func wait(for descriptors: inout [pollfd], milliseconds: Int32) -> Wait {
         var all = descriptors + [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
-        var ready = poll(&all, nfds_t(all.count), milliseconds)
-        while ready < 0 && errno == EINTR {
-            ready = poll(&all, nfds_t(all.count), milliseconds)
-        }
+        let ready = pollRetryingInterrupts(&all, count: all.count, milliseconds: milliseconds)
         descriptors = Array(all.dropLast())
         if all[all.count - 1].revents != 0, let signal = received() { return .interrupted(signal) }
         return ready == 0 ? .timedOut : .ready

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CircuitBreaker
 
 /// A `tcp` call: success when a connection to `host` and `port` is

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The parsed configuration kept between invocations, so that `run NAME` in
 /// a configuration of thousands of breakers reads one breaker's nodes instead
 /// of parsing every file with libyaml (issue 9: `run` with 10,000 breakers
@@ -334,9 +328,7 @@ private final class CacheFile {
     let size: Int
 
     init?(path: String) {
-        var descriptor: Int32
-        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else { return nil }
+        guard let descriptor = try? retryingInterrupts("open", path: path, { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }) else { return nil }
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
               info.st_uid == geteuid(), info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Finds, reads and checks breaker-run's YAML configuration (version 1).
 public enum ConfigurationLoader {
     /// Reads `files` in order and merges their breakers into one configuration.
@@ -368,9 +362,8 @@ public enum ConfigurationLoader {
     }
 
     private static func openFile(_ path: String, isRoot: Bool) throws(ConfigurationError) -> OpenedFile {
-        var descriptor: Int32
-        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else { throw .unreadable(path: path, reason: reason(errno)) }
+        let descriptor = try valueOrError("open", path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+            .mapError { ConfigurationError.unreadable(path: path, reason: reason($0.errno)) }.get()
         var info = stat()
         do throws(ConfigurationError) {
             guard fstat(descriptor, &info) == 0 else { throw .unreadable(path: path, reason: reason(errno)) }
@@ -393,20 +386,11 @@ public enum ConfigurationLoader {
     private static func readAll(_ file: OpenedFile) throws(ConfigurationError) -> [UInt8] {
         // Read straight into one buffer sized from fstat, growing it only if
         // the file grew meanwhile.
-        var bytes = [UInt8](repeating: 0, count: max(Int(file.info.st_size), 0) + 1)
-        var filled = 0
-        while true {
-            if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 65_536)) }
-            let count = bytes.withUnsafeMutableBytes { read(file.descriptor, $0.baseAddress! + filled, $0.count - filled) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .unreadable(path: file.path, reason: reason(errno))
-            }
-            if count == 0 { break }
-            filled += count
+        do {
+            return try readToEnd(file.descriptor, path: file.path, sizeHint: Int(file.info.st_size))
+        } catch {
+            throw .unreadable(path: file.path, reason: reason(error.errno))
         }
-        bytes.removeSubrange(filled...)
-        return bytes
     }
 
     private static func checkOwnership(_ path: String, _ info: stat, what: String, owners: Set<uid_t>, allowsSticky: Bool = false) throws(ConfigurationError) {

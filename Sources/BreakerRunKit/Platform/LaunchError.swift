@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// A child that could not be started. Only this throws: once the child runs,
 /// whatever it does is a `Termination`.
 public enum LaunchError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Synchronization
 
 /// A pipe that a call writes its stdout into and a thread that forwards every
@@ -84,14 +79,12 @@ final class OutputTee: @unchecked Sendable {
         while true {
             var entry = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let isFinished = finished.load(ordering: .acquiring)
-            let ready = poll(&entry, 1, isFinished ? 0 : 50)
-            if ready < 0 && errno == EINTR { continue }
+            let ready = pollRetryingInterrupts(&entry, count: 1, milliseconds: isFinished ? 0 : 50)
             if ready == 0 {
                 if isFinished { return }
                 continue
             }
-            let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
+            let count = (try? retryingInterrupts("read") { buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) } }) ?? -1
             if count <= 0 { return }
             do {
                 try StandardOutput.write(bytes: Array(buffer[..<count]))

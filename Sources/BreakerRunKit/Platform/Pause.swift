@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Waits without a thread or a run loop.
 public enum Pause {
     /// Sleeps for `duration`, resuming after a signal handler interrupts

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The environment of this process, read from `environ`.
 public enum ProcessEnvironment {
     /// Every variable of this process's environment. A variable that appears

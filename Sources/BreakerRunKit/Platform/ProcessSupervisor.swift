@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPlatform
 
 /// Runs one child process to its end, the way GNU `timeout` does, without

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Names of signals for messages, as `kill -l` prints them.
 public enum SignalName {
     /// The name of a signal: "SIGTERM", or "signal 42" for one without a

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Unbuffered writes to standard output and standard error, straight through
 /// `write(2)`, so that nothing breaker-run prints is held back or reordered
 /// against what its call prints.
@@ -26,19 +20,15 @@ public enum StandardOutput {
 
     private static func writeAll(_ text: String, to descriptor: Int32) throws(SystemError) {
         var text = text
-        let failure: Int32? = text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
+        let failure: SystemError? = text.withUTF8 { buffer in
+            do throws(SystemError) {
+                try BreakerRunKit.writeAll(UnsafeRawBufferPointer(buffer), to: descriptor, path: "standard output")
+                return nil
+            } catch {
+                return error
             }
-            return nil
         }
-        if let failure { throw SystemError("write", path: "standard output", errno: failure) }
+        if let failure { throw failure }
     }
 }
 
@@ -65,16 +55,6 @@ extension StandardOutput {
     /// - Parameter bytes: the bytes.
     /// - Throws: `SystemError` when standard output cannot take them.
     public static func write(bytes: [UInt8]) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                Glibc.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("write", path: "standard output", errno: errno)
-            }
-            offset += written
-        }
+        try BreakerRunKit.writeAll(bytes, to: STDOUT_FILENO, path: "standard output")
     }
 }

@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+// pid_t, as the Kit sees it, comes from the C shim's <spawn.h>.
+import CPlatform
 
 /// What happened to a supervised child: the result of `ProcessSupervisor.run(_:)`.
 public struct SupervisedResult: Sendable, Equatable {

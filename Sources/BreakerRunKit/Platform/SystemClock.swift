@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CircuitBreaker
 
 /// Where a breaker gets the time: passed in everywhere, so that tests can

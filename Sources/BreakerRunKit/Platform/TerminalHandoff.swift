@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The controlling terminal lent to a child's process group for the length of
 /// a call, as a job-control shell lends it to a foreground job.
 ///

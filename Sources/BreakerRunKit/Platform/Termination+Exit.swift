@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Ends breaker-run the way its child ended, as GNU `timeout` does: with the
 /// same exit status, or by the same signal.
 ///

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CircuitBreaker
 import Logging
 
@@ -163,7 +158,7 @@ public struct BreakerRunner {
         var decidedAt: Instant?
         var transitions: [Transition] = []
         var stored: [Transition] = []
-        let actor = force ? Actor.current() : nil
+        let actor = force ? InvokingUser.current() : nil
         let admission: Admission?
         var permitError: (any Error)?
         do {

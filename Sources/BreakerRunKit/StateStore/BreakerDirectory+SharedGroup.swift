@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 // A state directory shared by a group (issue 16): root:breaker-run 2770,
 // its breaker directories 2770 and files 0660 with the group. The rule that
 // accepts it is `BreakerDirectory.refuseIfAnotherUserControls`.

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// One breaker's directory in the state directory, open: every file of the
 /// breaker is opened relative to this descriptor with `O_NOFOLLOW`
 /// (openat(2)), so no symbolic link inside the state directory is followed,
@@ -49,7 +43,7 @@ struct BreakerDirectory {
         defer { closeDescriptor(stateDirectory) }
         let path = store.directory == "/" ? "/\(name)" : "\(store.directory)/\(name)"
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-        var result = retryingOpen { openat(stateDirectory, name, flags) }
+        var result = valueOrError("open") { openat(stateDirectory, name, flags) }
         if case .failure(ENOENT) = result, creating {
             if mkdirat(stateDirectory, name, 0o700) == 0 {
                 // Make the new directory's name durable before files go in it.
@@ -57,7 +51,7 @@ struct BreakerDirectory {
             } else if errno != EEXIST {
                 throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: path, errno: errno))
             }
-            result = retryingOpen { openat(stateDirectory, name, flags) }
+            result = valueOrError("open") { openat(stateDirectory, name, flags) }
         }
         switch result {
         case .success(let descriptor):
@@ -82,7 +76,7 @@ struct BreakerDirectory {
             }
             throw StateStoreError.notADirectory(path: path)
         case .failure(let code):
-            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.errno))
         }
     }
 
@@ -93,13 +87,13 @@ struct BreakerDirectory {
     ///   group, that group; nil when it does not exist and not `creating`.
     private static func openStateDirectory(_ path: String, creating: Bool) throws -> (Int32, gid_t?)? {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
-        var result = retryingOpen { openPath(path, flags) }
+        var result = valueOrError("open") { openPath(path, flags) }
         switch result {
         case .failure(ENOENT), .failure(ENOTDIR):
             // ENOTDIR: a file stands where a parent should be; mkdir names it.
             if creating {
                 try makeDirectories(path)
-                result = retryingOpen { openPath(path, flags) }
+                result = valueOrError("open") { openPath(path, flags) }
             }
         default:
             break
@@ -127,7 +121,7 @@ struct BreakerDirectory {
             }
             throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: ENOTDIR))
         case .failure(let code):
-            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.errno))
         }
     }
 
@@ -190,7 +184,7 @@ struct BreakerDirectory {
     /// - Throws: `StateStoreError.symlinkRefused`, `.notARegularFile` or `.cannotOpen`.
     func openRegularFile(_ file: String, flags: Int32) throws -> Int32 {
         let path = path(file)
-        let result = retryingOpen { openat(descriptor, file, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, fileMode) }
+        let result = valueOrError("open") { openat(descriptor, file, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, fileMode) }
         switch result {
         case .success(let opened):
             var status = stat()
@@ -220,7 +214,7 @@ struct BreakerDirectory {
         case .failure(EISDIR), .failure(ENXIO):
             throw StateStoreError.notARegularFile(path: path)
         case .failure(let code):
-            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.errno))
         }
     }
 
@@ -335,15 +329,15 @@ struct BreakerDirectory {
         let temporaryPath = path(temporary)
         let target = path(name)
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
-        var result = retryingOpen { openat(descriptor, temporary, flags, 0o600) }
+        var result = valueOrError("open") { openat(descriptor, temporary, flags, 0o600) }
         if case .failure(EEXIST) = result {
             _ = unlinkat(descriptor, temporary, 0)
-            result = retryingOpen { openat(descriptor, temporary, flags, 0o600) }
+            result = valueOrError("open") { openat(descriptor, temporary, flags, 0o600) }
         }
         let file: Int32
         switch result {
         case .success(let opened): file = opened
-        case .failure(let code): throw StateStoreError.cannotWrite(path: target, SystemError("open", path: temporaryPath, errno: code.code))
+        case .failure(let code): throw StateStoreError.cannotWrite(path: target, SystemError("open", path: temporaryPath, errno: code.errno))
         }
         do {
             try retryingInterrupts("chmod", path: temporaryPath) { fchmod(file, fileMode) }
@@ -363,28 +357,6 @@ struct BreakerDirectory {
         } catch {
             throw StateStoreError.cannotWrite(path: target, error)
         }
-    }
-}
-
-/// Calls an `open`-like function until it does not fail with `EINTR`.
-/// - Returns: the descriptor, or the `errno` of the failure.
-private func retryingOpen(_ body: () -> Int32) -> Result<Int32, Errno> {
-    while true {
-        let descriptor = body()
-        if descriptor >= 0 { return .success(descriptor) }
-        let code = errno
-        if code != EINTR { return .failure(Errno(code)) }
-    }
-}
-
-/// An `errno` value as an error, so that it can be the failure of a
-/// `Result` and be matched by its number.
-private struct Errno: Error, Equatable {
-    var code: Int32
-    init(_ code: Int32) { self.code = code }
-
-    static func ~= (pattern: Int32, value: Errno) -> Bool {
-        pattern == value.code
     }
 }
 

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The stdout of a breaker's last successful call, for the `cached` fallback.
 public struct CachedOutput: Sendable, Equatable {
     /// The output, byte for byte.

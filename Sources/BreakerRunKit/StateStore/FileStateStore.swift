@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CircuitBreaker
 
 /// The breakers' state, kept in files so that every short-lived breaker-run
@@ -272,12 +267,10 @@ public struct FileStateStore: Sendable {
             guard files.identity(of: file) != nil else { return true }
             let descriptor = try files.openRegularFile(file, flags: O_RDONLY)
             defer { closeDescriptor(descriptor) }
-            while true {
-                if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
-                let code = errno
-                if code == EINTR { continue }
-                if code == EWOULDBLOCK { break }
-                throw StateStoreError.cannotLock(path: files.path(file), SystemError("flock", path: files.path(file), errno: code))
+            switch valueOrError("flock", path: files.path(file), { flock(descriptor, LOCK_EX | LOCK_NB) }) {
+            case .success: return true
+            case .failure(EWOULDBLOCK): break
+            case .failure(let error): throw StateStoreError.cannotLock(path: files.path(file), error)
             }
         }
         return false
@@ -290,15 +283,14 @@ public struct FileStateStore: Sendable {
         for slot in 0..<slots {
             let file = "\(prefix).\(slot)"
             let descriptor = try files.openRegularFile(file, flags: O_RDONLY | O_CREAT)
-            while true {
-                if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
-                    return HeldLock(descriptor: descriptor, path: files.path(file), slot: slot)
-                }
-                let code = errno
-                if code == EINTR { continue }
+            switch valueOrError("flock", path: files.path(file), { flock(descriptor, LOCK_EX | LOCK_NB) }) {
+            case .success:
+                return HeldLock(descriptor: descriptor, path: files.path(file), slot: slot)
+            case .failure(EWOULDBLOCK):
                 closeDescriptor(descriptor)
-                if code == EWOULDBLOCK { break }
-                throw StateStoreError.cannotLock(path: files.path(file), SystemError("flock", path: files.path(file), errno: code))
+            case .failure(let error):
+                closeDescriptor(descriptor)
+                throw StateStoreError.cannotLock(path: files.path(file), error)
             }
         }
         return nil

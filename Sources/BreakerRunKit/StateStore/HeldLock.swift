@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// An exclusive `flock(2)` held on a file of the state store, such as a
 /// half-open trial permit: held from acquisition until `release()` or until
 /// this object is deinitialized, whichever comes first.

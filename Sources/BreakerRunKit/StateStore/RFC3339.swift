@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Formats a wall-clock time as an RFC 3339 timestamp in UTC with whole
 /// seconds, such as `2026-11-30T01:15:00Z` (RFC 3339, section 5.6; the
 /// fraction is truncated, not rounded, so a time never shows as later than it

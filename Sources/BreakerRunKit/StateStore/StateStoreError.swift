@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Why the state store could not read or write a breaker's state.
 ///
 /// Each case names the path concerned; its `description` is one sentence that

@@ -1,11 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Who runs this process, for the event log of manual transitions.
-public enum Actor {
+public enum InvokingUser {
     /// The real user: `uid 0 (root)`, or `uid 1000` when the user database
     /// has no name for it.
     /// - Returns: the description.
