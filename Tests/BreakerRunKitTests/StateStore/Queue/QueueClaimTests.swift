@@ -1,5 +1,7 @@
 import BreakerRunKit
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct QueueClaimTests {
@@ -24,6 +26,30 @@ import Testing
         #expect(again.sequence == 2)
         #expect(again.item == b1.item)
         #expect(try store.list().map(\.sequence) == [2, 3])
+    }
+
+    @Test func twoConcurrentDrainsRunEachItemExactlyOnce() throws {
+        for index in 1...100 { try enqueue(queueItem(["/bin/echo", "\(index)"]), in: store) }
+        let runs = Mutex<[UInt64]>([])
+        let failures = Mutex<Int>(0)
+        let directory = self.directory
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            // Each drain its own store: its own descriptors, as two processes.
+            let drain = directory.store()
+            do {
+                while let claim = try drain.claimOldest() {
+                    runs.withLock { $0.append(claim.sequence) }
+                    try claim.remove()
+                }
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        // A claimer that opened an item just before another removed it must
+        // let it go, not run it again.
+        #expect(runs.withLock { $0 }.sorted() == Array(1...100))
+        #expect(try store.list().isEmpty)
     }
 
     @Test func aRewrittenItemIsClaimedByOneDrainAtATime() throws {
