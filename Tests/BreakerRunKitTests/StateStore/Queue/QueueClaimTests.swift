@@ -84,6 +84,37 @@ import Testing
         #expect(bytes(of: itemPath) == before)
     }
 
+    @Test func aClaimIsNeverInheritedByTheReplayedCall() throws {
+        try enqueue(queueItem(), in: store)
+        let itemPath = "\(directory.queue)/\(itemFileName(1))"
+        let claim = try #require(try store.claimOldest())
+        let flags = descriptors(openOn: itemPath).map { fcntl($0, F_GETFD) }
+        #expect(flags.count == 1)
+        #expect(flags.allSatisfy { $0 >= 0 && $0 & FD_CLOEXEC != 0 })
+        let queueFlags = descriptors(openOn: directory.queue).map { fcntl($0, F_GETFD) }
+        #expect(queueFlags.count == 1)
+        #expect(queueFlags.allSatisfy { $0 >= 0 && $0 & FD_CLOEXEC != 0 })
+        claim.release()
+        #expect(descriptors(openOn: itemPath).isEmpty)
+        #expect(descriptors(openOn: directory.queue).isEmpty)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to give the directory a group of its own"))
+    func aHardLinkedItemInASharedDirectoryIsMovedAsideAndTheOtherFileKept() throws {
+        try FileManager.default.createDirectory(atPath: directory.stateDirectory, withIntermediateDirectories: true)
+        #expect(chown(directory.stateDirectory, 0, 4_242) == 0)
+        #expect(chmod(directory.stateDirectory, 0o2770) == 0)
+        try enqueue(queueItem(), in: store)
+        let itemPath = "\(directory.queue)/\(itemFileName(1))"
+        let elsewhere = "\(directory.path)/elsewhere"
+        let original = try #require(bytes(of: itemPath))
+        #expect(link(itemPath, elsewhere) == 0)
+        #expect(try store.claimOldest() == nil)
+        #expect(bytes(of: elsewhere) == original)
+        #expect(directory.problems.all.map(\.movedTo) == ["\(itemPath).corrupt-20261130T011500Z"])
+        #expect(directory.problems.all.first?.reason.contains("2 hard links") == true)
+    }
+
     @Test func aRewriteKilledBeforeItsRenameLeavesTheFormerItem() throws {
         try enqueue(queueItem(), in: store)
         // The drain died after writing half of the rewrite, before the rename.
