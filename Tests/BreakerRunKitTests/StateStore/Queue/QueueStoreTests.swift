@@ -33,6 +33,15 @@ import Testing
         #expect(next.waiting == 1)
     }
 
+    @Test func aDamagedOrLostNumberInTheLockFileStillNumbersAfterTheItemsPresent() throws {
+        for _ in 1...3 { try enqueue(queueItem(), in: store) }
+        try writeFile(Array("garbage without a newline".utf8), to: "\(directory.queue)/lock")
+        #expect(try enqueue(queueItem(), in: store).sequence == 4)
+        try writeFile([], to: "\(directory.queue)/lock")
+        #expect(try enqueue(queueItem(), in: store).sequence == 5)
+        #expect(bytes(of: "\(directory.queue)/lock") == Array("5\n".utf8))
+    }
+
     @Test func aFullQueueRefusesTheItemAndWritesNothing() throws {
         try enqueue(queueItem(), in: store, maxItems: 2)
         try enqueue(queueItem(), in: store, maxItems: 2)
