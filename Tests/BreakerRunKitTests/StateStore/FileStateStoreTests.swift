@@ -403,8 +403,9 @@ fileprivate func isSymlink(_ path: String) -> Bool {
     return lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK
 }
 
-/// This process's descriptors that are open on `path`, from /proc/self/fd.
-fileprivate func descriptors(openOn path: String) -> [Int32] {
+/// This process's descriptors that are open on `path`, from /proc/self/fd
+/// (the queue's tests use it too).
+func descriptors(openOn path: String) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
     return entries.compactMap { entry in
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)"),

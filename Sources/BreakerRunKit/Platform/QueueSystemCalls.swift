@@ -1,0 +1,261 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+// The system calls of the queue's store (issue 18), kept in this one file so
+// that the platform layer can take them in whole. Each call that can be
+// interrupted goes through `retryingInterrupts`; every descriptor is opened
+// close-on-exec, relative to a directory descriptor, with `O_NOFOLLOW`.
+
+/// The system calls `QueueStore` needs, over directories opened as
+/// `BreakerDirectory` values.
+enum QueueSystemCalls {
+    /// Opens (and, when `creating`, creates) the directory `name` inside
+    /// `parent`, never through a symbolic link: created 0700, or 2770 with
+    /// the shared group when `parent` is in a state directory shared by a
+    /// group (`BreakerDirectory.adopt`, the rule of the breakers'
+    /// directories); the new name is made durable with an fsync(2) of
+    /// `parent`. The directory must then be the running user's and writable
+    /// by no one else, or, in a shared state directory, carry the group,
+    /// be setgid and not be writable by others.
+    /// - Returns: the directory, or nil when it does not exist and not `creating`.
+    /// - Throws: `StateStoreError.symlinkRefused`, `.notADirectory`,
+    ///   `.cannotCreateDirectory`, `.cannotOpen`, `.ownedByAnotherUser` or
+    ///   `.writableByOthers`.
+    static func openDirectory(_ name: String, in parent: BreakerDirectory, creating: Bool) throws -> BreakerDirectory? {
+        let path = parent.path(name)
+        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+        var result = openRetrying { openat(parent.descriptor, name, flags) }
+        if case .failure(ENOENT) = result, creating {
+            if mkdirat(parent.descriptor, name, 0o700) == 0 {
+                try? parent.syncDirectory()
+            } else if errno != EEXIST {
+                throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: path, errno: errno))
+            }
+            result = openRetrying { openat(parent.descriptor, name, flags) }
+        }
+        let descriptor: Int32
+        switch result {
+        case .success(let opened):
+            descriptor = opened
+        case .failure(ENOENT) where !creating:
+            return nil
+        case .failure(ELOOP):
+            throw StateStoreError.symlinkRefused(path: path)
+        case .failure(ENOTDIR):
+            if kind(of: name, in: parent.descriptor) == .symlink { throw StateStoreError.symlinkRefused(path: path) }
+            throw StateStoreError.notADirectory(path: path)
+        case .failure(let code):
+            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+        }
+        do {
+            if let group = parent.sharedGroup, creating {
+                try BreakerDirectory.adopt(descriptor, path: path, group: group)
+            }
+            try refuseIfAnotherUserControls(descriptor, path: path, sharedGroup: parent.sharedGroup)
+        } catch {
+            closeDescriptor(descriptor)
+            throw error
+        }
+        return BreakerDirectory(descriptor: descriptor, directoryPath: path, sharedGroup: parent.sharedGroup)
+    }
+
+    /// The rule of `BreakerDirectory` for a directory inside a breaker's.
+    private static func refuseIfAnotherUserControls(_ descriptor: Int32, path: String, sharedGroup: gid_t?) throws {
+        var status = stat()
+        if fstat(descriptor, &status) != 0 {
+            throw StateStoreError.cannotOpen(path: path, SystemError("fstat", path: path, errno: errno))
+        }
+        let mode = status.st_mode & 0o7777
+        if let sharedGroup {
+            guard status.st_gid == sharedGroup else {
+                throw StateStoreError.ownedByAnotherUser(path: path, owner: status.st_uid, user: geteuid())
+            }
+            if mode & 0o002 != 0 || (mode & 0o020 != 0 && mode & S_ISGID == 0) {
+                throw StateStoreError.writableByOthers(path: path, mode: mode)
+            }
+        } else {
+            guard status.st_uid == geteuid() else {
+                throw StateStoreError.ownedByAnotherUser(path: path, owner: status.st_uid, user: geteuid())
+            }
+            if mode & 0o022 != 0 { throw StateStoreError.writableByOthers(path: path, mode: mode) }
+        }
+    }
+
+    /// The names in a directory, without `.` and `..`, in no order.
+    /// - Throws: `StateStoreError.cannotRead` when the directory cannot be listed.
+    static func names(in directory: BreakerDirectory) throws -> [String] {
+        let copy = dup(directory.descriptor)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            let code = errno
+            if copy >= 0 { closeDescriptor(copy) }
+            throw StateStoreError.cannotRead(path: directory.directoryPath, SystemError("opendir", path: directory.directoryPath, errno: code))
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// What stands at a name of a directory, not following a symbolic link.
+    enum Kind: Equatable { case missing, regularFile, directory, symlink, other }
+
+    /// What stands at `name` in `directory` (fstatat(2), `AT_SYMLINK_NOFOLLOW`).
+    static func kind(of name: String, in directory: Int32) -> Kind {
+        var status = stat()
+        guard fstatat(directory, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return .missing }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return .regularFile
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        default: return .other
+        }
+    }
+
+    /// Takes an exclusive `flock(2)` on an open file: waiting for it when
+    /// `waiting`, else failing at once when another open file description
+    /// holds it (flock(2) locks belong to the open file description, so two
+    /// opens of one file conflict even within a process).
+    /// - Returns: whether the lock is held now (always true when `waiting`).
+    /// - Throws: `StateStoreError.cannotLock` for a failure other than the lock being held.
+    static func lockExclusively(_ descriptor: Int32, path: String, waiting: Bool) throws -> Bool {
+        do {
+            try retryingInterrupts("flock", path: path) { flock(descriptor, waiting ? LOCK_EX : LOCK_EX | LOCK_NB) }
+            return true
+        } catch where !waiting && error.errno == EWOULDBLOCK {
+            return false
+        } catch {
+            throw StateStoreError.cannotLock(path: path, error)
+        }
+    }
+
+    /// Whether the open file `descriptor` is still the file named `name` in
+    /// `directory`: the same device and inode. False when the name is gone
+    /// or was renamed over since it was opened.
+    static func isStillNamed(_ descriptor: Int32, _ name: String, in directory: Int32) -> Bool {
+        var opened = stat()
+        var named = stat()
+        guard fstat(descriptor, &opened) == 0, fstatat(directory, name, &named, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        return opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
+    }
+
+    /// Reads an open file from its start, up to `limit` bytes (pread(2)).
+    /// - Returns: the bytes read, at most `limit`.
+    /// - Throws: `StateStoreError.cannotRead`.
+    static func readFromStart(_ descriptor: Int32, path: String, limit: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let offset = off_t(bytes.count)
+            let count: Int
+            do {
+                count = try retryingInterrupts("read", path: path) {
+                    chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, wanted, offset) }
+                }
+            } catch {
+                throw StateStoreError.cannotRead(path: path, error)
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes
+    }
+
+    /// Writes `bytes` at the start of an open file and cuts it there
+    /// (pwrite(2), ftruncate(2)); not synced.
+    /// - Throws: `StateStoreError.cannotWrite`.
+    static func overwrite(_ descriptor: Int32, with bytes: [UInt8], path: String) throws {
+        do {
+            var offset = 0
+            while offset < bytes.count {
+                let start = offset
+                offset += try retryingInterrupts("write", path: path) {
+                    bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress! + start, $0.count - start, off_t(start)) }
+                }
+            }
+            try retryingInterrupts("ftruncate", path: path) { ftruncate(descriptor, off_t(bytes.count)) }
+        } catch {
+            throw StateStoreError.cannotWrite(path: path, error)
+        }
+    }
+
+    /// renameat(2) of `name` in `from` to `newName` in `to`, replacing
+    /// what `newName` names: atomic (POSIX: "there shall be no point at which
+    /// new does not exist"), on one file system. A symbolic link is moved
+    /// itself, never followed.
+    /// - Throws: `SystemError` of rename(2).
+    static func rename(_ name: String, in from: BreakerDirectory, to newName: String, in to: BreakerDirectory) throws(SystemError) {
+        try retryingInterrupts("rename", path: from.path(name)) { renameat(from.descriptor, name, to.descriptor, newName) }
+    }
+
+    /// Opens a queue item for reading (and locking), never through a
+    /// symbolic link (`BreakerDirectory.openRegularFile`).
+    /// - Throws: `StateStoreError`.
+    static func openItem(_ name: String, in directory: BreakerDirectory) throws -> Int32 {
+        try directory.openRegularFile(name, flags: O_RDONLY)
+    }
+
+    /// Opens (creating it) a lock file that also holds a little data: read and write.
+    /// - Throws: `StateStoreError`.
+    static func openLockFile(_ name: String, in directory: BreakerDirectory) throws -> Int32 {
+        try directory.openRegularFile(name, flags: O_RDWR | O_CREAT)
+    }
+
+    /// A second descriptor of `directory` (close-on-exec), owned by the caller.
+    /// - Throws: `StateStoreError.cannotOpen` when fcntl(2) fails.
+    static func duplicate(_ directory: BreakerDirectory) throws -> BreakerDirectory {
+        let copy = fcntl(directory.descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else {
+            throw StateStoreError.cannotOpen(path: directory.directoryPath, SystemError("fcntl", path: directory.directoryPath, errno: errno))
+        }
+        return BreakerDirectory(descriptor: copy, directoryPath: directory.directoryPath, sharedGroup: directory.sharedGroup)
+    }
+
+    /// unlinkat(2) of a file of `directory`.
+    /// - Returns: false when it was already gone (`ENOENT`).
+    /// - Throws: `SystemError` for another failure.
+    @discardableResult
+    static func remove(_ name: String, in directory: BreakerDirectory) throws(SystemError) -> Bool {
+        do {
+            try retryingInterrupts("unlink", path: directory.path(name)) { unlinkat(directory.descriptor, name, 0) }
+            return true
+        } catch where error.errno == ENOENT {
+            return false
+        }
+    }
+
+    /// The effective user: its uid and name (its number when it has no name).
+    static func effectiveUser() -> (id: UInt32, name: String) {
+        let user = geteuid()
+        return (UInt32(user), userName(user))
+    }
+}
+
+/// Calls an `open`-like function until it does not fail with `EINTR`.
+/// - Returns: the descriptor, or the failure's `errno`.
+private func openRetrying(_ body: () -> Int32) -> Result<Int32, QueueErrno> {
+    while true {
+        let descriptor = body()
+        if descriptor >= 0 { return .success(descriptor) }
+        let code = errno
+        if code != EINTR { return .failure(QueueErrno(code: code)) }
+    }
+}
+
+/// An `errno` value as the failure of a `Result`, matched by its number.
+private struct QueueErrno: Error {
+    var code: Int32
+    static func ~= (pattern: Int32, value: QueueErrno) -> Bool { pattern == value.code }
+}
+
+extension SystemError {
+    /// Whether this failure means "nothing with that name" (`ENOENT`).
+    var isMissing: Bool { errno == ENOENT }
+}
