@@ -1,12 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
-// The system calls of the queue's store (issue 18), kept in this one file so
-// that the platform layer can take them in whole. Each call that can be
-// interrupted goes through `retryingInterrupts`; every descriptor is opened
+// The system calls of the queue's store (issue 18). Each call that can be
+// interrupted goes through the platform layer's `valueOrError` or
+// `retryingInterrupts` (SystemCall.swift); every descriptor is opened
 // close-on-exec, relative to a directory descriptor, with `O_NOFOLLOW`.
 
 /// The system calls `QueueStore` needs, over directories opened as
@@ -27,14 +21,14 @@ enum QueueSystemCalls {
     static func openDirectory(_ name: String, in parent: BreakerDirectory, creating: Bool) throws -> BreakerDirectory? {
         let path = parent.path(name)
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-        var result = openRetrying { openat(parent.descriptor, name, flags) }
+        var result = valueOrError("open", path: path) { openat(parent.descriptor, name, flags) }
         if case .failure(ENOENT) = result, creating {
             if mkdirat(parent.descriptor, name, 0o700) == 0 {
                 try? parent.syncDirectory()
             } else if errno != EEXIST {
                 throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: path, errno: errno))
             }
-            result = openRetrying { openat(parent.descriptor, name, flags) }
+            result = valueOrError("open", path: path) { openat(parent.descriptor, name, flags) }
         }
         let descriptor: Int32
         switch result {
@@ -47,8 +41,8 @@ enum QueueSystemCalls {
         case .failure(ENOTDIR):
             if kind(of: name, in: parent.descriptor) == .symlink { throw StateStoreError.symlinkRefused(path: path) }
             throw StateStoreError.notADirectory(path: path)
-        case .failure(let code):
-            throw StateStoreError.cannotOpen(path: path, SystemError("open", path: path, errno: code.code))
+        case .failure(let error):
+            throw StateStoreError.cannotOpen(path: path, error)
         }
         do {
             if let group = parent.sharedGroup, creating {
@@ -236,23 +230,6 @@ enum QueueSystemCalls {
         let user = geteuid()
         return (UInt32(user), userName(user))
     }
-}
-
-/// Calls an `open`-like function until it does not fail with `EINTR`.
-/// - Returns: the descriptor, or the failure's `errno`.
-private func openRetrying(_ body: () -> Int32) -> Result<Int32, QueueErrno> {
-    while true {
-        let descriptor = body()
-        if descriptor >= 0 { return .success(descriptor) }
-        let code = errno
-        if code != EINTR { return .failure(QueueErrno(code: code)) }
-    }
-}
-
-/// An `errno` value as the failure of a `Result`, matched by its number.
-private struct QueueErrno: Error {
-    var code: Int32
-    static func ~= (pattern: Int32, value: QueueErrno) -> Bool { pattern == value.code }
 }
 
 extension SystemError {
