@@ -228,25 +228,25 @@ public struct BreakerRunner {
             // notes follow it at info level, or stand in for it.
             record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, cause: cause,
                    hooksFirst: runAdmissionHooks)
-            if case .ran(let run) = result.run, let lost = run.outputLost {
+            if case .ran(let run) = result.ending, let lost = run.outputLost {
                 // A reader that went away is said by SIGPIPE, as without the copy.
                 if lost.errno != EPIPE { logger.error("\(name): the call's output was lost (\(lost)); exiting 74") }
             } else {
                 keep(result, of: callSpecification, under: breaker)
             }
-            if force { logger.log(level: budget.take(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
-            if case .ran(let run) = result.run, run.timedOut, let timeout = breaker.timeout {
+            if force { logger.log(level: budget.takeLevel(), "\(name): forced past the breaker (\(snapshot.phase.name.rawValue))") }
+            if case .ran(let run) = result.ending, run.timedOut, let timeout = breaker.timeout {
                 // Only a process is killed; a network call is abandoned.
-                logger.log(level: budget.take(), "\(name): call timed out after \(DurationFormat.string(timeout))\(isNetwork ? "" : "; killed")")
-            } else if let cause, case .ran(let run) = result.run, run.termination != .exited(0) {
+                logger.log(level: budget.takeLevel(), "\(name): call timed out after \(DurationFormat.string(timeout))\(isNetwork ? "" : "; killed")")
+            } else if let cause, case .ran(let run) = result.ending, run.termination != .exited(0) {
                 // Said at the end of the invocation, unless a retry follows
                 // or a more notable line (an opening) was said meanwhile.
                 budget.hold("\(name): call failed: \(cause)")
             }
-            return (result.run, result.outcome)
+            return (RunResult(result.ending), result.outcome)
         case nil:
             let result = call(callSpecification, arguments: arguments, breaker: breaker)
-            return (result.run, result.outcome)
+            return (RunResult(result.ending), result.outcome)
         }
     }
 
@@ -262,19 +262,19 @@ public struct BreakerRunner {
         var checker = breaker
         checker.timeout = probe.timeout ?? breaker.timeout
         checker.slowCallDuration = nil
-        let result = call(probe.call, arguments: nil, breaker: checker, label: "probe", isBackground: true)
+        let result = call(probe.call, arguments: nil, breaker: checker, role: .probe, isBackground: true)
         record(result.outcome, ticket: ticket, breaker: breaker, openFor: result.retryAfter, releasing: &permit, hooksFirst: hooksFirst)
-        switch (result.run, result.outcome) {
+        switch (result.ending, result.outcome) {
         case (.ran(let run), _) where run.interruption != nil:
-            return (result.run, result.outcome)
+            return (RunResult(result.ending), result.outcome)
         case (.launchFailed, _):
-            return (result.run, result.outcome)
+            return (RunResult(result.ending), result.outcome)
         case (_, .success):
             logger.info("\(breaker.name): probe passed; running the call")
         case (_, .failure(let reason)):
-            logger.log(level: budget.take(), "\(breaker.name): probe failed (\(reason))")
+            logger.log(level: budget.takeLevel(), "\(breaker.name): probe failed (\(reason))")
         case (_, .ignored(let reason)):
-            logger.log(level: budget.take(), "\(breaker.name): probe ignored (\(reason))")
+            logger.log(level: budget.takeLevel(), "\(breaker.name): probe ignored (\(reason))")
         }
         return runOnce(callSpecification, arguments: arguments, under: breaker, force: false, allowsProbe: false)
     }
@@ -307,13 +307,13 @@ public struct BreakerRunner {
         }
     }
 
-    private func call(_ specification: CallSpecification, arguments: [String]?, breaker: BreakerConfiguration, label: String = "call", isBackground: Bool = false) -> CallResult {
+    private func call(_ specification: CallSpecification, arguments: [String]?, breaker: BreakerConfiguration, role: CallRole = .call, isBackground: Bool = false) -> CallResult {
         var call = specification.makeCall(arguments: arguments, registry: registry)
         if var process = call as? ProcessCall {
             process.supervisor = supervisor
             call = process
         }
-        let context = CallContext(breaker: breaker, environment: environment, label: label, isBackground: isBackground,
+        let context = CallContext(breaker: breaker, environment: environment, role: role, isBackground: isBackground,
                                   captureLimit: isBackground ? nil : breaker.cacheLimit, logger: logger)
         return call.run(context)
     }
@@ -404,10 +404,10 @@ public struct BreakerRunner {
                 (how, answered) = ("fallback failed", false)
             }
             if answered { countFallback(of: breaker) }
-            logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); \(how)")
+            logger.log(level: budget.takeLevel(), "\(breaker.name): rejected, \(describe(rejection, now: now)); \(how)")
             return .fellBack(rejection, answer)
         }
-        logger.log(level: budget.take(), "\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
+        logger.log(level: budget.takeLevel(), "\(breaker.name): rejected, \(describe(rejection, now: now)); exiting \(breaker.openExitCode)")
         return .rejected(rejection, exitCode: breaker.openExitCode)
     }
 

@@ -43,7 +43,7 @@ private struct ScriptedCall: CallKind {
         func run(_ context: CallContext) -> CallResult {
             let outcome: Outcome = call.succeeds ? .success : .failure(reason: "scripted to fail")
             let run = CallRun(termination: .exited(call.exitStatus), timedOut: false, interruption: nil, outcome: outcome)
-            return CallResult(run: .ran(run), outcome: outcome)
+            return CallResult(ending: .ran(run), outcome: outcome)
         }
     }
 }
