@@ -84,8 +84,19 @@ let package = Package(
         .executableTarget(name: "breaker-run-full", dependencies: ["BreakerRunCommandLine", "BreakerRunNetwork"]),
         // Records many calls on one breaker for bench/run.sh's history figures.
         .executableTarget(name: "breaker-run-bench-seed", dependencies: ["BreakerRunKit", "CircuitBreaker"], path: "bench/Seed"),
-        .testTarget(name: "CircuitBreakerTests", dependencies: ["CircuitBreaker"]),
-        .testTarget(name: "BreakerRunKitTests", dependencies: ["BreakerRunKit"]),
+        // What the tests share: an in-memory state backend, a scripted call
+        // kind, a clock moved by hand, recording streams and log, and the
+        // state machine's vocabulary. Used by the test targets only.
+        .target(
+            name: "BreakerRunTestSupport",
+            dependencies: [
+                "BreakerRunKit",
+                "CircuitBreaker",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "CircuitBreakerTests", dependencies: ["CircuitBreaker", "BreakerRunTestSupport"]),
+        .testTarget(name: "BreakerRunKitTests", dependencies: ["BreakerRunKit", "BreakerRunTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["breaker-run", "breaker-run-full"]),
     ],
     swiftLanguageModes: [.v6]

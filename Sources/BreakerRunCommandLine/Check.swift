@@ -24,14 +24,12 @@ extension BreakerRun {
         var name: String
 
         func run(with registry: KindRegistry) throws {
-            let context = try options.loadContext(only: [name], registry: registry)
-            let breaker = try context.breaker(name)
+            let session = try options.openSession(only: [name], registry: registry)
             let check: AdmissionCheck.Result
-            do {
-                check = try AdmissionCheck(store: context.store).answer(for: breaker)
+            do throws(UseCaseError) {
+                check = try session.check(name)
             } catch {
-                report(error)
-                throw ExitCode(ExitStatus.ioError.rawValue)
+                throw exitError(for: error)
             }
             if !options.quiet {
                 try output(AdmissionCheck.line(check.answer, phase: check.phase, name: name) + "\n")

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BreakerRunKit
-import CircuitBreaker
 
 extension BreakerRun {
     /// `breaker-run trip NAME [--for DURATION] [--hold] [--reason TEXT]`.
@@ -47,13 +46,12 @@ extension BreakerRun {
         }
 
         func run(with registry: KindRegistry) throws {
-            let context = try options.loadContext(only: [name], registry: registry)
-            let breaker = try context.breaker(name)
+            let session = try options.openSession(only: [name], registry: registry)
             let duration = try interval.map { try DurationParser.parse($0) }
-            let actor = InvokingUser.current()
-            let jitter = Double.random(in: 0..<1)
-            try update(context, breaker, action: "trip", by: actor) { state, now in
-                state.trip(at: now, for: duration, hold: hold, reason: reason, policy: breaker.policy, random: jitter, by: actor)
+            do throws(UseCaseError) {
+                try session.trip(name, for: duration, hold: hold, reason: reason)
+            } catch {
+                throw exitError(for: error)
             }
         }
     }
@@ -72,58 +70,13 @@ extension BreakerRun {
         var name: String
 
         func run(with registry: KindRegistry) throws {
-            let context = try options.loadContext(only: [name], registry: registry)
-            let breaker = try context.breaker(name)
-            let actor = InvokingUser.current()
-            try update(context, breaker, action: "reset", by: actor) { state, now in
-                state.reset(at: now, by: actor)
+            let session = try options.openSession(only: [name], registry: registry)
+            do throws(UseCaseError) {
+                try session.reset(name)
+            } catch {
+                throw exitError(for: error)
             }
         }
-    }
-}
-
-/// A locked update of one breaker's state that reports its transitions (and
-/// runs its hook) once they are stored, or exits 74 when the state cannot be
-/// written. An action that made no transition (a reset of a closed breaker,
-/// a trip of an open one) is recorded as one notice, with who did it, and
-/// runs no hook.
-private func update(_ context: Context, _ breaker: BreakerConfiguration, action: String, by actor: String,
-                    _ body: (inout BreakerState, Instant) -> Void) throws {
-    let (transitions, before, state, now): ([Transition], BreakerState, BreakerState, Instant)
-    do {
-        (transitions, before, state, now) = try context.store.update(breaker.name) { state, now in
-            let before = state
-            body(&state, now)
-            return (state.transitions(after: before.generation), before, state, now)
-        }
-    } catch {
-        report(error)
-        throw ExitCode(ExitStatus.ioError.rawValue)
-    }
-    guard transitions.isEmpty else {
-        TransitionReporter(logger: context.logger, environment: context.environment)
-            .report(transitions, of: breaker, state: state, at: now)
-        return
-    }
-    context.logger.notice(
-        "\(breaker.name): \(action) by \(actor): \(unchanged(breaker.name, from: before, to: state, at: now)); no transition",
-        metadata: ["event": "manual", "breaker": .string(breaker.name), "action": .string(action), "by": .string(actor)]
-    )
-}
-
-/// What a manual action that made no transition did, for its audit line.
-private func unchanged(_ name: String, from before: BreakerState, to after: BreakerState, at now: Instant) -> String {
-    switch (before.phase, after.phase) {
-    case (.closed, _):
-        "already closed (consecutive failures cleared)"
-    case (.held, _):
-        "held open until 'breaker-run reset \(name)'; left as it is"
-    case (_, .held):
-        "was open already; now held open until 'breaker-run reset \(name)'"
-    case (let old, .open(let until)) where old != after.phase:
-        "was open already; next trial moved to \(until.duration(since: now).secondsRoundedUp)s from now"
-    default:
-        "already open (next trial in \((after.retryAfter(at: now) ?? .zero).secondsRoundedUp)s); left as it is"
     }
 }
 

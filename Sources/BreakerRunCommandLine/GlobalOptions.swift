@@ -67,115 +67,62 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Everything a subcommand needs: configuration, state store, logger.
-    /// Exits 78 with every configuration error on standard error. When the
-    /// breakers acted on need a network plugin this binary lacks, hands over
-    /// to `breaker-run-full` (`Handover`), or exits 69 if it is missing.
+    /// The session of this invocation (`Session.open`): configuration,
+    /// state store, logger. Exits 78 with every configuration error on
+    /// standard error. When the breakers acted on need a network plugin
+    /// this binary lacks, hands over to `breaker-run-full` (`Handover`), or
+    /// exits 69 if it is missing.
     /// - Parameters:
-    ///   - only: the breakers the subcommand acts on, which a large
-    ///     configuration may read from the configuration cache without
-    ///     parsing the others; nil when it needs every breaker.
-    ///   - handsOver: false for a subcommand that reads or changes no
-    ///     breaker's state and runs no call (`validate`).
-    ///   - runsCalls: true for the subcommand that runs the calls and probes
-    ///     of the breakers in `only` (`run`): an `http` one needs the full
-    ///     binary; reading or changing a breaker's state needs it only for a
-    ///     PostgreSQL state.
-    ///   - isStrict: true for `validate`, which refuses any error anywhere.
-    ///     Otherwise a broken file stops only itself: an error that concerns
-    ///     neither the breakers in `only` nor the main file's own keys and
-    ///     `defaults` leaves the breakers concerned out, with one warning.
+    ///   - only: the breakers the subcommand acts on (`SessionOptions.only`).
+    ///   - handsOver: false for `validate` (`SessionOptions.handsOver`).
+    ///   - runsCalls: true for `run` (`SessionOptions.runsCalls`).
+    ///   - isStrict: true for `validate` (`SessionOptions.isStrict`).
     ///   - registry: the kinds and plugins of this binary.
-    func loadContext(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false, isStrict: Bool = false,
-                     registry: KindRegistry) throws -> Context {
-        let environment = ProcessEnvironment.current()
-        let isRoot = getuid() == 0
-        let configuration: Configuration
+    func openSession(only: Set<String>? = nil, handsOver: Bool = true, runsCalls: Bool = false, isStrict: Bool = false,
+                     registry: KindRegistry) throws -> Session {
+        var options = SessionOptions(configurationFile: config, stateDirectory: stateDirectory)
+        options.only = only
+        options.handsOver = handsOver
+        options.runsCalls = runsCalls
+        options.isStrict = isStrict
+        let isVerbose = verbose >= 2
         do {
-            configuration = try ConfigurationLoader.load(explicit: config, environment: environment, isRoot: isRoot,
-                                                         only: only, usesCache: true, isLenient: !isStrict, registry: registry)
-        } catch {
+            return try Session.open(options, registry: registry, environment: ProcessEnvironment.current(), isRoot: getuid() == 0,
+                                    makeLogger: makeLogger) { breakers, runningCalls in
+                try Handover.ifNeeded(for: breakers, runningCalls: runningCalls, isVerbose: isVerbose, registry: registry)
+            }
+        } catch SessionError.configuration(let error) {
             report(error)
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
-        if let first = configuration.ignoredProblems.first {
-            let more = configuration.ignoredProblems.count - 1
-            let others = more > 0 ? "and \(more) more problem\(more == 1 ? "" : "s"); " : ""
-            StandardOutput.writeError("breaker-run: warning: ignoring \(first) (\(others)run 'breaker-run validate')\n")
-        }
-        if handsOver {
-            let acted = only.map { $0.compactMap { configuration.breakers[$0] } } ?? Array(configuration.breakers.values)
-            try Handover.ifNeeded(for: acted, runningCalls: runsCalls, isVerbose: verbose >= 2, registry: registry)
-            // The metrics_file is rewritten with every breaker's state after
-            // any change, so it needs every breaker's backend.
-            if configuration.metricsFile != nil {
-                try Handover.ifNeeded(for: configuration.breakers.values, runningCalls: false, isVerbose: verbose >= 2, registry: registry)
-            }
-        }
-        let logger = makeLogger(configuration.log)
-        let directory = StateDirectory.resolve(option: stateDirectory, environment: environment, configured: configuration.stateDirectory, isRoot: isRoot,
-                                              configurationFiles: configuration.files)
-        logger.debug("configuration: \(configuration.files.joined(separator: ", ")); state directory: \(directory)")
-        let file = FileStateStore(directory: directory, clock: SystemClock()) { warning in
-            logger.warning("\(warning)")
-        }
-        var store = StateRouter(file: file, breakers: configuration.sortedBreakers, environment: environment,
-                                postgresql: registry.postgresql)
-        if let path = configuration.metricsFile {
-            // Every writer (run, trip, reset) goes through this store, so the
-            // file follows every change of state.
-            let metrics = MetricsFile(path: path, breakers: configuration.sortedBreakers, store: store, lockDirectory: directory)
-            store.setAfterWrite {
-                do {
-                    for (name, error) in try metrics.write() {
-                        logger.warning("metrics_file \(path): \(name) left out: \(error)")
-                    }
-                } catch {
-                    logger.warning("metrics_file \(path) not updated: \(error)")
-                }
-            }
-        }
-        return Context(configuration: configuration, stateDirectory: directory, store: store, logger: logger, environment: environment)
     }
 }
 
-/// A loaded configuration and the means to act on it.
-struct Context {
-    var configuration: Configuration
-    var stateDirectory: String
-    /// Every breaker's backend: files, or PostgreSQL where `state:` says so.
-    var store: StateRouter
-    var logger: Logger
-    var environment: [String: String]
-
-    /// The breaker named `name` as defined, its `${VAR}` values not read
-    /// (status, trip and reset run nothing, so a variable unset in this
-    /// shell must not stop them), or exit 78 naming the known ones.
-    func breaker(_ name: String) throws -> BreakerConfiguration {
-        do {
-            return try configuration.definition(named: name)
-        } catch {
-            report(error)
-            throw ExitCode(ExitStatus.configuration.rawValue)
-        }
-    }
-
-    /// The breaker named `name` ready to run, its `${VAR}` values read from
-    /// the environment, or exit 78 naming the unknown breaker or the unset
-    /// variable.
-    func runnableBreaker(_ name: String) throws -> BreakerConfiguration {
-        do {
-            return try configuration.breaker(named: name)
-        } catch {
-            report(error)
-            throw ExitCode(ExitStatus.configuration.rawValue)
-        }
+/// The exit of a use case that could not do what it was asked: its error
+/// on standard error and 78 (configuration) or 74 (state), or the usage
+/// error (64) of a `run` with nothing to run.
+/// - Parameter error: the use case's error.
+/// - Returns: the error to throw from `run()`.
+func exitError(for error: UseCaseError) -> any Error {
+    switch error {
+    case .configuration(let error):
+        report(error)
+        return ExitCode(ExitStatus.configuration.rawValue)
+    case .noConfiguredCall:
+        return ValidationError(error.description)
+    case .state(let error):
+        report(error)
+        return ExitCode(ExitStatus.ioError.rawValue)
     }
 }
 
 /// Prints an error as one or more `breaker-run: ` lines on standard error.
 func report(_ error: any Error) {
-    let text = String(describing: error)
+    reportLines(String(describing: error))
+}
+
+/// Prints `text` as one `breaker-run: ` line per line on standard error.
+func reportLines(_ text: String) {
     for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
         StandardOutput.writeError("breaker-run: \(line)\n")
     }

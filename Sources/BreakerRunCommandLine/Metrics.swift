@@ -16,10 +16,10 @@ extension BreakerRun {
         @OptionGroup var options: GlobalOptions
 
         func run(with registry: KindRegistry) throws {
-            let context = try options.loadContext(registry: registry)
+            let session = try options.openSession(registry: registry)
             // The readable breakers are printed even when one is not; that
             // one is reported, and the exit status is 74 (EX_IOERR).
-            let rendered = MetricsFile.render(context.configuration.sortedBreakers, from: context.store)
+            let rendered = session.metrics()
             try output(rendered.text)
             for (name, error) in rendered.unreadable {
                 StandardOutput.writeError("breaker-run: \(name): left out: \(error)\n")

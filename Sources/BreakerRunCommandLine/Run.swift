@@ -27,14 +27,12 @@ extension BreakerRun {
         var command: [String] = []
 
         func run(with registry: KindRegistry) throws {
-            let context = try options.loadContext(only: [name], runsCalls: true, registry: registry)
-            let breaker = try context.runnableBreaker(name)
-            guard let call = BreakerRunner.call(for: breaker, command: command) else {
-                throw ValidationError("breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'")
+            let session = try options.openSession(only: [name], runsCalls: true, registry: registry)
+            do throws(UseCaseError) {
+                Self.exit(for: try session.run(name, command: command, force: force))
+            } catch {
+                throw exitError(for: error)
             }
-            let runner = BreakerRunner(store: context.store, logger: context.logger, environment: context.environment, registry: registry)
-            let result = runner.run(call, under: breaker, force: force)
-            Self.exit(for: result)
         }
 
         /// Parses and runs `run` as `main(_:)` does, except that a command

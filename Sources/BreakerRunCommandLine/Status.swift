@@ -1,6 +1,5 @@
 import ArgumentParser
 import BreakerRunKit
-import CircuitBreaker
 import FoundationEssentials
 
 extension BreakerRun {
@@ -21,34 +20,24 @@ extension BreakerRun {
         var names: [String] = []
 
         func run(with registry: KindRegistry) throws {
-            let context = try options.loadContext(only: names.isEmpty ? nil : Set(names), registry: registry)
-            let selected = names.isEmpty ? context.configuration.breakerNames : names
-            let breakers = try selected.map { try context.breaker($0) }
+            let session = try options.openSession(only: names.isEmpty ? nil : Set(names), registry: registry)
+            let shown: StatusReport
+            do throws(UseCaseError) {
+                shown = try session.status(names)
+            } catch {
+                throw exitError(for: error)
+            }
             // One unreadable state does not hide the others: each breaker is
             // shown, or its error is, once: on stderr for the text (whose
             // row says only that the state could not be read), in the
             // document for --json; the exit status says (74) if any failed.
-            var entries: [StatusEntry] = breakers.map { breaker in
-                let name = breaker.name
-                do {
-                    let (state, now) = try context.store.read(name)
-                    return .status(BreakerStatus(name: name, state: state, now: now, policy: breaker.policy))
-                } catch {
-                    if !json { report(error) }
-                    return .error(name: name, message: String(describing: error))
-                }
+            let entries = shown.entries
+            if !json {
+                for case .error(_, let message) in entries { reportLines(message) }
             }
-            // A breaker left out for an error in its definition or its file
-            // is shown as such, so that it is not silently missing.
-            if names.isEmpty {
-                entries += context.configuration.brokenBreakers.keys.sorted().map { name in
-                    StatusEntry.broken(name: name, message: "\(context.configuration.brokenBreakers[name]![0]) (run 'breaker-run validate')")
-                }
-            }
-            // Which backend keeps each breaker, and where (never a password).
-            let locations = breakers.map { (name: $0.name, location: context.store.location(of: $0.name)) }
+            let locations = shown.locations
             if json {
-                var document = StatusDocument(configuration: context.configuration.files, stateDirectory: context.stateDirectory, breakers: entries)
+                var document = StatusDocument(configuration: session.configuration.files, stateDirectory: session.stateDirectory, breakers: entries)
                 document.stateBackends = Dictionary(uniqueKeysWithValues: locations.map { ($0.name, $0.location) })
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -59,44 +48,12 @@ extension BreakerRun {
                 let backendLines = backends.keys.sorted().map { location in
                     backends.count > 1 ? "\(location): \(backends[location, default: []].map(\.name).joined(separator: ", "))" : location
                 }
-                try output(StatusText.render(entries, configuration: context.configuration.files, stateDirectory: context.stateDirectory,
-                                             detailed: Set(names), backends: backendLines, colour: StatusText.usesColour(environment: context.environment)))
+                try output(StatusText.render(entries, configuration: session.configuration.files, stateDirectory: session.stateDirectory,
+                                             detailed: Set(names), backends: backendLines, colour: StatusText.usesColour(environment: session.environment)))
             }
             if entries.contains(where: \.isError) {
                 throw ExitCode(ExitStatus.ioError.rawValue)
             }
-        }
-    }
-}
-
-/// One breaker in `status`: its status, or why its state could not be read.
-enum StatusEntry: Encodable {
-    case status(BreakerStatus)
-    case error(name: String, message: String)
-    /// A breaker not loaded: its definition, or its file, has an error.
-    case broken(name: String, message: String)
-
-    var isError: Bool {
-        if case .error = self { return true }
-        return false
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case name, error, broken
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .status(let status):
-            try status.encode(to: encoder)
-        case .error(let name, let message):
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(message, forKey: .error)
-        case .broken(let name, let message):
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(message, forKey: .broken)
         }
     }
 }

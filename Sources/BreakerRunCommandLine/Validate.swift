@@ -23,8 +23,8 @@ extension BreakerRun {
             for skipped in ConfigurationLoader.skippedDropIns(explicit: options.config, environment: ProcessEnvironment.current(), isRoot: getuid() == 0) {
                 StandardOutput.writeError("breaker-run: \(skipped): warning: not read: only files named *.yaml in breakers.d are; rename it to end in .yaml or move it away\n")
             }
-            let context = try options.loadContext(handsOver: false, isStrict: true, registry: registry)
-            let configuration = context.configuration
+            let session = try options.openSession(handsOver: false, isStrict: true, registry: registry)
+            let configuration = session.configuration
             for warning in configuration.warnings + configuration.unsetVariableWarnings() {
                 StandardOutput.writeError("breaker-run: \(warning.location): warning: \(warning.message)\n")
             }
@@ -32,7 +32,7 @@ extension BreakerRun {
                 StandardOutput.writeError("breaker-run: warning: metrics_file \(path): the directory \(directory) does not exist; no metrics file is written until it does\n")
             }
             if printsEffectiveConfiguration {
-                try output(configuration.effectiveYAML(stateDirectoryInUse: context.stateDirectory))
+                try output(configuration.effectiveYAML(stateDirectoryInUse: session.stateDirectory))
                 return
             }
             let count = configuration.breakers.count

@@ -42,9 +42,9 @@ public struct HTTPCall: Call {
         do {
             request = try makeRequest(environment: context.environment)
         } catch {
-            context.logger.error("\(breaker.name): \(context.label): \(error)")
+            context.logger.error("\(breaker.name): \(context.role): \(error)")
             let outcome = Outcome.ignored(reason: "could not start: \(error)")
-            return CallResult(run: .ran(.network(exitStatus: ExitStatus.configuration.rawValue, outcome: outcome)), outcome: outcome)
+            return CallResult(ending: .ran(.network(exitStatus: ExitStatus.configuration.rawValue, outcome: outcome)), outcome: outcome)
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration(timeout: breaker.timeout))
         defer { try? client.syncShutdown() }
@@ -59,9 +59,9 @@ public struct HTTPCall: Call {
                 task.cancel()
                 _ = try? task.futureResult.wait()
                 let outcome = Outcome.ignored(reason: "interrupted by \(SignalName.of(signal))")
-                context.logger.notice("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(outcome.summary)")
+                context.logger.notice("\(breaker.name): \(context.role): \(specification.method) \(specification.url): \(outcome.summary)")
                 let run = CallRun(termination: .signaled(signal), timedOut: false, interruption: signal, outcome: outcome)
-                return CallResult(run: .ran(run), outcome: outcome)
+                return CallResult(ending: .ran(run), outcome: outcome)
             }
             response = try task.futureResult.wait()
         } catch {
@@ -73,10 +73,10 @@ public struct HTTPCall: Call {
             let cause = redaction.redact(failure.reason)
             let reason = failure.isTimeout ? "timeout after \(DurationFormat.string(elapsed)) (\(cause))" : cause
             // At info: the runner's one line at the default level carries the reason.
-            context.logger.info("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
+            context.logger.info("\(breaker.name): \(context.role): \(specification.method) \(specification.url): \(reason)")
             let outcome = Outcome.failure(reason: reason)
             let run = CallRun.network(exitStatus: failure.isTimeout ? ExitStatus.timedOut.rawValue : failure.status.rawValue, timedOut: failure.isTimeout, outcome: outcome)
-            return CallResult(run: .ran(run), outcome: outcome)
+            return CallResult(ending: .ran(run), outcome: outcome)
         }
         let duration = clock.now - started
         let status = Int(response.status.code)
@@ -94,11 +94,11 @@ public struct HTTPCall: Call {
         } else {
             outcome = .success
         }
-        context.logger.info("\(breaker.name): \(context.label): HTTP \(status), \(body.count) bytes in \(DurationFormat.string(duration)): \(outcome.summary)")
+        context.logger.info("\(breaker.name): \(context.role): HTTP \(status), \(body.count) bytes in \(DurationFormat.string(duration)): \(outcome.summary)")
         let isSuccessStatus = specification.expectStatus.contains(status) && !specification.ignoreStatus.contains(status)
         var exitStatus: Int32 = 0
         if case .failure(let reason) = outcome, !reason.hasPrefix("slow call") {
-            context.logger.info("\(breaker.name): \(context.label): \(specification.method) \(specification.url): \(reason)")
+            context.logger.info("\(breaker.name): \(context.role): \(specification.method) \(specification.url): \(reason)")
             exitStatus = ExitStatus.unexpectedResponse.rawValue
         } else if !isSuccessStatus {
             exitStatus = ExitStatus.unexpectedResponse.rawValue
@@ -118,7 +118,7 @@ public struct HTTPCall: Call {
             retryAfter = RetryAfter.parse(header, now: Self.wallSeconds()).map { min($0, specification.maxRetryAfter) }
         }
         let captured = context.captureLimit.flatMap { body.count <= $0 ? body : nil }
-        return CallResult(run: .ran(.network(exitStatus: exitStatus, outcome: outcome)), outcome: outcome,
+        return CallResult(ending: .ran(.network(exitStatus: exitStatus, outcome: outcome)), outcome: outcome,
                           retryAfter: retryAfter, output: outcome == .success ? captured : nil)
     }
 

@@ -1,3 +1,4 @@
+import BreakerRunTestSupport
 import CircuitBreaker
 import Testing
 

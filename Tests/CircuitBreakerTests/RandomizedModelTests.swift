@@ -1,19 +1,6 @@
+import BreakerRunTestSupport
 import CircuitBreaker
 import Testing
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seeded generator, so that
-/// a failing sequence can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Drives a breaker with random sequences of admissions, outcomes of calls in
 /// flight, time steps, trips and resets, the way many processes sharing one

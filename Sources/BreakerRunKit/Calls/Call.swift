@@ -17,8 +17,8 @@ public struct CallContext: Sendable {
     public var breaker: BreakerConfiguration
     /// breaker-run's environment, which `${VAR}` reads and the call inherits.
     public var environment: [String: String]
-    /// `call` or `probe`, for messages.
-    public var label: String
+    /// Whether this is the call itself or its probe, for messages.
+    public var role: CallRole
     /// Whether this is a background helper (a probe): a process call's output
     /// then goes to stderr, and a network call's body is not printed.
     public var isBackground: Bool
@@ -32,25 +32,58 @@ public struct CallContext: Sendable {
     /// - Parameters:
     ///   - breaker: the breaker.
     ///   - environment: breaker-run's environment.
-    ///   - label: `call` or `probe`.
+    ///   - role: the call itself, or its probe.
     ///   - isBackground: whether it is a background helper.
     ///   - captureLimit: the most stdout bytes to hand back, or nil for none.
     ///   - logger: where messages go.
-    public init(breaker: BreakerConfiguration, environment: [String: String], label: String = "call",
+    public init(breaker: BreakerConfiguration, environment: [String: String], role: CallRole = .call,
                 isBackground: Bool = false, captureLimit: Int? = nil, logger: Logger) {
         self.breaker = breaker
         self.environment = environment
-        self.label = label
+        self.role = role
         self.isBackground = isBackground
         self.captureLimit = captureLimit
         self.logger = logger
     }
 }
 
+/// What a call is to the run, for messages: the call itself, or the probe
+/// that stands in for it as a half-open trial.
+public enum CallRole: String, Sendable, CustomStringConvertible {
+    /// The call the breaker guards.
+    case call
+    /// The breaker's probe, run as the trial before the call.
+    case probe
+
+    /// `call` or `probe`, as messages name it.
+    public var description: String { rawValue }
+}
+
+/// How one call ended: it ran to its end (whatever its status), or it could
+/// not be started. A single call is never rejected nor answered by a
+/// fallback: those are endings of a whole run (`RunResult`).
+public enum CallEnding: Sendable, Equatable {
+    /// The call ran and ended so.
+    case ran(CallRun)
+    /// The call could not be started: not found (127) or not executable (126).
+    case launchFailed(LaunchError)
+}
+
+extension RunResult {
+    /// The run that ended as its one call did.
+    /// - Parameter ending: how the call ended.
+    public init(_ ending: CallEnding) {
+        switch ending {
+        case .ran(let run): self = .ran(run)
+        case .launchFailed(let error): self = .launchFailed(error)
+        }
+    }
+}
+
 /// How one call ended.
 public struct CallResult: Sendable {
-    /// How the run ended, for the exit status.
-    public var run: RunResult
+    /// How the call ended, for the exit status.
+    public var ending: CallEnding
     /// How the breaker classifies it.
     public var outcome: Outcome
     /// The open interval the service asked for (`Retry-After` of a 429 or
@@ -62,12 +95,12 @@ public struct CallResult: Sendable {
 
     /// Creates a result.
     /// - Parameters:
-    ///   - run: how the run ended.
+    ///   - ending: how the call ended.
     ///   - outcome: its classification.
     ///   - retryAfter: the open interval the service asked for, if any.
     ///   - output: the captured stdout, if any.
-    public init(run: RunResult, outcome: Outcome, retryAfter: Duration? = nil, output: [UInt8]? = nil) {
-        self.run = run
+    public init(ending: CallEnding, outcome: Outcome, retryAfter: Duration? = nil, output: [UInt8]? = nil) {
+        self.ending = ending
         self.outcome = outcome
         self.retryAfter = retryAfter
         self.output = output
@@ -84,7 +117,7 @@ struct UnavailableCall: Call {
         let error = NetworkPluginUnavailable(plugin: plugin, breaker: context.breaker.name)
         context.logger.error("\(error)")
         let outcome = Outcome.ignored(reason: "the \(plugin) plugin is missing")
-        return CallResult(run: .ran(.network(exitStatus: ExitStatus.unavailable.rawValue, outcome: outcome)), outcome: outcome)
+        return CallResult(ending: .ran(.network(exitStatus: ExitStatus.unavailable.rawValue, outcome: outcome)), outcome: outcome)
     }
 }
 

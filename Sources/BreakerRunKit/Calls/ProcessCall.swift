@@ -48,16 +48,16 @@ public struct ProcessCall: Call {
             let outcome = CallClassifier.classify(result, for: breaker)
             // The runner reports a call's timeout itself, within the
             // invocation's one line at the default level; a probe's is detail.
-            if result.timedOut, let timeout = breaker.timeout, context.label != "call" {
-                logger.info("\(breaker.name): \(context.label) timed out after \(DurationFormat.string(timeout)); killed")
+            if result.timedOut, let timeout = breaker.timeout, context.role != .call {
+                logger.info("\(breaker.name): \(context.role) timed out after \(DurationFormat.string(timeout)); killed")
             }
-            logger.info("\(breaker.name): \(context.label): \(outcome.summary) after \(DurationFormat.string(result.duration))")
+            logger.info("\(breaker.name): \(context.role): \(outcome.summary) after \(DurationFormat.string(result.duration))")
             let run = CallRun(termination: result.termination, timedOut: result.timedOut, interruption: result.interruption,
                               outcome: outcome, outputLost: tee?.lostBecause)
-            return CallResult(run: .ran(run), outcome: outcome, output: output)
+            return CallResult(ending: .ran(run), outcome: outcome, output: output)
         } catch {
-            logger.error("\(breaker.name): \(context.label == "call" ? "" : "\(context.label): ")\(error)")
-            return CallResult(run: .launchFailed(error), outcome: .ignored(reason: "could not start: \(error)"))
+            logger.error("\(breaker.name): \(context.role == .call ? "" : "\(context.role): ")\(error)")
+            return CallResult(ending: .launchFailed(error), outcome: .ignored(reason: "could not start: \(error)"))
         }
     }
 }

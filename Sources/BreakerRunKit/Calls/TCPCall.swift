@@ -33,8 +33,8 @@ public struct TCPCall: Call {
         let deadline = context.breaker.timeout.map { started + $0 }
         guard let watch = InterruptWatch() else {
             let outcome = Outcome.ignored(reason: "could not start: no pipe for the signal watch: \(String(cString: strerror(errno)))")
-            context.logger.error("\(context.breaker.name): \(context.label): \(outcome.summary)")
-            return CallResult(run: .ran(.network(exitStatus: ExitStatus.ioError.rawValue, outcome: outcome)), outcome: outcome)
+            context.logger.error("\(context.breaker.name): \(context.role): \(outcome.summary)")
+            return CallResult(ending: .ran(.network(exitStatus: ExitStatus.ioError.rawValue, outcome: outcome)), outcome: outcome)
         }
         let result = connect(deadline: deadline, clock: clock, watch: watch)
         watch.end()
@@ -62,8 +62,8 @@ public struct TCPCall: Call {
         }
         // At info, reason included: the runner's one line at the default
         // level carries the reason of a failure.
-        context.logger.info("\(breaker.name): \(context.label): \(outcome.summary) after \(DurationFormat.string(elapsed))")
-        return CallResult(run: .ran(run), outcome: outcome)
+        context.logger.info("\(breaker.name): \(context.role): \(outcome.summary) after \(DurationFormat.string(elapsed))")
+        return CallResult(ending: .ran(run), outcome: outcome)
     }
 
     private enum Attempt {

@@ -72,7 +72,7 @@ public struct TransitionReporter {
             // Entering half-open is a step on the way: the trial's outcome
             // (closed, or open again) is the line that matters, so that a
             // trial prints one line at the default level, not two.
-            let level: Logger.Level = transition.to == .halfOpen ? .info : (budget?.take() ?? .notice)
+            let level: Logger.Level = transition.to == .halfOpen ? .info : (budget?.takeLevel() ?? .notice)
             let last = transition.to == .open ? cause.map { "; last: \($0)" } ?? "" : ""
             logger.log(
                 level: level,
@@ -155,9 +155,10 @@ public final class LineBudget: @unchecked Sendable {
     /// Creates an unspent budget.
     public init() {}
 
-    /// The level for the next notable line: notice the first time, info after.
+    /// Spends the budget and says at which level to log the next notable
+    /// line: notice the first time, info after.
     /// - Returns: the level to log at.
-    public func take() -> Logger.Level {
+    public func takeLevel() -> Logger.Level {
         defer { isSpent = true }
         return isSpent ? .info : .notice
     }
@@ -179,6 +180,6 @@ public final class LineBudget: @unchecked Sendable {
     public func flush(to logger: Logger) {
         guard let line = held else { return }
         held = nil
-        logger.log(level: take(), "\(line)")
+        logger.log(level: takeLevel(), "\(line)")
     }
 }

@@ -1,4 +1,5 @@
 import BreakerRunKit
+import BreakerRunTestSupport
 import CircuitBreaker
 import Foundation
 import Logging
@@ -43,7 +44,7 @@ private struct ScriptedCall: CallKind {
         func run(_ context: CallContext) -> CallResult {
             let outcome: Outcome = call.succeeds ? .success : .failure(reason: "scripted to fail")
             let run = CallRun(termination: .exited(call.exitStatus), timedOut: false, interruption: nil, outcome: outcome)
-            return CallResult(run: .ran(run), outcome: outcome)
+            return CallResult(ending: .ran(run), outcome: outcome)
         }
     }
 }
@@ -138,6 +139,25 @@ private final class Output {
         #expect(String(decoding: output.bytes, as: UTF8.self) == "served by the test kind (svc)\n")
         let counts = try store.read("svc").0.counts
         #expect(counts == Counts(successes: 0, failures: 1, ignored: 0, rejected: 1, fallbacks: 1))
+    }
+
+    @Test func aCallKindAndAFallbackKindOfTheTestRunThroughTheSession() throws {
+        let fixture = try SessionFixture(yaml: Self.yaml, registry: Self.registry)
+
+        // The scripted failure runs, ends with its status and opens the breaker.
+        guard case .ran(let first) = try fixture.session.run("svc", command: [], force: false) else {
+            Issue.record("the call did not run")
+            return
+        }
+        #expect(first.termination == .exited(3))
+        #expect(try fixture.state(of: "svc").phase == .open)
+
+        // Rejected: no output kept, so the cached fallback passes to the test's.
+        let second = try fixture.session.run("svc", command: [], force: false)
+        #expect(second == .fellBack(.open(retryAfter: .seconds(3600)), .answered(exitCode: 0, how: "echoed back")))
+        #expect(fixture.streams.standardOutput == "served by the test kind (svc)\n")
+        #expect(try fixture.state(of: "svc").state.counts == Counts(successes: 0, failures: 1, ignored: 0, rejected: 1, fallbacks: 1))
+        #expect(fixture.log.messages(at: .notice).last == "svc: rejected, breaker is open (next trial in 3600s); echoed back")
     }
 
     @Test func theKindsPrintThemselvesAndLoadBackAsTheSame() throws {

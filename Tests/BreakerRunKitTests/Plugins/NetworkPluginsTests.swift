@@ -61,8 +61,8 @@ import Testing
         let call = try #require(breaker.call).makeCall(registry: .builtIn)
         let result = call.run(CallContext(breaker: breaker, environment: [:], logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
         #expect(result.outcome == .ignored(reason: "the http plugin is missing"))
-        guard case .ran(let run) = result.run else {
-            Issue.record("expected a call record, got \(result.run)")
+        guard case .ran(let run) = result.ending else {
+            Issue.record("expected a call record, got \(result.ending)")
             return
         }
         #expect(run.termination == .exited(ExitStatus.unavailable.rawValue))

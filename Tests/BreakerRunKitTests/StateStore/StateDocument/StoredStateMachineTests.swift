@@ -1,4 +1,5 @@
 import BreakerRunKit
+import BreakerRunTestSupport
 import CircuitBreaker
 import Foundation
 import Testing

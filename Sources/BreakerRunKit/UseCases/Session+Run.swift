@@ -1,0 +1,46 @@
+extension Session {
+    /// `run`: runs a call under breaker `name` (`BreakerRunner`).
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - command: the command given after `--`; empty for the breaker's
+    ///     configured call.
+    ///   - force: run even when the breaker is open (`run --force`).
+    /// - Returns: how the run ended, for the exit status (`RunResult`).
+    /// - Throws: `.configuration` for an unknown breaker or a `${VAR}` of it
+    ///   unset; `.noConfiguredCall` when neither a command nor a configured
+    ///   call is there. State faults are results, not errors
+    ///   (`on_state_error`).
+    public func run(_ name: String, command: [String], force: Bool) throws(UseCaseError) -> RunResult {
+        let breaker: BreakerConfiguration
+        do throws(ConfigurationError) {
+            breaker = try configuration.breaker(named: name)
+        } catch {
+            throw .configuration(error)
+        }
+        guard let call = BreakerRunner.call(for: breaker, command: command) else {
+            throw .noConfiguredCall(breaker: name)
+        }
+        return runner().run(call, under: breaker, force: force)
+    }
+
+    /// `check`: would a call to breaker `name` be admitted now? Writes nothing.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: what a call would meet, and the breaker's effective phase.
+    /// - Throws: `.configuration` for an unknown breaker; `.state` when
+    ///   the state, permits or slots cannot be read.
+    public func check(_ name: String) throws(UseCaseError) -> AdmissionCheck.Result {
+        let breaker = try definition(name)
+        do {
+            return try AdmissionCheck(store: store).answer(for: breaker)
+        } catch {
+            throw .state(error)
+        }
+    }
+
+    /// `metrics`: every breaker in the Prometheus text format.
+    /// - Returns: the text of the readable breakers, and the breakers left
+    ///   out with why (the exit status is then 74).
+    public func metrics() -> (text: String, unreadable: [(name: String, error: any Error)]) {
+        MetricsFile.render(configuration.sortedBreakers, from: store)
+    }
+}

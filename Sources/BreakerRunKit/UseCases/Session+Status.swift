@@ -1,0 +1,75 @@
+/// One breaker in `status`: its status, or why its state could not be read.
+public enum StatusEntry: Encodable, Sendable {
+    /// The breaker's status.
+    case status(BreakerStatus)
+    /// Its state could not be read; `message` is the error.
+    case error(name: String, message: String)
+    /// A breaker not loaded: its definition, or its file, has an error.
+    case broken(name: String, message: String)
+
+    /// Whether its state could not be read.
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, error, broken
+    }
+
+    /// Encodes the status, or `{"name": ..., "error"|"broken": ...}`.
+    /// - Throws: what the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .status(let status):
+            try status.encode(to: encoder)
+        case .error(let name, let message):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(message, forKey: .error)
+        case .broken(let name, let message):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(message, forKey: .broken)
+        }
+    }
+}
+
+/// What `status` shows: each breaker's entry, and which backend keeps it.
+public struct StatusReport {
+    /// The breakers asked for (every one when none was named), then the
+    /// broken ones when none was named.
+    public var entries: [StatusEntry]
+    /// Each breaker's backend and where it is (never a password), in the
+    /// order of `entries`.
+    public var locations: [(name: String, location: String)]
+}
+
+extension Session {
+    /// `status`: the breakers' effective state, counts and recent
+    /// transitions; never writes state. One unreadable state does not hide
+    /// the others: it is an `.error` entry.
+    /// - Parameter names: the breakers to show; empty for all, and then the
+    ///   broken ones too, so that none is silently missing.
+    /// - Returns: the entries and where each breaker's state is kept.
+    /// - Throws: `.configuration` for an unknown breaker.
+    public func status(_ names: [String]) throws(UseCaseError) -> StatusReport {
+        let selected = names.isEmpty ? configuration.breakerNames : names
+        var breakers: [BreakerConfiguration] = []
+        for name in selected { breakers.append(try definition(name)) }
+        var entries: [StatusEntry] = breakers.map { breaker in
+            do {
+                let (state, now) = try store.read(breaker.name)
+                return .status(BreakerStatus(name: breaker.name, state: state, now: now, policy: breaker.policy))
+            } catch {
+                return .error(name: breaker.name, message: String(describing: error))
+            }
+        }
+        if names.isEmpty {
+            entries += configuration.brokenBreakers.keys.sorted().map { name in
+                StatusEntry.broken(name: name, message: "\(configuration.brokenBreakers[name]?.first.map { "\($0)" } ?? "") (run 'breaker-run validate')")
+            }
+        }
+        return StatusReport(entries: entries, locations: breakers.map { (name: $0.name, location: store.location(of: $0.name)) })
+    }
+}
