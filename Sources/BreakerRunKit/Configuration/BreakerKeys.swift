@@ -196,6 +196,10 @@ enum BreakerKeys {
         },
         write: { .lines(timedCallLines($0.call, $0.timeout)) })
 
+    /// The calls a `failure_rate` window needs before it can trip, when it
+    /// sets no `minimum_calls`: 10.
+    static let failureRateMinimumCalls = 10
+
     static let failureRate = Key<FailureRate?>(
         "failure_rate", .trip, \.policy.failureRate, absent: "fail_max alone trips",
         doc: "Trip on the failure share over a window: {threshold, window, minimum_calls}.",
@@ -207,6 +211,10 @@ enum BreakerKeys {
             }
             return .value("{threshold: \(YAMLText.number(rate.threshold * 100))%, window: \(window), minimum_calls: \(rate.minimumCalls)}")
         })
+
+    /// The longest opening of a `backoff` that sets no `max`: 30 minutes
+    /// (its `multiplier` and `jitter` default to `Backoff.init`'s 2 and 0%).
+    static let backoffMax: Duration = .seconds(1800)
 
     static let backoff = Key<Backoff?>(
         "backoff", .trip, \.policy.backoff, absent: "every opening lasts reset_timeout",

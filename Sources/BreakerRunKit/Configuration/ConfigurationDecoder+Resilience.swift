@@ -121,7 +121,7 @@ extension ConfigurationDecoder {
         guard let pairs = mapping(node, key: "failure_rate", example: example) else { return nil }
         var threshold: Double?
         var window: FailureRate.Window?
-        var minimumCalls = 10
+        var minimumCalls = BreakerKeys.failureRateMinimumCalls
         var isValid = true
         for pair in pairs {
             let key = "failure_rate.\(pair.key)"
@@ -161,7 +161,7 @@ extension ConfigurationDecoder {
     /// a default (2, 30 minutes, 0%).
     mutating func backoff(_ node: YAMLNode) -> Backoff? {
         guard let pairs = mapping(node, key: "backoff", example: "{multiplier: 2, max: 30m, jitter: 10%}") else { return nil }
-        var backoff = Backoff(multiplier: 2, max: .seconds(1800), jitter: 0)
+        var backoff = Backoff(max: BreakerKeys.backoffMax)
         var isValid = true
         for pair in pairs {
             let key = "backoff.\(pair.key)"
