@@ -5,7 +5,8 @@ import CircuitBreaker
 package struct ConfigurationDecoder {
     /// Breaker keys of the design that a later version implements.
     static let futureBreakerKeys: [String] = []
-    static let topLevelKeys = ["version", "state_dir", "defaults", "breakers", "metrics_file", "log", "state"]
+    /// The top-level keys, from `TopLevelKeys`.
+    static var topLevelKeys: [String] { TopLevelKeys.all.map(\.name) }
     static let futureTopLevelKeys: [String] = []
     static let futureFallbackKeys: [String] = []
 
@@ -40,7 +41,7 @@ package struct ConfigurationDecoder {
         var fileDiagnosticCount = 0
         /// The diagnostics of each breaker's own definition, by name.
         var breakerDiagnostics: [String: [Diagnostic]] = [:]
-        /// Keys a drop-in may not set (`mainFileKeys`): an error whatever
+        /// Keys a drop-in may not set (`TopLevelKey.isMainFileOnly`): an error whatever
         /// breaker is asked for, since they would apply to every breaker.
         var misplacedKeys: [Diagnostic] = []
     }
@@ -49,16 +50,12 @@ package struct ConfigurationDecoder {
     /// The kinds that calls, probes, hooks and fallbacks are read as.
     let registry: KindRegistry
     /// Whether `file` is a drop-in of a `breakers.d` directory, which may
-    /// not set the keys that belong to the main file (`mainFileKeys`).
+    /// not set the keys that belong to the main file (`TopLevelKey.isMainFileOnly`).
     let isDropIn: Bool
     /// The problems found, in the order found.
     private(set) var diagnostics: [Diagnostic] = []
     /// What is allowed but probably not meant, for `validate`.
     private(set) var warnings: [Diagnostic] = []
-
-    /// The top-level keys only the main file may set: in a drop-in they
-    /// would move the state, the metrics or the log of every breaker.
-    static let mainFileKeys: Set<String> = ["state_dir", "state", "metrics_file", "log"]
 
     init(file: String, isDropIn: Bool = false, registry: KindRegistry) {
         self.file = file
@@ -67,72 +64,33 @@ package struct ConfigurationDecoder {
     }
 
     mutating func decode(_ root: YAMLNode) -> FileContents {
-        var contents = FileContents()
         guard case let .mapping(pairs) = root.content else {
+            var contents = FileContents()
             report(at: root.location, "the top level must be a mapping that starts with 'version: 1', not \(describe(root))")
             contents.fileDiagnosticCount = diagnostics.count
             return contents
         }
-        var defaults = BreakerFields()
-        var breakerPairs: [YAMLPair] = []
-        var hasVersion = false
+        var collected = TopLevelKey.Collected()
         for pair in pairs {
-            if isDropIn && Self.mainFileKeys.contains(pair.key) {
-                report(at: pair.keyLocation,
-                       "'\(pair.key)' belongs to the main file breakers.yaml, not to a drop-in in breakers.d (it would apply to every breaker); move it there or remove it")
-                contents.misplacedKeys.append(diagnostics[diagnostics.count - 1])
+            guard let key = TopLevelKeys.all.first(where: { $0.name == pair.key }) else {
+                unknownOrFuture(pair, known: Self.topLevelKeys, future: Self.futureTopLevelKeys, context: nil)
                 continue
             }
-            switch pair.key {
-            case "version":
-                hasVersion = true
-                if let version = integer(pair.value, key: "version", in: 0...Int.max, example: "1"), version != 1 {
-                    report(at: pair.value.location, "unsupported configuration version \(version); this breaker-run reads version 1")
-                }
-            case "state_dir":
-                if let path = string(pair.value, key: "state_dir", example: "/var/lib/breaker-run") {
-                    if path.isEmpty {
-                        report(at: pair.value.location, "'state_dir' is empty; name a directory such as /var/lib/breaker-run")
-                    } else {
-                        contents.stateDirectory = (absolutePath(path), pair.value.location)
-                    }
-                }
-            case "metrics_file":
-                if let path = string(pair.value, key: "metrics_file", example: "/var/lib/prometheus/node-exporter/breaker-run.prom") {
-                    if path.isEmpty {
-                        report(at: pair.value.location, "'metrics_file' is empty; name a file such as /var/lib/prometheus/node-exporter/breaker-run.prom")
-                    } else {
-                        contents.metricsFile = (absolutePath(path), pair.value.location)
-                    }
-                }
-            case "log":
-                if let text = string(pair.value, key: "log", example: "syslog") {
-                    if let destination = LogDestination(rawValue: text) {
-                        contents.log = (destination, pair.value.location)
-                    } else {
-                        report(at: pair.value.location, "'log' must be stderr or syslog, not '\(text)'")
-                    }
-                }
-            case "state":
-                contents.state = stateBackend(pair.value, key: "state")
-            case "defaults":
-                if let defaultPairs = mapping(pair.value, key: "defaults", example: "{fail_max: 3}") {
-                    defaults = fields(defaultPairs, context: "'defaults'", isDefaults: true)
-                    checkExitCodesApart(defaults, BreakerFields(), in: "'defaults'")
-                }
-            case "breakers":
-                if let found = mapping(pair.value, key: "breakers", example: "{db: {command: [pg_isready]}}") {
-                    breakerPairs = found
-                }
-            default:
-                unknownOrFuture(pair, known: Self.topLevelKeys, future: Self.futureTopLevelKeys, context: nil)
+            if isDropIn && key.isMainFileOnly {
+                report(at: pair.keyLocation,
+                       "'\(pair.key)' belongs to the main file breakers.yaml, not to a drop-in in breakers.d (it would apply to every breaker); move it there or remove it")
+                collected.contents.misplacedKeys.append(diagnostics[diagnostics.count - 1])
+                continue
             }
+            key.decode(&self, pair, &collected)
         }
-        if !hasVersion {
+        var contents = collected.contents
+        let defaults = collected.defaults
+        if !collected.hasVersion {
             report(at: root.location, "missing 'version: 1'; add it as the first line")
         }
         contents.fileDiagnosticCount = diagnostics.count
-        for pair in breakerPairs {
+        for pair in collected.breakerPairs {
             let before = diagnostics.count
             decodeBreaker(pair, defaults: defaults, into: &contents)
             if diagnostics.count > before {
@@ -184,7 +142,7 @@ package struct ConfigurationDecoder {
     /// `ignore_exit_codes` as the breaker (or `defaults`) has them, at the
     /// later of the two keys (the one written in `own` when the other comes
     /// from `defaults` or is built in): one status cannot be both.
-    private mutating func checkExitCodesApart(_ own: BreakerFields, _ defaults: BreakerFields, in context: String) {
+    mutating func checkExitCodesApart(_ own: BreakerFields, _ defaults: BreakerFields, in context: String) {
         let success = own.value(of: BreakerKeys.successExitCodes, over: defaults) ?? BreakerKeys.successExitCodes.defaultValue
         guard let ignore = own.value(of: BreakerKeys.ignoreExitCodes, over: defaults) else { return }
         let shared = success.ranges.lazy.flatMap { a in
@@ -197,7 +155,7 @@ package struct ConfigurationDecoder {
     }
 
     /// What one mapping sets: a breaker's (with its call) or `defaults`.
-    private mutating func fields(_ pairs: [YAMLPair], context: String, isDefaults: Bool) -> BreakerFields {
+    mutating func fields(_ pairs: [YAMLPair], context: String, isDefaults: Bool) -> BreakerFields {
         var fields = BreakerFields()
         var callKey: YAMLPair?
         for pair in pairs {

@@ -124,7 +124,23 @@ import Testing
         #expect(ProcessSpecification(arguments: ["true"], environment: [:]).killAfter == BreakerKeys.killAfter.defaultValue)
     }
 
+    @Test func theTopLevelKeysAreTheDeclaredOnesAndTheMainFileKeepsItsOwn() {
+        #expect(ConfigurationDecoder.topLevelKeys == ["version", "state_dir", "defaults", "breakers", "metrics_file", "log", "state"])
+        #expect(TopLevelKeys.all.filter(\.isMainFileOnly).map(\.name) == ["state_dir", "metrics_file", "log", "state"])
+    }
+
+    @Test(arguments: TopLevelKeys.all.map(\.name))
+    func aMisspelledTopLevelKeyIsRefusedWithTheDeclaredOneSuggested(_ name: String) throws {
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(yaml: "version: 1\n\(name)x: 1\nbreakers: {}\n", file: "b.yaml")
+        }
+        #expect(String(describing: error).contains("unknown top-level key '\(name)x'; did you mean '\(name)'?"), "\(error)")
+    }
+
     @Test func everyDeclarationHasOneLineOfDocumentation() {
+        for key in TopLevelKeys.all {
+            #expect(!key.doc.isEmpty && !key.doc.contains("\n") && key.doc.hasSuffix("."), "\(key.name)")
+        }
         for key in BreakerKeys.all {
             #expect(!key.doc.isEmpty && !key.doc.contains("\n") && key.doc.hasSuffix("."), "\(key.name)")
         }
