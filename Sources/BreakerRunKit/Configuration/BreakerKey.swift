@@ -78,7 +78,7 @@ struct BreakerFields {
     func value<Value>(of key: BreakerKeys.Key<Value>, over defaults: BreakerFields) -> Value? {
         guard let index = BreakerKeys.all.firstIndex(where: { $0.name == key.name }) else { return nil }
         let fields = sets(index) ? self : defaults.sets(index) ? defaults : nil
-        return fields?.values[keyPath: key.property]
+        return fields.map { key.get($0.values) }
     }
 }
 
@@ -97,8 +97,12 @@ extension BreakerKeys {
         let defaultValue: Value
         /// What it sets, in one line, with the unit of a duration.
         let doc: String
-        /// The property of the breaker it sets.
-        let property: WritableKeyPath<BreakerConfiguration, Value> & Sendable
+        /// Reads the property of the breaker it sets. (Closures, not a key
+        /// path: instantiating key paths at start-up costs every run more
+        /// than the whole decoding.)
+        let get: @Sendable (BreakerConfiguration) -> Value
+        /// Sets the property of the breaker it sets.
+        let set: @Sendable (inout BreakerConfiguration, Value) -> Void
         /// Reads a value: the decoder, the pair, the fields (for a key that
         /// keeps where it is written); nil after reporting an error.
         let read: @Sendable (inout ConfigurationDecoder, YAMLPair, inout BreakerFields) -> Value?
@@ -106,7 +110,8 @@ extension BreakerKeys {
         let write: @Sendable (Value) -> BreakerKey.Printed
 
         /// Declares a key with a built-in value.
-        init(_ name: String, _ group: BreakerKey.Group, _ property: WritableKeyPath<BreakerConfiguration, Value> & Sendable,
+        init(_ name: String, _ group: BreakerKey.Group,
+             get: @escaping @Sendable (BreakerConfiguration) -> Value, set: @escaping @Sendable (inout BreakerConfiguration, Value) -> Void,
              default defaultValue: Value, doc: String,
              read: @escaping @Sendable (inout ConfigurationDecoder, YAMLPair, inout BreakerFields) -> Value?,
              write: @escaping @Sendable (Value) -> BreakerKey.Printed) {
@@ -114,34 +119,36 @@ extension BreakerKeys {
             self.group = group
             self.defaultValue = defaultValue
             self.doc = doc
-            self.property = property
+            self.get = get
+            self.set = set
             self.read = read
             self.write = write
         }
 
         /// Declares a key that is unset unless written (an optional property).
         /// - Parameter absent: what no value means, as `validate --print` says it.
-        init<Wrapped>(_ name: String, _ group: BreakerKey.Group, _ property: WritableKeyPath<BreakerConfiguration, Wrapped?> & Sendable,
+        init<Wrapped>(_ name: String, _ group: BreakerKey.Group,
+                      get: @escaping @Sendable (BreakerConfiguration) -> Wrapped?, set: @escaping @Sendable (inout BreakerConfiguration, Wrapped?) -> Void,
                       absent: String, doc: String,
                       read: @escaping @Sendable (inout ConfigurationDecoder, YAMLPair, inout BreakerFields) -> Wrapped?,
                       write: @escaping @Sendable (Wrapped) -> BreakerKey.Printed) where Value == Wrapped? {
-            self.init(name, group, property, default: nil, doc: doc,
+            self.init(name, group, get: get, set: set, default: nil, doc: doc,
                       read: { decoder, pair, fields in read(&decoder, pair, &fields).map { .some($0) } },
                       write: { value in value.map(write) ?? .absent(absent) })
         }
 
         /// The key as `BreakerKeys.all` lists it.
         var erased: BreakerKey {
-            let property = property, read = read, write = write
+            let get = get, set = set, read = read, write = write
             return BreakerKey(
                 name: name, group: group, doc: doc,
                 decode: { decoder, pair, fields in
                     guard let value = read(&decoder, pair, &fields) else { return false }
-                    fields.values[keyPath: property] = value
+                    set(&fields.values, value)
                     return true
                 },
-                merge: { breaker, fields in breaker[keyPath: property] = fields.values[keyPath: property] },
-                print: { breaker in write(breaker[keyPath: property]) })
+                merge: { breaker, fields in set(&breaker, get(fields.values)) },
+                print: { breaker in write(get(breaker)) })
         }
     }
 }

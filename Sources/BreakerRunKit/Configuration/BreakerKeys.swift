@@ -26,51 +26,51 @@ enum BreakerKeys {
     static let printed: [BreakerKey] = all.enumerated().sorted { ($0.element.group, $0.offset) < ($1.element.group, $1.offset) }.map(\.element)
 
     static let description = Key<String?>(
-        "description", .about, \.description, absent: "none",
+        "description", .about, get: { $0.description }, set: { $0.description = $1 }, absent: "none",
         doc: "What the breaker guards, for people.",
         read: { decoder, pair, _ in decoder.string(pair.value, key: pair.key, example: "Card payments") },
         write: { .value(YAMLText.scalar($0)) })
 
     static let failMax = Key<Int>(
-        "fail_max", .trip, \.policy.failMax, default: 5,
+        "fail_max", .trip, get: { $0.policy.failMax }, set: { $0.policy.failMax = $1 }, default: 5,
         doc: "Trip after this many consecutive failures.",
         read: { decoder, pair, _ in decoder.integer(pair.value, key: pair.key, in: 1...Int(Int32.max), example: "5") },
         write: { .value("\($0)") })
 
     static let resetTimeout = Key<Duration>(
-        "reset_timeout", .trip, \.policy.resetTimeout, default: .seconds(60),
+        "reset_timeout", .trip, get: { $0.policy.resetTimeout }, set: { $0.policy.resetTimeout = $1 }, default: .seconds(60),
         doc: "How long the breaker stays open before a trial (a duration, default 60 seconds).",
         read: { decoder, pair, _ in decoder.duration(pair.value, key: pair.key, allowsZero: false) },
         write: { .value(YAMLText.duration($0)) })
 
     static let successThreshold = Key<Int>(
-        "success_threshold", .trip, \.policy.successThreshold, default: 1,
+        "success_threshold", .trip, get: { $0.policy.successThreshold }, set: { $0.policy.successThreshold = $1 }, default: 1,
         doc: "Successful trials needed to close the breaker.",
         read: { decoder, pair, _ in decoder.integer(pair.value, key: pair.key, in: 1...Int(Int32.max), example: "1") },
         write: { .value("\($0)") })
 
     static let halfOpenMaxCalls = Key<Int>(
-        "half_open_max_calls", .trip, \.policy.halfOpenMaxCalls, default: 1,
+        "half_open_max_calls", .trip, get: { $0.policy.halfOpenMaxCalls }, set: { $0.policy.halfOpenMaxCalls = $1 }, default: 1,
         doc: "Trial calls allowed at once, across all processes.",
         read: { decoder, pair, _ in decoder.integer(pair.value, key: pair.key, in: 1...Int(Int32.max), example: "1") },
         write: { .value("\($0)") })
 
     static let timeout = Key<Duration?>(
-        "timeout", .call, \.timeout, absent: "no limit",
+        "timeout", .call, get: { $0.timeout }, set: { $0.timeout = $1 }, absent: "no limit",
         doc: "How long the call may run before its process group gets SIGTERM (a duration).",
         read: { decoder, pair, _ in decoder.duration(pair.value, key: pair.key, allowsZero: false) },
         write: { .value(YAMLText.duration($0)) })
 
     @usableFromInline
     static let killAfter = Key<Duration>(
-        "kill_after", .call, \.killAfter, default: .seconds(5),
+        "kill_after", .call, get: { $0.killAfter }, set: { $0.killAfter = $1 }, default: .seconds(5),
         doc: "Grace between SIGTERM and SIGKILL after a timeout (a duration, default 5 seconds).",
         read: { decoder, pair, _ in decoder.duration(pair.value, key: pair.key, allowsZero: true) },
         write: { .value(YAMLText.duration($0)) })
 
     @usableFromInline
     static let successExitCodes = Key<ExitCodeSet>(
-        "success_exit_codes", .call, \.successExitCodes, default: ExitCodeSet([0...0]),
+        "success_exit_codes", .call, get: { $0.successExitCodes }, set: { $0.successExitCodes = $1 }, default: ExitCodeSet([0...0]),
         doc: "Exit statuses that count as success.",
         read: { decoder, pair, fields in
             fields.exitCodeLocations[pair.key] = pair.keyLocation
@@ -80,7 +80,7 @@ enum BreakerKeys {
 
     @usableFromInline
     static let ignoreExitCodes = Key<ExitCodeSet>(
-        "ignore_exit_codes", .call, \.ignoreExitCodes, default: ExitCodeSet([]),
+        "ignore_exit_codes", .call, get: { $0.ignoreExitCodes }, set: { $0.ignoreExitCodes = $1 }, default: ExitCodeSet([]),
         doc: "Exit statuses that count as neither success nor failure.",
         read: { decoder, pair, fields in
             fields.exitCodeLocations[pair.key] = pair.keyLocation
@@ -90,7 +90,7 @@ enum BreakerKeys {
 
     @usableFromInline
     static let openExitCode = Key<Int32>(
-        "open_exit_code", .call, \.openExitCode, default: 75,
+        "open_exit_code", .call, get: { $0.openExitCode }, set: { $0.openExitCode = $1 }, default: 75,
         doc: "The exit status of a rejected call with no fallback (75, EX_TEMPFAIL).",
         read: { decoder, pair, _ in decoder.integer(pair.value, key: pair.key, in: 0...255, example: "75").map { Int32($0) } },
         write: { .value("\($0)") })
@@ -121,13 +121,13 @@ enum BreakerKeys {
         })
 
     static let workingDirectory = Key<String?>(
-        "working_dir", .call, \.workingDirectory, absent: "breaker-run's own",
+        "working_dir", .call, get: { $0.workingDirectory }, set: { $0.workingDirectory = $1 }, absent: "breaker-run's own",
         doc: "The call's working directory.",
         read: { decoder, pair, _ in decoder.nonEmptyString(pair.value, key: pair.key, example: "/srv/app") },
         write: { .value(YAMLText.scalar($0)) })
 
     static let fallback = Key<[FallbackSpecification]>(
-        "fallback", .fallback, \.fallbacks, default: [],
+        "fallback", .fallback, get: { $0.fallbacks }, set: { $0.fallbacks = $1 }, default: [],
         doc: "What answers a rejected call: one fallback or a list, tried in order.",
         read: { decoder, pair, _ in decoder.fallbacks(pair.value) },
         write: { fallbacks in
@@ -138,13 +138,13 @@ enum BreakerKeys {
         })
 
     static let slowCallDuration = Key<Duration?>(
-        "slow_call_duration", .call, \.slowCallDuration, absent: "none",
+        "slow_call_duration", .call, get: { $0.slowCallDuration }, set: { $0.slowCallDuration = $1 }, absent: "none",
         doc: "A success slower than this counts as a failure in the statistics (a duration).",
         read: { decoder, pair, _ in decoder.duration(pair.value, key: pair.key, allowsZero: false) },
         write: { .value(YAMLText.duration($0)) })
 
     static let retry = Key<RetryPolicy?>(
-        "retry", .call, \.retry, absent: "one attempt",
+        "retry", .call, get: { $0.retry }, set: { $0.retry = $1 }, absent: "one attempt",
         doc: "Attempts inside the breaker: {attempts, delay, multiplier, max_delay, jitter}.",
         read: { decoder, pair, _ in decoder.retry(pair.value) },
         write: { retry in
@@ -177,7 +177,7 @@ enum BreakerKeys {
         print: { breaker in breaker.bulkhead.map { .value(YAMLText.duration($0.maxWait)) } ?? .hidden })
 
     static let probe = Key<Probe?>(
-        "probe", .call, \.probe, absent: "the real call is the trial",
+        "probe", .call, get: { $0.probe }, set: { $0.probe = $1 }, absent: "the real call is the trial",
         doc: "A cheap call run as the half-open trial instead of the real call, with its own timeout.",
         read: { decoder, pair, _ in
             decoder.timedCall(pair.value, key: pair.key, allowsNetwork: true).map { Probe(call: $0.call, timeout: $0.timeout) }
@@ -189,7 +189,7 @@ enum BreakerKeys {
     static let hookTimeout: Duration = .seconds(10)
 
     static let onTransition = Key<TransitionHook?>(
-        "on_transition", .call, \.onTransition, absent: "none",
+        "on_transition", .call, get: { $0.onTransition }, set: { $0.onTransition = $1 }, absent: "none",
         doc: "A command or shell run once per transition, with its timeout (a duration, default 10 seconds).",
         read: { decoder, pair, _ in
             decoder.timedCall(pair.value, key: pair.key).map { TransitionHook(call: $0.call, timeout: $0.timeout ?? hookTimeout) }
@@ -201,7 +201,7 @@ enum BreakerKeys {
     static let failureRateMinimumCalls = 10
 
     static let failureRate = Key<FailureRate?>(
-        "failure_rate", .trip, \.policy.failureRate, absent: "fail_max alone trips",
+        "failure_rate", .trip, get: { $0.policy.failureRate }, set: { $0.policy.failureRate = $1 }, absent: "fail_max alone trips",
         doc: "Trip on the failure share over a window: {threshold, window, minimum_calls}.",
         read: { decoder, pair, _ in decoder.failureRate(pair.value) },
         write: { rate in
@@ -217,7 +217,7 @@ enum BreakerKeys {
     static let backoffMax: Duration = .seconds(1800)
 
     static let backoff = Key<Backoff?>(
-        "backoff", .trip, \.policy.backoff, absent: "every opening lasts reset_timeout",
+        "backoff", .trip, get: { $0.policy.backoff }, set: { $0.policy.backoff = $1 }, absent: "every opening lasts reset_timeout",
         doc: "Longer openings after failed trials: {multiplier, max, jitter}.",
         read: { decoder, pair, _ in decoder.backoff(pair.value) },
         write: { backoff in
@@ -226,14 +226,14 @@ enum BreakerKeys {
 
     @usableFromInline
     static let onStateError = Key<StateErrorPolicy>(
-        "on_state_error", .call, \.onStateError, default: .failOpen,
+        "on_state_error", .call, get: { $0.onStateError }, set: { $0.onStateError = $1 }, default: .failOpen,
         doc: "What a state that cannot be read or written does: fail-open or fail-closed.",
         read: { decoder, pair, _ in decoder.stateErrorPolicy(pair.value, key: pair.key) },
         write: { .value($0.rawValue) })
 
     @usableFromInline
     static let state = Key<StateBackendConfiguration>(
-        "state", .call, \.state, default: .file,
+        "state", .call, get: { $0.state }, set: { $0.state = $1 }, default: .file,
         doc: "Where the state lives: {backend: file} or {backend: postgresql, url, ...}.",
         read: { decoder, pair, _ in decoder.stateBackend(pair.value, key: pair.key) },
         write: { .value($0.effectiveYAML) })
