@@ -69,10 +69,6 @@ enum ScalarLexer {
             }
         }
         // On bytes, not Characters: this runs for every duration of every breaker.
-        let units: [(name: [UInt8], milliseconds: Int64)] = [
-            (Array("d".utf8), 86_400_000), (Array("h".utf8), 3_600_000), (Array("m".utf8), 60_000),
-            (Array("s".utf8), 1_000), (Array("ms".utf8), 1),
-        ]
         let bytes = Array(text.utf8)
         var total: Int64 = 0
         var lastUnit = -1
@@ -90,16 +86,30 @@ enum ScalarLexer {
             while index < bytes.count, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[index] | 0x20) { index += 1 }
             let name = bytes[nameStart..<index]
             guard digitCount > 0, digitCount <= 15,
-                  let unit = units.firstIndex(where: { $0.name[...] == name }), unit > lastUnit else {
+                  let (unit, milliseconds) = durationUnit(name), unit > lastUnit else {
                 return .failure(.notANumber)
             }
             lastUnit = unit
-            let (part, overflow) = number.multipliedReportingOverflow(by: units[unit].milliseconds)
+            let (part, overflow) = number.multipliedReportingOverflow(by: milliseconds)
             let (sum, overflow2) = total.addingReportingOverflow(part)
             if overflow || overflow2 { return .failure(.tooLarge) }
             total = sum
         }
         return .success(total)
+    }
+
+    /// The unit of a duration named by `name`: its rank from the largest
+    /// (d, h, m, s, ms: each may follow only a larger one) and its length
+    /// in milliseconds. A switch, not a table: no allocation per duration.
+    private static func durationUnit(_ name: ArraySlice<UInt8>) -> (rank: Int, milliseconds: Int64)? {
+        switch (name.count, name.first) {
+        case (1, UInt8(ascii: "d")): (0, 86_400_000)
+        case (1, UInt8(ascii: "h")): (1, 3_600_000)
+        case (1, UInt8(ascii: "m")): (2, 60_000)
+        case (1, UInt8(ascii: "s")): (3, 1_000)
+        case (2, UInt8(ascii: "m")) where name.last == UInt8(ascii: "s"): (4, 1)
+        default: nil
+        }
     }
 
     /// Reads a plain decimal number such as `2` or `1.5`: digits and
