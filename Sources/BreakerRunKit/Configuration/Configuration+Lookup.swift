@@ -25,7 +25,7 @@ extension Configuration {
             throw .unknownBreakerInUnparsedFile(name: name, files: unparsedFiles)
         }
         let known = breakerNames
-        throw .unknownBreaker(name: name, known: known, suggestion: ConfigurationDecoder.nearest(to: name, in: known))
+        throw .unknownBreaker(name: name, known: known, suggestion: Suggestion.nearest(to: name, in: known))
     }
 
     /// Every variable that a breaker reads and `environment` does not set,

@@ -34,89 +34,26 @@ extension Configuration {
 }
 
 extension BreakerConfiguration {
-    /// The breaker's lines of `Configuration.effectiveYAML`.
+    /// The breaker's lines of `Configuration.effectiveYAML`: every key of
+    /// `BreakerKeys` in print order, the call after the first group.
     func effectiveYAMLLines(indent: String) -> [String] {
         let inner = indent + "  "
         var lines = ["\(indent)\(YAMLText.scalar(name)):  # defined at \(location)"]
-        func add(_ key: String, _ value: String) { lines.append("\(inner)\(key): \(value)") }
-        func absent(_ key: String, _ meaning: String) { lines.append("\(inner)# \(key): not set (\(meaning))") }
-        if let description { add("description", YAMLText.scalar(description)) } else { absent("description", "none") }
-        if let call {
-            lines += call.kind.effectiveYAMLLines().map { inner + $0 }
-        } else {
-            absent("command", "the command comes after -- on the command line")
-        }
-        add("fail_max", "\(policy.failMax)")
-        add("reset_timeout", YAMLText.duration(policy.resetTimeout))
-        add("success_threshold", "\(policy.successThreshold)")
-        add("half_open_max_calls", "\(policy.halfOpenMaxCalls)")
-        if let rate = policy.failureRate {
-            let window = switch rate.window {
-            case let .calls(calls): "\(calls)"
-            case let .duration(duration): YAMLText.duration(duration)
-            }
-            add("failure_rate", "{threshold: \(YAMLText.number(rate.threshold * 100))%, window: \(window), minimum_calls: \(rate.minimumCalls)}")
-        } else {
-            absent("failure_rate", "fail_max alone trips")
-        }
-        if let backoff = policy.backoff {
-            add("backoff", "{multiplier: \(YAMLText.number(backoff.multiplier)), max: \(YAMLText.duration(backoff.max)), jitter: \(YAMLText.number(backoff.jitter * 100))%}")
-        } else {
-            absent("backoff", "every opening lasts reset_timeout")
-        }
-        if let timeout { add("timeout", YAMLText.duration(timeout)) } else { absent("timeout", "no limit") }
-        add("kill_after", YAMLText.duration(killAfter))
-        add("success_exit_codes", successExitCodes.description)
-        add("ignore_exit_codes", ignoreExitCodes.description)
-        add("open_exit_code", "\(openExitCode)")
-        var environmentText: [String: String] = interpolatedEnvironment.mapValues(\.description)
-        for (key, value) in environment where environmentText[key] == nil {
-            environmentText[key] = InterpolatedString.escaped(value)
-        }
-        if environmentText.isEmpty {
-            add("env", "{}")
-        } else {
-            lines.append("\(inner)env:")
-            for key in environmentText.keys.sorted() {
-                lines.append("\(inner)  \(key): \(YAMLText.scalar(environmentText[key]!))")
-            }
-        }
-        if let workingDirectory { add("working_dir", YAMLText.scalar(workingDirectory)) } else {
-            absent("working_dir", "breaker-run's own")
-        }
-        if let slowCallDuration { add("slow_call_duration", YAMLText.duration(slowCallDuration)) } else {
-            absent("slow_call_duration", "none")
-        }
-        if let retry {
-            add("retry", "{attempts: \(retry.attempts), delay: \(YAMLText.duration(retry.delay)), multiplier: \(YAMLText.number(retry.multiplier)), "
-                + "max_delay: \(YAMLText.duration(retry.maxDelay)), jitter: \(YAMLText.number(retry.jitter * 100))%}")
-        } else {
-            absent("retry", "one attempt")
-        }
-        if let bulkhead {
-            add("max_concurrent", "\(bulkhead.maxConcurrent)")
-            add("max_wait", YAMLText.duration(bulkhead.maxWait))
-        } else {
-            absent("max_concurrent", "no limit")
-        }
-        func timedCall(_ key: String, _ call: CallSpecification, _ timeout: Duration?) {
-            lines.append("\(inner)\(key):")
-            lines += call.kind.effectiveYAMLLines().map { inner + "  " + $0 }
-            if let timeout { lines.append("\(inner)  timeout: \(YAMLText.duration(timeout))") }
-        }
-        if let probe { timedCall("probe", probe.call, probe.timeout) } else { absent("probe", "the real call is the trial") }
-        if let onTransition { timedCall("on_transition", onTransition.call, onTransition.timeout) } else { absent("on_transition", "none") }
-        add("on_state_error", onStateError.rawValue)
-        add("state", state.effectiveYAML)
-        if fallbacks.isEmpty {
-            add("fallback", "[]")
-        } else {
-            lines.append("\(inner)fallback:")
-            for fallback in fallbacks {
-                // A list item: the first line after "- ", the others under it.
-                for (index, line) in fallback.kind.effectiveYAMLLines().enumerated() {
-                    lines.append("\(inner)  \(index == 0 ? "- " : "  ")\(line)")
+        var hasCall = false
+        for key in BreakerKeys.printed {
+            if key.group > .about && !hasCall {
+                hasCall = true
+                if let call {
+                    lines += call.kind.effectiveYAMLLines().map { inner + $0 }
+                } else {
+                    lines.append("\(inner)# command: not set (the command comes after -- on the command line)")
                 }
+            }
+            switch key.print(self) {
+            case let .value(text): lines.append("\(inner)\(key.name): \(text)")
+            case let .lines(under): lines += ["\(inner)\(key.name):"] + under.map { "\(inner)  \($0)" }
+            case let .absent(meaning): lines.append("\(inner)# \(key.name): not set (\(meaning))")
+            case .hidden: break
             }
         }
         return lines

@@ -153,7 +153,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
     public var onStateError: StateErrorPolicy
     /// Where the state lives (`state:`, per breaker, in `defaults` or at the
     /// top of the file). Default `.file`.
-    public var state: StateBackendConfiguration = .file
+    public var state: StateBackendConfiguration = BreakerKeys.state.defaultValue
 
     /// Creates a breaker configuration; every parameter but the name and
     /// location defaults to DESIGN's default.
@@ -184,12 +184,12 @@ public struct BreakerConfiguration: Sendable, Equatable {
         location: SourceLocation,
         description: String? = nil,
         call: CallSpecification? = nil,
-        policy: Policy = Policy(),
+        policy: Policy = BreakerKeys.defaultPolicy,
         timeout: Duration? = nil,
-        killAfter: Duration = .seconds(5),
-        successExitCodes: ExitCodeSet = ExitCodeSet([0...0]),
-        ignoreExitCodes: ExitCodeSet = ExitCodeSet([]),
-        openExitCode: Int32 = 75,
+        killAfter: Duration = BreakerKeys.killAfter.defaultValue,
+        successExitCodes: ExitCodeSet = BreakerKeys.successExitCodes.defaultValue,
+        ignoreExitCodes: ExitCodeSet = BreakerKeys.ignoreExitCodes.defaultValue,
+        openExitCode: Int32 = BreakerKeys.openExitCode.defaultValue,
         environment: [String: String] = [:],
         interpolatedEnvironment: [String: InterpolatedString] = [:],
         workingDirectory: String? = nil,
@@ -199,7 +199,7 @@ public struct BreakerConfiguration: Sendable, Equatable {
         bulkhead: Bulkhead? = nil,
         probe: Probe? = nil,
         onTransition: TransitionHook? = nil,
-        onStateError: StateErrorPolicy = .failOpen
+        onStateError: StateErrorPolicy = BreakerKeys.onStateError.defaultValue
     ) {
         self.name = name
         self.location = location
@@ -255,7 +255,7 @@ public struct TransitionHook: Sendable, Equatable {
     /// - Parameters:
     ///   - call: what to run.
     ///   - timeout: its time limit.
-    public init(call: CallSpecification, timeout: Duration = .seconds(10)) {
+    public init(call: CallSpecification, timeout: Duration = BreakerKeys.hookTimeout) {
         self.call = call
         self.timeout = timeout
     }

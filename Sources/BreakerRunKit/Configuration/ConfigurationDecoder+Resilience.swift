@@ -45,13 +45,11 @@ extension ConfigurationDecoder {
     /// exactly).
     mutating func decimal(_ node: YAMLNode, key: String, in range: ClosedRange<Double>, example: String) -> Double? {
         let expected = "a number such as \(example)"
-        guard case let .scalar(text, isPlain) = node.content, isPlain, !node.isNull,
-              text.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), text.first.map { ("0"..."9").contains($0) } == true,
-              let value = Double(text) else {
+        guard case let .scalar(text, isPlain) = node.content, isPlain, !node.isNull, let (value, decimals) = ScalarLexer.decimal(text) else {
             report(at: node.location, "'\(key)' must be \(expected), not \(describe(node))")
             return nil
         }
-        guard range.contains(value), text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first.map({ $0.count <= 6 }) ?? true else {
+        guard range.contains(value), decimals <= 6 else {
             report(at: node.location, "'\(key)' must be from \(Int(range.lowerBound)) to \(Int(range.upperBound)), with at most 6 decimals, not \(text)")
             return nil
         }
@@ -64,10 +62,8 @@ extension ConfigurationDecoder {
             report(at: node.location, "'\(key)' must be a percentage such as \(example), not \(describe(node))")
             return nil
         }
-        let number = text.dropLast()
         // At most 4 decimals: what `validate --print` writes back exactly.
-        let decimals = number.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
-        guard !number.isEmpty, number.allSatisfy({ ("0"..."9").contains($0) || $0 == "." }), let value = Double(number), value <= 100, decimals <= 4 else {
+        guard let (value, decimals) = ScalarLexer.percentage(text), value <= 100, decimals <= 4 else {
             report(at: node.location, "'\(key)' must be a percentage from 0% to 100%, with at most 4 decimals, such as \(example), not '\(text)'")
             return nil
         }
@@ -125,7 +121,7 @@ extension ConfigurationDecoder {
         guard let pairs = mapping(node, key: "failure_rate", example: example) else { return nil }
         var threshold: Double?
         var window: FailureRate.Window?
-        var minimumCalls = 10
+        var minimumCalls = BreakerKeys.failureRateMinimumCalls
         var isValid = true
         for pair in pairs {
             let key = "failure_rate.\(pair.key)"
@@ -165,7 +161,7 @@ extension ConfigurationDecoder {
     /// a default (2, 30 minutes, 0%).
     mutating func backoff(_ node: YAMLNode) -> Backoff? {
         guard let pairs = mapping(node, key: "backoff", example: "{multiplier: 2, max: 30m, jitter: 10%}") else { return nil }
-        var backoff = Backoff(multiplier: 2, max: .seconds(1800), jitter: 0)
+        var backoff = Backoff(max: BreakerKeys.backoffMax)
         var isValid = true
         for pair in pairs {
             let key = "backoff.\(pair.key)"

@@ -44,7 +44,7 @@ extension ConfigurationDecoder {
             report(at: node.location, "'\(key)' must be \(expected), not the quoted string '\(text)'; remove the quotes")
             return nil
         }
-        switch Self.parseInteger(text) {
+        switch ScalarLexer.integer(text) {
         case let .success(value):
             guard range.contains(value) else {
                 report(at: node.location, "'\(key)' must be between \(range.lowerBound) and \(range.upperBound), not \(text)")
@@ -66,39 +66,6 @@ extension ConfigurationDecoder {
         }
     }
 
-    enum IntegerProblem: Error {
-        case leadingZero(String)
-        case sexagesimal(Int)
-        case notANumber
-        case tooLarge
-    }
-
-    /// Reads a decimal integer: an optional '-' and digits, no leading zero.
-    static func parseInteger(_ text: String) -> Result<Int, IntegerProblem> {
-        // The common case, on bytes: up to 18 digits cannot overflow an Int.
-        let utf8 = text.utf8
-        if (1...18).contains(utf8.count), utf8.count == 1 || utf8.first != UInt8(ascii: "0"),
-           utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let value = Int(text) {
-            return .success(value)
-        }
-        let isNegative = text.hasPrefix("-")
-        let digits = isNegative ? String(text.dropFirst()) : text
-        if !digits.isEmpty && digits.allSatisfy(\.isASCIIDigit) {
-            if digits.count > 1 && digits.hasPrefix("0") {
-                let trimmed = String(digits.drop { $0 == "0" })
-                return .failure(.leadingZero((isNegative ? "-" : "") + (trimmed.isEmpty ? "0" : trimmed)))
-            }
-            guard let value = Int(text) else { return .failure(.tooLarge) }
-            return .success(value)
-        }
-        let parts = digits.split(separator: ":", omittingEmptySubsequences: false)
-        if parts.count > 1, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) && $0.count <= 9 }) {
-            let value = parts.reduce(0) { $0 * 60 + Int($1)! }
-            return .failure(.sexagesimal(isNegative ? -value : value))
-        }
-        return .failure(.notANumber)
-    }
-
     /// The longest duration any key takes: 365 days, far below what an
     /// `Instant` holds (about 292 years of nanoseconds), so that no
     /// interval is ever clamped on its way.
@@ -111,7 +78,7 @@ extension ConfigurationDecoder {
         let range = "from \(allowsZero ? "0s" : "1ms") to \(DurationFormat.string(Self.longestDuration))"
         guard let (text, isPlain) = scalarText(node, key: key, expected: expected) else { return nil }
         let milliseconds: Int64
-        switch Self.parseDuration(text) {
+        switch ScalarLexer.duration(text) {
         case let .success(value):
             milliseconds = value
         case let .failure(problem):
@@ -120,7 +87,7 @@ extension ConfigurationDecoder {
                 report(at: node.location, "leading zero in '\(key)': write \(written) (octal is not supported)")
             case let .sexagesimal(seconds) where isPlain:
                 report(at: node.location,
-                       "'\(key)' is written in base 60 ('\(text)'), which is not supported: for a duration write \(Self.format(seconds: seconds))")
+                       "'\(key)' is written in base 60 ('\(text)'), which is not supported: for a duration write \(ScalarLexer.format(seconds: seconds))")
             case .tooLarge:
                 report(at: node.location, "'\(key)' must be \(range), not \(text)")
             default:
@@ -137,66 +104,6 @@ extension ConfigurationDecoder {
             return nil
         }
         return .milliseconds(milliseconds)
-    }
-
-    /// Writes whole seconds with units: 90 → `1m30s`.
-    static func format(seconds: Int) -> String {
-        if seconds == 0 { return "0s" }
-        var rest = seconds
-        var text = ""
-        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] where rest >= size {
-            text += "\(rest / size)\(unit)"
-            rest %= size
-        }
-        return text
-    }
-
-    /// Reads `500ms`, `30s`, `1m30s`, `2h`, `1d` (units from largest to
-    /// smallest, each once) or a bare whole number of seconds, in milliseconds.
-    static func parseDuration(_ text: String) -> Result<Int64, IntegerProblem> {
-        if text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) || text.utf8.contains(UInt8(ascii: ":")) {
-            switch parseInteger(text) {
-            case let .success(seconds) where seconds >= 0:
-                let (value, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
-                return overflow ? .failure(.tooLarge) : .success(value)
-            case .success:
-                return .failure(.notANumber)
-            case let .failure(problem):
-                return .failure(problem)
-            }
-        }
-        // On bytes, not Characters: this runs for every duration of every breaker.
-        let units: [(name: [UInt8], milliseconds: Int64)] = [
-            (Array("d".utf8), 86_400_000), (Array("h".utf8), 3_600_000), (Array("m".utf8), 60_000),
-            (Array("s".utf8), 1_000), (Array("ms".utf8), 1),
-        ]
-        let bytes = Array(text.utf8)
-        var total: Int64 = 0
-        var lastUnit = -1
-        var index = 0
-        guard !bytes.isEmpty else { return .failure(.notANumber) }
-        while index < bytes.count {
-            var number: Int64 = 0
-            let digitsStart = index
-            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]), index - digitsStart < 16 {
-                number = number * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
-                index += 1
-            }
-            let digitCount = index - digitsStart
-            let nameStart = index
-            while index < bytes.count, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[index] | 0x20) { index += 1 }
-            let name = bytes[nameStart..<index]
-            guard digitCount > 0, digitCount <= 15,
-                  let unit = units.firstIndex(where: { $0.name[...] == name }), unit > lastUnit else {
-                return .failure(.notANumber)
-            }
-            lastUnit = unit
-            let (part, overflow) = number.multipliedReportingOverflow(by: units[unit].milliseconds)
-            let (sum, overflow2) = total.addingReportingOverflow(part)
-            if overflow || overflow2 { return .failure(.tooLarge) }
-            total = sum
-        }
-        return .success(total)
     }
 
     package mutating func string(_ node: YAMLNode, key: String, example: String) -> String? {
@@ -286,7 +193,7 @@ extension ConfigurationDecoder {
         }
         var values: [Int] = []
         for bound in bounds {
-            switch Self.parseInteger(bound) {
+            switch ScalarLexer.integer(bound) {
             case let .success(value) where (0...maximum).contains(value):
                 values.append(value)
             case .success:
@@ -320,10 +227,6 @@ extension ConfigurationDecoder {
             return nil
         }
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 extension ConfigurationDecoder {

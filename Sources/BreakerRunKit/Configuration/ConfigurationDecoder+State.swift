@@ -98,11 +98,14 @@ extension ConfigurationDecoder {
                 report(at: node.location, "'\(key).ca_file' is used only with sslmode: verify-full; set it, or remove ca_file")
                 return nil
             }
-            return .postgresql(PostgreSQLSettings(
-                host: parsed.host, port: parsed.port ?? 5432, user: parsed.user, database: parsed.database,
-                schema: schema ?? "breaker_run", passwordFile: passwordFile.map { absolutePath($0) },
-                sslMode: sslMode ?? .prefer, caFile: caFile.map { absolutePath($0) },
-                connectTimeout: connectTimeout ?? .seconds(5)))
+            // The keys not written keep the defaults of `PostgreSQLSettings.init`.
+            var settings = PostgreSQLSettings(host: parsed.host, user: parsed.user, database: parsed.database,
+                                              passwordFile: passwordFile.map { absolutePath($0) }, caFile: caFile.map { absolutePath($0) })
+            if let port = parsed.port { settings.port = port }
+            if let schema { settings.schema = schema }
+            if let sslMode { settings.sslMode = sslMode }
+            if let connectTimeout { settings.connectTimeout = connectTimeout }
+            return .postgresql(settings)
         default:
             report(at: node.location, "'\(key)' needs 'backend: file' or 'backend: postgresql', such as \(example)")
             return nil

@@ -20,7 +20,7 @@ extension ConfigurationDecoder {
             digits = text.dropLast(suffix.count)
             unit = factor
         }
-        guard case let .success(value) = Self.parseInteger(String(digits)), value > 0, value <= Self.largestSize / unit else {
+        guard case let .success(value) = ScalarLexer.integer(String(digits)), value > 0, value <= Self.largestSize / unit else {
             report(at: node.location, "'\(key)' must be a size from 1 byte to 1GiB such as \(example) or 65536, not '\(text)'")
             return nil
         }

@@ -8,7 +8,7 @@ public enum DurationParser {
     /// - Returns: the duration, with millisecond resolution.
     /// - Throws: `DurationParser.Invalid` when the text is not a duration.
     public static func parse(_ text: String) throws(Invalid) -> Duration {
-        switch ConfigurationDecoder.parseDuration(text) {
+        switch ScalarLexer.duration(text) {
         case .success(let milliseconds): return .milliseconds(milliseconds)
         case .failure: throw Invalid(text: text)
         }

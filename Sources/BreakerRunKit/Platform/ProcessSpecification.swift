@@ -39,7 +39,7 @@ public struct ProcessSpecification: Sendable, Equatable {
         environment: [String: String],
         workingDirectory: String? = nil,
         timeout: Duration? = nil,
-        killAfter: Duration = .seconds(5),
+        killAfter: Duration = BreakerKeys.killAfter.defaultValue,
         isBackground: Bool = false
     ) {
         self.arguments = arguments

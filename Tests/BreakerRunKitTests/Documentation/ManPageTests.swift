@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// breaker-run.yaml(5) documents every key the decoder reads: the test
-/// compares the page with the decoder's own lists, nested ones included.
+/// compares the page with the keys' declarations (`TopLevelKeys`,
+/// `BreakerKeys`, the registered kinds) and the decoder's nested lists.
 /// (breaker-run(1) is compared with the command definitions by
 /// EndToEndTests' CommandManPageTests, from the binary's own help dump.)
 @Suite struct ManPageTests {
@@ -57,7 +58,8 @@ import Testing
     @Test func theConfigurationPageDocumentsEveryTopLevelAndBreakerKey() throws {
         let page = try Self.page("breaker-run.yaml.5")
         let items = Self.items(page)
-        for key in ConfigurationDecoder.topLevelKeys + ConfigurationDecoder(file: "", registry: .builtIn).breakerKeys {
+        let declared = TopLevelKeys.all.map(\.name) + BreakerKeys.all.map(\.name) + KindRegistry.builtIn.callKinds.map { $0.key }
+        for key in declared {
             #expect(items.contains(key), "breaker-run.yaml(5) has no '.It Cm \(key)'")
         }
         let fallback = try #require(Self.item("fallback", in: page), "breaker-run.yaml(5) has no fallback item")
