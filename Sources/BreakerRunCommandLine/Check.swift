@@ -32,7 +32,7 @@ extension BreakerRun {
                 throw exitError(for: error)
             }
             if !options.quiet {
-                try output(AdmissionCheck.line(check.answer, phase: check.phase, name: name) + "\n")
+                try output(AdmissionCheck.line(check.answer, circuitState: check.circuitState, name: name) + "\n")
             }
             if case .rejected = check.answer {
                 throw ExitCode(ExitStatus.rejected.rawValue)

@@ -99,7 +99,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     /// - Throws: `PostgresStateStoreError` when the server cannot be reached
     ///   in time or a statement fails (the transaction is then rolled back,
     ///   or dies with the connection); anything `body` throws.
-    public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+    public func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
         let (result, wrote) = try { () throws -> (T, Bool) in
             let connection = try connected()
             try execute(connection, "BEGIN", "BEGIN")
@@ -143,7 +143,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     /// Repaired fields are warned about as `update` does, and left for the
     /// next `update` to write back.
     /// - Throws: `PostgresStateStoreError`.
-    public func read(_ name: String) throws -> (BreakerState, Instant) {
+    public func read(_ name: String) throws -> (BreakerRecord, Instant) {
         let connection = try connected()
         let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1", "reading the state", [name])
         let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
@@ -326,7 +326,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     ///   an object or has a newer format.
     private func decodeState(_ text: String?, breaker: String, now: Instant) throws -> StateDocumentCodec.Decoded {
         guard let text else {
-            return StateDocumentCodec.Decoded(state: BreakerState())
+            return StateDocumentCodec.Decoded(state: BreakerRecord())
         }
         switch codec.decode(Array(text.utf8), at: now, place: "state of breaker \(breaker) at \(settings.url) (schema \(schema))") {
         case .success(let decoded):
@@ -338,7 +338,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         }
     }
 
-    private func encodeState(_ state: BreakerState, breaker: String) throws -> String {
+    private func encodeState(_ state: BreakerRecord, breaker: String) throws -> String {
         do {
             return String(decoding: try codec.encode(state), as: UTF8.self)
         } catch {

@@ -86,7 +86,7 @@ public final class InMemoryStateBackend: StateBackend, @unchecked Sendable {
     /// - Throws: the error given to `breakDown(with:)`; what `body` throws
     ///   (nothing is written then); `StateStoreError`-like failures of the
     ///   codec as `InMemoryStateError`.
-    public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+    public func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         if let fault = storage.fault { throw fault }
@@ -102,7 +102,7 @@ public final class InMemoryStateBackend: StateBackend, @unchecked Sendable {
     /// Reads breaker `name`'s state without changing it.
     /// - Throws: the error given to `breakDown(with:)`; `InMemoryStateError`
     ///   for a document the codec cannot use.
-    public func read(_ name: String) throws -> (BreakerState, Instant) {
+    public func read(_ name: String) throws -> (BreakerRecord, Instant) {
         lock.lock()
         defer { lock.unlock() }
         if let fault = storage.fault { throw fault }
@@ -110,8 +110,8 @@ public final class InMemoryStateBackend: StateBackend, @unchecked Sendable {
         return (try decoded(storage.documents[name], of: name, at: now), now)
     }
 
-    private func decoded(_ bytes: [UInt8]?, of name: String, at now: Instant) throws -> BreakerState {
-        guard let bytes else { return BreakerState() }
+    private func decoded(_ bytes: [UInt8]?, of name: String, at now: Instant) throws -> BreakerRecord {
+        guard let bytes else { return BreakerRecord() }
         switch codec.decode(bytes, at: now, place: "state of breaker \(name) in memory") {
         case .success(let decoded): return decoded.state
         case .failure(let failure): throw InMemoryStateError(breaker: name, failure: "\(failure)")

@@ -62,12 +62,12 @@ public struct SessionFixture {
         (session.configuration.breakers[name]?.probe?.call.kind as? ScriptedCall)?.script
     }
 
-    /// Breaker `name`'s state and phase as of now.
+    /// Breaker `name`'s state and circuit state as of now.
     /// - Parameter name: the breaker's name.
-    /// - Returns: the stored state, and its effective phase's name.
+    /// - Returns: the stored state, and its effective circuit state's name.
     /// - Throws: what the backend throws.
-    public func state(of name: String) throws -> (state: BreakerState, phase: StateName) {
+    public func state(of name: String) throws -> (state: BreakerRecord, circuitState: CircuitState.Name) {
         let (state, now) = try store.read(name)
-        return (state, state.effectivePhase(at: now).name)
+        return (state, state.effectiveCircuitState(at: now).name)
     }
 }

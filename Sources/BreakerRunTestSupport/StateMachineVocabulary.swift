@@ -49,7 +49,7 @@ extension Admission {
     }
 }
 
-extension BreakerState {
+extension BreakerRecord {
     /// Admits a call, granting a trial permit when asked (or not, per `permit`).
     /// - Parameters:
     ///   - now: the current time.
@@ -80,8 +80,8 @@ extension BreakerState {
     ///   - now: when it opened.
     ///   - policy: the breaker's rules.
     /// - Returns: the open state.
-    public static func opened(at now: Instant, policy: Policy) -> BreakerState {
-        var state = BreakerState()
+    public static func opened(at now: Instant, policy: Policy) -> BreakerRecord {
+        var state = BreakerRecord()
         for _ in 0..<policy.failMax {
             state.call(failure, at: now, policy: policy)
         }

@@ -6,7 +6,7 @@
 /// the quantity that grows is resilience4j's `IntervalBiFunction` for the
 /// wait in open state.
 ///
-/// The rules, as `BreakerState` applies them:
+/// The rules, as `BreakerRecord` applies them:
 /// - an opening from closed waits `resetTimeout`;
 /// - each reopen after a failed trial (or a failed forced call while open or
 ///   half-open) waits the previous base interval times `multiplier`, at most

@@ -47,7 +47,7 @@ public struct Policy: Sendable, Equatable {
 
     /// The longest open interval the rules can give: `resetTimeout`, or with
     /// backoff its cap times (1 + jitter). A `trip --for` may give longer;
-    /// pass the larger of the two to `BreakerState.clamp(to:longestInterval:)`.
+    /// pass the larger of the two to `BreakerRecord.clamp(to:longestInterval:)`.
     public var longestOpenInterval: Duration {
         guard let backoff else { return resetTimeout }
         let cap = Double(backoff.cap(resetTimeout: resetTimeout).nanoseconds)

@@ -1,16 +1,8 @@
-/// The three states of the pattern, as names: what `status` prints and what
-/// transitions are made of.
-public enum StateName: String, Sendable, CaseIterable {
-    /// Calls run; failures are counted.
-    case closed
-    /// Calls are rejected without running.
-    case open
-    /// A limited number of trial calls run.
-    case halfOpen = "half-open"
-}
-
-/// Where a breaker stands, with the data that each state needs.
-public enum Phase: Sendable, Equatable {
+/// Where a breaker stands, with the data that each state needs: the
+/// pattern's closed, open and half-open states (`Name`), with an open
+/// breaker's end of interval, the operator's hold, and a half-open
+/// breaker's successful trials.
+public enum CircuitState: Sendable, Equatable {
     /// Calls run.
     case closed
     /// Calls are rejected until `until`, when a trial is allowed.
@@ -22,8 +14,19 @@ public enum Phase: Sendable, Equatable {
     /// entered half-open.
     case halfOpen(successes: Int)
 
+    /// The three states of the pattern, as names: what `status` prints and
+    /// what transitions are made of.
+    public enum Name: String, Sendable, CaseIterable {
+        /// Calls run; failures are counted.
+        case closed
+        /// Calls are rejected without running.
+        case open
+        /// A limited number of trial calls run.
+        case halfOpen = "half-open"
+    }
+
     /// The name of this state: a held breaker is open.
-    public var name: StateName {
+    public var name: Name {
         switch self {
         case .closed: .closed
         case .open, .held: .open
@@ -106,9 +109,9 @@ public enum Admission: Sendable, Equatable {
 /// One change of state, kept in the breaker's recent history.
 public struct Transition: Sendable, Equatable {
     /// The state left.
-    public var from: StateName
+    public var from: CircuitState.Name
     /// The state entered.
-    public var to: StateName
+    public var to: CircuitState.Name
     /// When it happened.
     public var at: Instant
     /// Why, in a few words ("3 consecutive failures", "manual", "trial succeeded").
@@ -127,7 +130,7 @@ public struct Transition: Sendable, Equatable {
     ///   - reason: why, in a few words.
     ///   - generation: the generation it started.
     ///   - actor: who made it by hand, or nil.
-    public init(from: StateName, to: StateName, at: Instant, reason: String, generation: UInt64, actor: String? = nil) {
+    public init(from: CircuitState.Name, to: CircuitState.Name, at: Instant, reason: String, generation: UInt64, actor: String? = nil) {
         self.from = from
         self.to = to
         self.at = at

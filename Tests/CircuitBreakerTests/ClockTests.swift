@@ -12,9 +12,9 @@ struct ClockTests {
     }
 
     @Test func anOpenIntervalKeepsWhatIsLeftOfItOnTheNewBootClock() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(1000), policy: policy)
-        #expect(state.phase == .open(until: t(1060)))
+        #expect(state.circuitState == .open(until: t(1060)))
 
         let now = afterReboot(wall: 1010)
         state.rebase(toBootOf: now)
@@ -25,20 +25,20 @@ struct ClockTests {
         #expect(state.openedAt == now + .seconds(-10))
         #expect(state.lastFailureAt == now + .seconds(-10))
         #expect(state.recentTransitions.last?.at == now + .seconds(-10))
-        #expect(state.effectivePhase(at: now + .seconds(49.9)).name == .open)
-        #expect(state.effectivePhase(at: now + .seconds(50)) == .halfOpen(successes: 0))
+        #expect(state.effectiveCircuitState(at: now + .seconds(49.9)).name == .open)
+        #expect(state.effectiveCircuitState(at: now + .seconds(50)) == .halfOpen(successes: 0))
     }
 
     @Test func anIntervalThatEndedBeforeTheRebootAllowsATrialAtOnce() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(1000), policy: policy)
         let now = afterReboot(wall: 5000)
         state.rebase(toBootOf: now)
-        #expect(state.effectivePhase(at: now) == .halfOpen(successes: 0))
+        #expect(state.effectiveCircuitState(at: now) == .halfOpen(successes: 0))
     }
 
     @Test func aStoredWallTimeInTheFutureIsMeasuredFromNowAtMost() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(1000), policy: policy)
         let now = afterReboot(wall: 400) // the wall clock was 600 s fast before
         state.rebase(toBootOf: now)
@@ -50,24 +50,24 @@ struct ClockTests {
     }
 
     @Test func aHeldBreakerStaysHeldAcrossAReboot() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(1000), hold: true, policy: policy)
         let now = afterReboot(wall: 2000)
         state.rebase(toBootOf: now)
-        #expect(state.phase == .held)
+        #expect(state.circuitState == .held)
         #expect(state.openedAt == now + .seconds(-1000))
     }
 
     @Test func clampCutsAnUntilTooFarAhead() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), for: .seconds(86_400), policy: policy)
         state.clamp(to: t(10), longestInterval: .seconds(300))
-        #expect(state.phase == .open(until: t(310)))
+        #expect(state.circuitState == .open(until: t(310)))
         #expect(state.openedAt == t(0))
     }
 
     @Test func clampLeavesAnIntervalWithinTheLongest() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), for: .seconds(200), policy: policy)
         let before = state
         state.clamp(to: t(10), longestInterval: .seconds(300))
@@ -75,11 +75,11 @@ struct ClockTests {
     }
 
     @Test func clampBringsInstantsAheadOfNowBackToNow() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(500), policy: policy)
         state.clamp(to: t(100), longestInterval: .seconds(60))
         #expect(state.openedAt == t(100))
         #expect(state.lastFailureAt == t(100))
-        #expect(state.phase == .open(until: t(160)))
+        #expect(state.circuitState == .open(until: t(160)))
     }
 }

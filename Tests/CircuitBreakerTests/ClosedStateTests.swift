@@ -5,8 +5,8 @@ import Testing
 @Suite("Closed breaker")
 struct ClosedStateTests {
     @Test func newBreakerIsClosedAtGenerationZero() {
-        let state = BreakerState()
-        #expect(state.phase == .closed)
+        let state = BreakerRecord()
+        #expect(state.circuitState == .closed)
         #expect(state.generation == 0)
         #expect(state.consecutiveFailures == 0)
         #expect(state.openedAt == nil)
@@ -15,7 +15,7 @@ struct ClosedStateTests {
     }
 
     @Test func closedAdmitsWithoutAskingForATrialPermit() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         var asked = false
         let admission = state.admit(at: t(0), policy: Policy()) {
             asked = true
@@ -29,16 +29,16 @@ struct ClosedStateTests {
     @Test(arguments: [1, 2, 3, 5, 10])
     func opensAfterFailMaxConsecutiveFailures(failMax: Int) {
         let policy = Policy(failMax: failMax, resetTimeout: .seconds(30))
-        var state = BreakerState()
+        var state = BreakerRecord()
         for i in 0..<(failMax - 1) {
             state.call(failure, at: t(Double(i)), policy: policy)
-            #expect(state.phase == .closed, "opened after only \(i + 1) failures")
+            #expect(state.circuitState == .closed, "opened after only \(i + 1) failures")
         }
         #expect(state.consecutiveFailures == failMax - 1)
 
         let last = t(Double(failMax))
         state.call(failure, at: last, policy: policy)
-        #expect(state.phase == .open(until: last + .seconds(30)))
+        #expect(state.circuitState == .open(until: last + .seconds(30)))
         #expect(state.openedAt == last)
         #expect(state.generation == 1)
         #expect(state.recentTransitions.map(\.from) == [.closed])
@@ -51,34 +51,34 @@ struct ClosedStateTests {
 
     @Test func aSuccessResetsTheConsecutiveCount() {
         let policy = Policy(failMax: 3)
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(0), policy: policy)
         state.call(failure, at: t(1), policy: policy)
         state.call(.success, at: t(2), policy: policy)
         #expect(state.consecutiveFailures == 0)
         state.call(failure, at: t(3), policy: policy)
         state.call(failure, at: t(4), policy: policy)
-        #expect(state.phase == .closed, "failures on both sides of a success are not consecutive")
+        #expect(state.circuitState == .closed, "failures on both sides of a success are not consecutive")
         state.call(failure, at: t(5), policy: policy)
-        #expect(state.phase.name == .open)
+        #expect(state.circuitState.name == .open)
     }
 
     @Test func ignoredOutcomesNeitherCountNorResetTheRun() {
         let policy = Policy(failMax: 3)
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(0), policy: policy)
         state.call(failure, at: t(1), policy: policy)
         state.call(ignored, at: t(2), policy: policy)
         #expect(state.consecutiveFailures == 2)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.counts.ignored == 1)
         state.call(failure, at: t(3), policy: policy)
-        #expect(state.phase.name == .open)
+        #expect(state.circuitState.name == .open)
     }
 
     @Test func countsAddUpToTheRecordedCalls() {
         let policy = Policy(failMax: 100)
-        var state = BreakerState()
+        var state = BreakerRecord()
         let outcomes: [Outcome] = [.success, failure, ignored, .success, failure, .success, ignored, .success]
         for (i, outcome) in outcomes.enumerated() {
             state.call(outcome, at: t(Double(i)), policy: policy)

@@ -80,14 +80,14 @@ struct FailureRateTests {
     @Test(arguments: cases)
     func theRateOpensTheBreakerExactlyWhenItShould(_ row: RateCase) throws {
         let policy = Self.policy(row.rule)
-        var state = BreakerState()
+        var state = BreakerRecord()
         for (letter, seconds) in zip(row.outcomes, row.times) {
-            #expect(state.phase == .closed, "opened before the last outcome")
+            #expect(state.circuitState == .closed, "opened before the last outcome")
             let ticket = try #require(state.admit(at: t(seconds), policy: policy).ticket)
             state.record(Self.outcome(letter), for: ticket, at: t(seconds), policy: policy)
         }
         let last = try #require(row.times.last)
-        #expect(state.phase == (row.opens ? .open(until: t(last + 60)) : .closed))
+        #expect(state.circuitState == (row.opens ? .open(until: t(last + 60)) : .closed))
         if row.opens {
             #expect(state.openedAt == t(last))
             #expect(state.consecutiveFailures < policy.failMax, "the rate opened it, not fail_max")
@@ -100,7 +100,7 @@ struct FailureRateTests {
 
     @Test func eitherRuleOpensAndFailMaxNamesItselfFirst() {
         let policy = Policy(failMax: 2, resetTimeout: .seconds(60), failureRate: Self.lastFour)
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(.success, at: t(0), policy: policy)
         state.call(failure, at: t(1), policy: policy)
         state.call(failure, at: t(2), policy: policy)
@@ -109,25 +109,25 @@ struct FailureRateTests {
 
     @Test func theWindowIsClearedOnEveryTransition() throws {
         let policy = Self.policy(Self.lastFour)
-        var state = BreakerState()
+        var state = BreakerRecord()
         for letter in "ffss" { state.call(Self.outcome(letter), at: t(0), policy: policy) }
-        #expect(state.phase.name == .open)
+        #expect(state.circuitState.name == .open)
         #expect(state.failureRateTotals(at: t(0), policy: policy) == WindowTotals(calls: 0, failures: 0))
 
         let trial = try #require(state.admit(at: t(60), policy: policy).ticket)
         state.record(.success, for: trial, at: t(60), policy: policy)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.failureRateTotals(at: t(60), policy: policy) == WindowTotals(calls: 0, failures: 0))
         // Three more calls do not reach the minimum: the four before the trip are gone.
         for letter in "ffs" { state.call(Self.outcome(letter), at: t(61), policy: policy) }
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.failureRateTotals(at: t(61), policy: policy) == WindowTotals(calls: 3, failures: 2))
     }
 
     @Test(arguments: [FailureRateTests.lastFour, FailureRateTests.tenMinutes])
     func aStaleOutcomeDoesNotEnterTheWindow(rule: FailureRate) throws {
         let policy = Self.policy(rule)
-        var state = BreakerState()
+        var state = BreakerRecord()
         let late = try #require(state.admit(at: t(0), policy: policy).ticket)
         state.trip(at: t(1), policy: policy)
         state.reset(at: t(2))
@@ -139,7 +139,7 @@ struct FailureRateTests {
 
     @Test func theTotalsAgeOutOfATimeWindowWithoutNewCalls() {
         let policy = Self.policy(Self.tenMinutes)
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(0), policy: policy)
         state.call(.success, at: t(300), policy: policy)
         #expect(state.failureRateTotals(at: t(300), policy: policy) == WindowTotals(calls: 2, failures: 1))
@@ -149,21 +149,21 @@ struct FailureRateTests {
     }
 
     @Test func aCountWindowMadeSmallerKeepsItsLatestOutcomes() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         let wide = Self.policy(FailureRate(threshold: 0.9, window: .calls(10), minimumCalls: 10))
         for letter in "ffssss" { state.call(Self.outcome(letter), at: t(0), policy: wide) }
         let narrow = Self.policy(FailureRate(threshold: 0.5, window: .calls(4), minimumCalls: 4))
         #expect(state.failureRateTotals(at: t(1), policy: narrow) == WindowTotals(calls: 4, failures: 0))
         state.call(failure, at: t(1), policy: narrow)
         state.call(failure, at: t(1), policy: narrow)
-        #expect(state.phase.name == .open, "s, s, f, f over the last 4 calls")
+        #expect(state.circuitState.name == .open, "s, s, f, f over the last 4 calls")
     }
 
     @Test func aRebootEmptiesATimeWindowButKeepsACountWindow() {
         let reboot = Instant(monotonicNanoseconds: 5_000_000_000, wallNanoseconds: wallOrigin + 2_000_000_000_000)
         for (rule, kept) in [(Self.tenMinutes, 0), (Self.lastFour, 3)] {
             let policy = Self.policy(rule)
-            var state = BreakerState()
+            var state = BreakerRecord()
             for letter in "ffs" { state.call(Self.outcome(letter), at: t(1000), policy: policy) }
             state.rebase(toBootOf: reboot)
             #expect(state.failureRateTotals(at: reboot, policy: policy)?.calls == kept)

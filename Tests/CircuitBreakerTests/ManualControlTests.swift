@@ -7,9 +7,9 @@ struct ManualControlTests {
     let policy = Policy(failMax: 3, resetTimeout: .seconds(60))
 
     @Test func tripOpensForTheResetTimeout() throws {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(5), policy: policy)
-        #expect(state.phase == .open(until: t(65)))
+        #expect(state.circuitState == .open(until: t(65)))
         #expect(state.openedAt == t(5))
         #expect(state.openReason == "manual")
         #expect(state.recentTransitions == [Transition(from: .closed, to: .open, at: t(5), reason: "manual", generation: 1)])
@@ -17,43 +17,43 @@ struct ManualControlTests {
 
     @Test(arguments: [1.0, 10, 3600])
     func tripForOverridesTheInterval(seconds: Double) {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(5), for: .seconds(seconds), reason: "maintenance", policy: policy)
-        #expect(state.phase == .open(until: t(5 + seconds)))
+        #expect(state.circuitState == .open(until: t(5 + seconds)))
         #expect(state.openReason == "maintenance")
-        #expect(state.effectivePhase(at: t(5 + seconds)) == .halfOpen(successes: 0))
-        #expect(state.effectivePhase(at: t(4.999 + seconds)).name == .open)
+        #expect(state.effectiveCircuitState(at: t(5 + seconds)) == .halfOpen(successes: 0))
+        #expect(state.effectiveCircuitState(at: t(4.999 + seconds)).name == .open)
     }
 
     @Test func aHeldBreakerRejectsPastAnyTimeUntilReset() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), hold: true, policy: policy)
-        #expect(state.phase == .held)
-        #expect(state.phase.name == .open)
+        #expect(state.circuitState == .held)
+        #expect(state.circuitState.name == .open)
         #expect(state.openedAt == t(0))
         for seconds in [1.0, 60, 61, 86_400, 10_000_000] {
-            #expect(state.effectivePhase(at: t(seconds)) == .held)
+            #expect(state.effectiveCircuitState(at: t(seconds)) == .held)
             #expect(state.admit(at: t(seconds), policy: policy) == .rejected(.held))
         }
         #expect(state.counts.rejected == 5)
         state.reset(at: t(10_000_001))
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.admit(at: t(10_000_002), policy: policy).ticket != nil)
     }
 
     @Test(arguments: [Outcome.success, failure, ignored])
     func aForcedCallDoesNotReleaseAHold(outcome: Outcome) {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), hold: true, policy: policy)
         let ticket = state.admitForced(at: t(100))
         #expect(ticket.isForced)
         state.record(outcome, for: ticket, at: t(101), policy: policy)
-        #expect(state.phase == .held)
+        #expect(state.circuitState == .held)
         #expect(state.generation == 1)
     }
 
     @Test func resetClearsConsecutiveFailuresAndKeepsLifetimeCounts() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(.success, at: t(0), policy: policy)
         state.call(failure, at: t(1), policy: policy)
         state.call(failure, at: t(2), policy: policy)
@@ -64,35 +64,35 @@ struct ManualControlTests {
         state.reset(at: t(4))
         #expect(state.consecutiveFailures == 0)
         #expect(state.counts == counts)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.generation == 0, "a reset of a closed breaker is no transition")
         #expect(state.recentTransitions.isEmpty)
     }
 
     @Test func resetClosesAnOpenBreakerAtOnce() {
-        var state = BreakerState.opened(at: t(0), policy: policy)
+        var state = BreakerRecord.opened(at: t(0), policy: policy)
         state.reset(at: t(1))
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.consecutiveFailures == 0)
         #expect(state.admit(at: t(1), policy: policy).ticket?.isTrial == false)
     }
 
     @Test func aForcedSuccessOnAnOpenBreakerCloses() {
-        var state = BreakerState.opened(at: t(0), policy: policy)
+        var state = BreakerRecord.opened(at: t(0), policy: policy)
         let ticket = state.admitForced(at: t(10))
         #expect(ticket == Ticket(generation: 1, isTrial: true, isForced: true))
         #expect(state.counts.rejected == 0)
         state.record(.success, for: ticket, at: t(11), policy: policy)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.consecutiveFailures == 0)
         #expect(state.recentTransitions.last?.reason == "forced call succeeded")
     }
 
     @Test func aForcedFailureOnAnOpenBreakerReopensAnew() {
-        var state = BreakerState.opened(at: t(0), policy: policy)
+        var state = BreakerRecord.opened(at: t(0), policy: policy)
         let ticket = state.admitForced(at: t(10))
         state.record(failure, for: ticket, at: t(11), policy: policy)
-        #expect(state.phase == .open(until: t(71)))
+        #expect(state.circuitState == .open(until: t(71)))
         #expect(state.openedAt == t(11))
         #expect(state.openReason == "forced call failed")
         #expect(state.generation == 2)
@@ -100,25 +100,25 @@ struct ManualControlTests {
 
     @Test func aForcedSuccessInHalfOpenClosesWhateverTheThreshold() {
         let policy = Policy(failMax: 1, resetTimeout: .seconds(10), successThreshold: 3)
-        var state = BreakerState.opened(at: t(0), policy: policy)
+        var state = BreakerRecord.opened(at: t(0), policy: policy)
         let ticket = state.admitForced(at: t(10))
-        #expect(state.phase == .halfOpen(successes: 0))
+        #expect(state.circuitState == .halfOpen(successes: 0))
         state.record(.success, for: ticket, at: t(11), policy: policy)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
     }
 
     @Test func aForcedCallOnAClosedBreakerIsAnOrdinaryCall() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         let ticket = state.admitForced(at: t(0))
         #expect(!ticket.isTrial)
         state.record(.success, for: ticket, at: t(1), policy: policy)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.generation == 0)
     }
 
     @Test func recentTransitionsAreBoundedToTheHistoryLimit() {
-        var state = BreakerState()
-        let count = BreakerState.historyLimit * 2 + 3
+        var state = BreakerRecord()
+        let count = BreakerRecord.historyLimit * 2 + 3
         for i in 0..<count {
             if i.isMultiple(of: 2) {
                 state.trip(at: t(Double(i)), policy: policy)
@@ -127,9 +127,9 @@ struct ManualControlTests {
             }
         }
         #expect(state.generation == UInt64(count))
-        #expect(state.recentTransitions.count == BreakerState.historyLimit)
+        #expect(state.recentTransitions.count == BreakerRecord.historyLimit)
         #expect(state.recentTransitions.last?.generation == UInt64(count))
-        #expect(state.recentTransitions.first?.generation == UInt64(count - BreakerState.historyLimit + 1))
+        #expect(state.recentTransitions.first?.generation == UInt64(count - BreakerRecord.historyLimit + 1))
         #expect(state.recentTransitions.last?.at == t(Double(count - 1)))
     }
 }
@@ -138,13 +138,13 @@ struct ManualControlTests {
 struct HoldTests {
     @Test func aPlainTripOfAHeldBreakerKeepsTheHoldAndItsReason() {
         let policy = Policy(failMax: 1, resetTimeout: .seconds(10))
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), hold: true, reason: "db upgrade", policy: policy)
         state.trip(at: t(5), for: .seconds(1), policy: policy)
-        #expect(state.phase == .held)
+        #expect(state.circuitState == .held)
         #expect(state.openReason == "db upgrade")
         #expect(state.admit(at: t(100), policy: policy) { true } == .rejected(.held))
         state.reset(at: t(101))
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
     }
 }

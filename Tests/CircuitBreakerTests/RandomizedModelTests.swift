@@ -36,7 +36,7 @@ struct RandomizedModelTests {
             failureRate: failureRate,
             backoff: backoff
         )
-        var state = BreakerState()
+        var state = BreakerRecord()
         var now = t(0)
         var inFlight: [Call] = []
         var permitsHeld = 0
@@ -74,7 +74,7 @@ struct RandomizedModelTests {
                     granted = true
                     return true
                 }
-                let effective = before.effectivePhase(at: now)
+                let effective = before.effectiveCircuitState(at: now)
                 check(asked == (effective.name == .halfOpen), "asked for a permit in \(effective)", step: step)
                 switch admission {
                 case .admitted(let ticket):
@@ -88,7 +88,7 @@ struct RandomizedModelTests {
                     case .open(let retryAfter):
                         check(retryAfter > .zero && retryAfter == state.retryAfter(at: now), "retryAfter \(retryAfter)", step: step)
                     case .held:
-                        check(state.phase == .held, "held rejection in \(state.phase)", step: step)
+                        check(state.circuitState == .held, "held rejection in \(state.circuitState)", step: step)
                     case .trialsTaken:
                         check(asked && !granted, "trialsTaken with a permit granted", step: step)
                     case .concurrencyLimit:
@@ -111,12 +111,12 @@ struct RandomizedModelTests {
                 recorded += 1
                 if call.ticket.generation == before.generation {
                     forcedRecord = call.ticket.isForced
-                    switch (before.phase, outcome) {
+                    switch (before.circuitState, outcome) {
                     case (.closed, .success): recordedInClosed = false
                     case (.closed, .failure): recordedInClosed = true
                     default: break
                     }
-                    if case .failure = outcome, before.phase != .closed {
+                    if case .failure = outcome, before.circuitState != .closed {
                         // A failed trial or forced call reopens: the step grows.
                         if let backoff = policy.backoff, let base = modelBase {
                             let cap = max(backoff.max, policy.resetTimeout)
@@ -134,7 +134,7 @@ struct RandomizedModelTests {
                 if case .ignored = outcome {} else if !isStale {
                     break
                 }
-                check(state.phase == before.phase, "stale or ignored outcome changed \(before.phase) to \(state.phase)", step: step)
+                check(state.circuitState == before.circuitState, "stale or ignored outcome changed \(before.circuitState) to \(state.circuitState)", step: step)
                 check(state.generation == before.generation, "stale or ignored outcome made a transition", step: step)
                 check(state.consecutiveFailures == before.consecutiveFailures, "stale or ignored outcome changed the failure run", step: step)
             case 75..<93:
@@ -145,7 +145,7 @@ struct RandomizedModelTests {
                 state.trip(at: now, for: tripInterval, hold: hold, policy: policy, random: random, by: "uid \(step)")
                 wasTrip = true
                 if tripInterval == nil {
-                    if let backoff = policy.backoff, before.phase != .closed, let base = modelBase {
+                    if let backoff = policy.backoff, before.circuitState != .closed, let base = modelBase {
                         expectedBase = min(base, max(backoff.max, policy.resetTimeout))
                     } else {
                         expectedBase = policy.resetTimeout
@@ -155,7 +155,7 @@ struct RandomizedModelTests {
                 state.reset(at: now, by: "uid \(step)")
                 // A reset clears the window, with or without a transition.
                 modelWindow = []
-                check(state.phase == .closed && state.consecutiveFailures == 0, "reset left \(state.phase)", step: step)
+                check(state.circuitState == .closed && state.consecutiveFailures == 0, "reset left \(state.circuitState)", step: step)
                 check(state.counts == before.counts, "reset changed the counts", step: step)
             }
 
@@ -164,12 +164,12 @@ struct RandomizedModelTests {
             transitions += made
             check(state.generation == transitions, "generation \(state.generation) after \(transitions) transitions", step: step)
             let new = state.transitions(after: before.generation)
-            check(UInt64(new.count) == min(made, UInt64(BreakerState.historyLimit)), "\(made) transitions, \(new.count) recorded", step: step)
+            check(UInt64(new.count) == min(made, UInt64(BreakerRecord.historyLimit)), "\(made) transitions, \(new.count) recorded", step: step)
             if made > 0, UInt64(new.count) == made {
                 // A trip of a lapsed open breaker reopens it from half-open, its effective state.
-                let from = wasTrip ? before.effectivePhase(at: now).name : before.phase.name
-                check(new.first?.from == from, "first transition from \(String(describing: new.first?.from)), was \(before.phase.name)", step: step)
-                check(new.last?.to == state.phase.name, "last transition to \(String(describing: new.last?.to)), is \(state.phase.name)", step: step)
+                let from = wasTrip ? before.effectiveCircuitState(at: now).name : before.circuitState.name
+                check(new.first?.from == from, "first transition from \(String(describing: new.first?.from)), was \(before.circuitState.name)", step: step)
+                check(new.last?.to == state.circuitState.name, "last transition to \(String(describing: new.last?.to)), is \(state.circuitState.name)", step: step)
                 for pair in zip(new, new.dropFirst()) {
                     check(pair.0.to == pair.1.from, "transitions do not chain", step: step)
                 }
@@ -178,7 +178,7 @@ struct RandomizedModelTests {
                 check(!(transition.from == .closed && transition.to == .halfOpen), "closed went straight to half-open", step: step)
                 check(transition.at == now, "transition dated \(transition.at), now \(now)", step: step)
             }
-            check(state.recentTransitions.count <= BreakerState.historyLimit, "history of \(state.recentTransitions.count)", step: step)
+            check(state.recentTransitions.count <= BreakerRecord.historyLimit, "history of \(state.recentTransitions.count)", step: step)
 
             // Only a transition into open sets opened_at; the interval is the
             // one asked for, or the backoff step spread by the jitter.
@@ -200,7 +200,7 @@ struct RandomizedModelTests {
             if let base = state.backoffInterval, base == max(policy.backoff?.max ?? .zero, policy.resetTimeout), (policy.backoff?.multiplier ?? 1) > 1, made > 0 {
                 seen.insert("backoff capped")
             }
-            if made > 0, case .open(let until) = state.phase {
+            if made > 0, case .open(let until) = state.circuitState {
                 check(state.openedAt == now, "opened at \(String(describing: state.openedAt)), now \(now)", step: step)
                 let length = until.duration(since: now)
                 if let tripInterval {
@@ -219,7 +219,7 @@ struct RandomizedModelTests {
                 }
                 check(length <= max(policy.longestOpenInterval, tripInterval ?? .zero), "open for \(length), too long", step: step)
             }
-            if state.phase == .closed {
+            if state.circuitState == .closed {
                 modelBase = nil
                 check(state.backoffInterval == nil, "closed with a backoff step", step: step)
             }
@@ -244,7 +244,7 @@ struct RandomizedModelTests {
                 }
             }
             if made > 0 { modelWindow = [] }
-            if let rule = policy.failureRate, case .duration(let window) = rule.window, state.phase == .closed {
+            if let rule = policy.failureRate, case .duration(let window) = rule.window, state.circuitState == .closed {
                 // Buckets drop an outcome up to one bucket (window / 60) early, never late.
                 let totals = state.failureRateTotals(at: now, policy: policy) ?? WindowTotals(calls: -1, failures: -1)
                 let young = modelWindow.filter { now.duration(since: $0.at) < window }
@@ -256,13 +256,13 @@ struct RandomizedModelTests {
                 check(state.failureRateTotals(at: now, policy: policy).map { $0.calls == 0 } ?? true, "window kept across a transition", step: step)
             }
 
-            // Permits and phases.
+            // Permits and circuit states.
             let trialsInFlight = inFlight.filter { $0.holdsPermit }.count
             check(trialsInFlight == permitsHeld && permitsHeld <= policy.halfOpenMaxCalls, "\(trialsInFlight) trials in flight", step: step)
-            if case .halfOpen(let successes) = state.phase {
+            if case .halfOpen(let successes) = state.circuitState {
                 check(successes >= 0 && successes < policy.successThreshold, "half-open with \(successes) successes", step: step)
             }
-            if state.phase == .closed {
+            if state.circuitState == .closed {
                 check(state.consecutiveFailures < policy.failMax, "closed with \(state.consecutiveFailures) failures", step: step)
             }
 
@@ -298,7 +298,7 @@ struct RandomizedModelTests {
         var seen: Set<String> = []
         for seed in UInt64(0)..<50 {
             var rng = SplitMix64(state: seed)
-            var state = BreakerState()
+            var state = BreakerRecord()
             let policy = Policy(failMax: 2, resetTimeout: .seconds(5), successThreshold: 2)
             var now = t(0)
             for _ in 0..<200 {
@@ -306,7 +306,7 @@ struct RandomizedModelTests {
                 if let ticket = state.admit(at: now, policy: policy).ticket {
                     state.record(Bool.random(using: &rng) ? .success : failure, for: ticket, at: now, policy: policy)
                 }
-                seen.insert(state.phase.name.rawValue)
+                seen.insert(state.circuitState.name.rawValue)
             }
         }
         #expect(seen == ["closed", "open", "half-open"])

@@ -7,7 +7,7 @@ struct TrialAndHistoryTests {
     static let policy = Policy(failMax: 1, resetTimeout: .seconds(10), successThreshold: 2, halfOpenMaxCalls: 2)
 
     /// Two trials admitted at once, their outcomes recorded in this order.
-    static let twoTrialCases: [(outcomes: [Outcome], phase: Phase)] = [
+    static let twoTrialCases: [(outcomes: [Outcome], circuitState: CircuitState)] = [
         ([.success, .success], .closed),
         ([.success, failure], .open(until: t(22))),
         ([failure, .success], .open(until: t(21))),
@@ -16,25 +16,25 @@ struct TrialAndHistoryTests {
     ]
 
     @Test(arguments: twoTrialCases)
-    func twoTrialsWithSuccessThresholdTwo(row: (outcomes: [Outcome], phase: Phase)) throws {
-        var state = BreakerState.opened(at: t(0), policy: Self.policy)
+    func twoTrialsWithSuccessThresholdTwo(row: (outcomes: [Outcome], circuitState: CircuitState)) throws {
+        var state = BreakerRecord.opened(at: t(0), policy: Self.policy)
         let first = try #require(state.admit(at: t(10), policy: Self.policy).ticket)
         let second = try #require(state.admit(at: t(10), policy: Self.policy).ticket)
         #expect(first.isTrial && second.isTrial)
         state.record(row.outcomes[0], for: first, at: t(11), policy: Self.policy)
         state.record(row.outcomes[1], for: second, at: t(12), policy: Self.policy)
-        #expect(state.phase == row.phase)
+        #expect(state.circuitState == row.circuitState)
     }
 
     @Test(arguments: [Outcome.success, failure, ignored])
     func aLateOutcomeFromBeforeTheReopenChangesNothing(late: Outcome) throws {
-        var state = BreakerState.opened(at: t(0), policy: Self.policy)
+        var state = BreakerRecord.opened(at: t(0), policy: Self.policy)
         let ok = try #require(state.admit(at: t(10), policy: Self.policy).ticket)
         let bad = try #require(state.admit(at: t(10), policy: Self.policy).ticket)
         let slow = state.admitForced(at: t(10))
         state.record(.success, for: ok, at: t(11), policy: Self.policy)
         state.record(failure, for: bad, at: t(12), policy: Self.policy)
-        #expect(state.phase == .open(until: t(22)))
+        #expect(state.circuitState == .open(until: t(22)))
 
         var expected = state
         state.record(late, for: slow, at: t(13), policy: Self.policy, random: 0)
@@ -43,7 +43,7 @@ struct TrialAndHistoryTests {
         case .failure: expected.counts.failures += 1
         case .ignored: expected.counts.ignored += 1
         }
-        #expect(state.phase == expected.phase)
+        #expect(state.circuitState == expected.circuitState)
         #expect(state.generation == expected.generation)
         #expect(state.openedAt == t(12))
         #expect(state.consecutiveFailures == expected.consecutiveFailures)
@@ -53,7 +53,7 @@ struct TrialAndHistoryTests {
 
     @Test(arguments: [[1.0], [1, 2, 3], [0.001, 5, 9.999]])
     func rejectionsWhileOpenNeverMoveOpenedAt(rejectedAt: [Double]) {
-        var state = BreakerState.opened(at: t(0), policy: Self.policy)
+        var state = BreakerRecord.opened(at: t(0), policy: Self.policy)
         for seconds in rejectedAt {
             #expect(state.admit(at: t(seconds), policy: Self.policy).rejection != nil)
         }
@@ -64,7 +64,7 @@ struct TrialAndHistoryTests {
 
     @Test(arguments: [2, 5, 1_000])
     func raisingFailMaxAfterATripDoesNotStopTheTrial(failMax: Int) throws {
-        var state = BreakerState.opened(at: t(0), policy: Self.policy)
+        var state = BreakerRecord.opened(at: t(0), policy: Self.policy)
         let raised = Policy(failMax: failMax, resetTimeout: .seconds(10), successThreshold: 2, halfOpenMaxCalls: 2)
         #expect(state.admit(at: t(9.999), policy: raised).rejection != nil)
         let trial = try #require(state.admit(at: t(10), policy: raised).ticket)
@@ -73,7 +73,7 @@ struct TrialAndHistoryTests {
 
     @Test func tripResetAndForcedCallsRecordWhoMadeTheTransition() throws {
         let policy = Policy(failMax: 1, resetTimeout: .seconds(10))
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), policy: policy, by: "uid 0 (root)")
         state.reset(at: t(1), by: "uid 1000 (ops)")
         state.trip(at: t(2), hold: true, policy: policy, by: "uid 1001 (dba)")
@@ -95,19 +95,19 @@ struct TrialAndHistoryTests {
     }
 
     @Test func longTextIsCutSoTheStateStaysSmall() throws {
-        var state = BreakerState()
+        var state = BreakerRecord()
         let long = String(repeating: "é", count: 1_000)
         state.trip(at: t(0), reason: long, policy: Policy(), by: long)
         let transition = try #require(state.recentTransitions.last)
-        #expect(transition.reason.count == BreakerState.textLimit)
-        #expect(transition.actor?.count == BreakerState.textLimit)
-        #expect(state.openReason?.count == BreakerState.textLimit)
+        #expect(transition.reason.count == BreakerRecord.textLimit)
+        #expect(transition.actor?.count == BreakerRecord.textLimit)
+        #expect(state.openReason?.count == BreakerRecord.textLimit)
         #expect(transition.reason.hasSuffix("…"))
     }
 
     @Test(arguments: [49, 50, 51, 200])
     func theHistoryKeepsTheLatestFiftyTransitions(count: Int) {
-        var state = BreakerState()
+        var state = BreakerRecord()
         for index in 0..<count {
             if index.isMultiple(of: 2) {
                 state.trip(at: t(Double(index)), policy: Policy())
@@ -115,7 +115,7 @@ struct TrialAndHistoryTests {
                 state.reset(at: t(Double(index)))
             }
         }
-        #expect(BreakerState.historyLimit == 50)
+        #expect(BreakerRecord.historyLimit == 50)
         #expect(state.recentTransitions.count == min(count, 50))
         #expect(state.recentTransitions.first?.generation == UInt64(max(1, count - 49)))
         #expect(state.recentTransitions.last?.generation == UInt64(count))

@@ -5,7 +5,7 @@
 //
 // Loads CONFIG, takes breaker NAME's policy, and records COUNT admitted calls
 // (every tenth a failure, the rest successes) in one locked update of
-// STATE_DIR/NAME/state.json, through the same `BreakerState.admit` and
+// STATE_DIR/NAME/state.json, through the same `BreakerRecord.admit` and
 // `record` that `breaker-run run` uses. The calls are spread evenly over the
 // 90% most recent part of a time window (over one second for other
 // breakers), ending now, so that the window is as full as real traffic would

@@ -46,10 +46,10 @@ public struct FallbackRunner {
     ///   - arguments: the rejected call's argv.
     ///   - now: the time of the rejection.
     /// - Returns: the variables by name.
-    public static func variables(for breaker: BreakerConfiguration, state: BreakerState, rejection: Rejection, arguments: [String], now: Instant) -> [String: String] {
+    public static func variables(for breaker: BreakerConfiguration, state: BreakerRecord, rejection: Rejection, arguments: [String], now: Instant) -> [String: String] {
         var variables = [
             "BREAKER_NAME": breaker.name,
-            "BREAKER_STATE": state.effectivePhase(at: now).name.rawValue,
+            "BREAKER_STATE": state.effectiveCircuitState(at: now).name.rawValue,
             "BREAKER_REASON": reason(for: rejection, state: state),
             "BREAKER_FAILURES": String(state.consecutiveFailures),
             "BREAKER_COMMAND": arguments.map(ShellQuote.quote).joined(separator: " "),
@@ -65,7 +65,7 @@ public struct FallbackRunner {
 
     /// Why the call was rejected, for `BREAKER_REASON`: why the breaker
     /// opened when it is open, else the rejection itself.
-    private static func reason(for rejection: Rejection, state: BreakerState) -> String {
+    private static func reason(for rejection: Rejection, state: BreakerRecord) -> String {
         switch rejection {
         case .open, .held: state.openReason ?? rejection.description
         case .trialsTaken, .concurrencyLimit: rejection.description
@@ -81,7 +81,7 @@ public struct FallbackRunner {
     ///   - arguments: the rejected call's argv.
     ///   - now: the time of the rejection.
     /// - Returns: how the fallback that answered ended, or nil when none did.
-    public func run(_ fallbacks: [FallbackSpecification], for breaker: BreakerConfiguration, state: BreakerState, rejection: Rejection, arguments: [String], now: Instant) -> FallbackRun? {
+    public func run(_ fallbacks: [FallbackSpecification], for breaker: BreakerConfiguration, state: BreakerRecord, rejection: Rejection, arguments: [String], now: Instant) -> FallbackRun? {
         var context = FallbackContext(
             breaker: breaker, arguments: arguments,
             variables: Self.variables(for: breaker, state: state, rejection: rejection, arguments: arguments, now: now),

@@ -31,7 +31,7 @@ public struct TransitionReporter {
     ///   - state: the breaker's state after the transition was stored.
     ///   - now: when it was stored.
     /// - Returns: the variables by name.
-    public static func variables(for transition: Transition, of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) -> [String: String] {
+    public static func variables(for transition: Transition, of breaker: BreakerConfiguration, state: BreakerRecord, at now: Instant) -> [String: String] {
         var variables = [
             "BREAKER_NAME": breaker.name,
             "BREAKER_FROM": transition.from.rawValue,
@@ -66,7 +66,7 @@ public struct TransitionReporter {
     ///   - runsHooks: false to leave the hooks to a later
     ///     `runHooks(for:of:state:at:)`, for transitions made on admission,
     ///     whose hooks must not delay the call.
-    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant,
+    public func report(_ transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerRecord, at now: Instant,
                        budget: LineBudget? = nil, cause: String? = nil, runsHooks: Bool = true) {
         for transition in transitions {
             // Entering half-open is a step on the way: the trial's outcome
@@ -91,7 +91,7 @@ public struct TransitionReporter {
     ///   - breaker: the breaker.
     ///   - state: the breaker's state after they were stored.
     ///   - now: when they were stored.
-    public func runHooks(for transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerState, at now: Instant) {
+    public func runHooks(for transitions: [Transition], of breaker: BreakerConfiguration, state: BreakerRecord, at now: Instant) {
         guard let hook = breaker.onTransition else { return }
         for transition in transitions {
             // The configuration allows only command and shell hooks.

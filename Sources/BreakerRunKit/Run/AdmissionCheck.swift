@@ -13,8 +13,8 @@ public struct AdmissionCheck {
         case rejected(Rejection)
     }
 
-    /// What a call would meet, and the breaker's effective phase as of now.
-    public typealias Result = (answer: Answer, phase: Phase)
+    /// What a call would meet, and the breaker's effective circuit state as of now.
+    public typealias Result = (answer: Answer, circuitState: CircuitState)
 
     /// Where breaker state lives.
     public var store: any StateBackend
@@ -30,7 +30,7 @@ public struct AdmissionCheck {
     /// interval has passed is half-open, and admits a trial while a permit
     /// is free).
     /// - Parameter breaker: the breaker's configuration.
-    /// - Returns: the answer, and the state's effective phase as of now.
+    /// - Returns: the answer, and the state's effective circuit state as of now.
     /// - Throws: the backend's error when the state, the slots or the
     ///   permits cannot be read.
     public func answer(for breaker: BreakerConfiguration) throws -> Result {
@@ -48,14 +48,14 @@ public struct AdmissionCheck {
             }
         }
         if let permitError { throw permitError }
-        let phase = state.phase
+        let circuitState = state.circuitState
         if let bulkhead = breaker.bulkhead, case .admitted = admission,
            try !store.hasFreeSlot(name, slots: bulkhead.maxConcurrent) {
-            return (.rejected(.concurrencyLimit(maxConcurrent: bulkhead.maxConcurrent)), phase)
+            return (.rejected(.concurrencyLimit(maxConcurrent: bulkhead.maxConcurrent)), circuitState)
         }
         switch admission {
-        case .admitted(let ticket): return (.admitted(isTrial: ticket.isTrial), phase)
-        case .rejected(let rejection): return (.rejected(rejection), phase)
+        case .admitted(let ticket): return (.admitted(isTrial: ticket.isTrial), circuitState)
+        case .rejected(let rejection): return (.rejected(rejection), circuitState)
         }
     }
 
@@ -64,10 +64,10 @@ public struct AdmissionCheck {
     /// trial in 27s)`.
     /// - Parameters:
     ///   - answer: what a call would meet.
-    ///   - phase: the breaker's effective phase.
+    ///   - circuitState: the breaker's effective circuit state.
     ///   - name: the breaker's name.
     /// - Returns: the line, without a newline.
-    public static func line(_ answer: Answer, phase: Phase, name: String) -> String {
+    public static func line(_ answer: Answer, circuitState: CircuitState, name: String) -> String {
         let verdict = switch answer {
         case .admitted(isTrial: false): "a call would run"
         case .admitted(isTrial: true): "a call would run as the trial"
@@ -76,6 +76,6 @@ public struct AdmissionCheck {
         case .rejected(.trialsTaken): "a call would be rejected (its trial is running)"
         case .rejected(let rejection): "a call would be rejected (\(rejection.description))"
         }
-        return "\(name): \(phase.name.rawValue), \(verdict)"
+        return "\(name): \(circuitState.name.rawValue), \(verdict)"
     }
 }

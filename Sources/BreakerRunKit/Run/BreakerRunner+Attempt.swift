@@ -99,7 +99,7 @@ extension BreakerRunner {
             if ticket.isTrial, !ticket.isForced, allowsProbe, let probe = breaker.probe {
                 return probeTrial(probe, as: ticket, call: call, arguments: arguments, breaker: breaker, permit: permit, hooks: &hooks)
             }
-            return callAdmitted(call, arguments: arguments, ticket: ticket, breaker: breaker, force: force, phase: change.state.phase.name,
+            return callAdmitted(call, arguments: arguments, ticket: ticket, breaker: breaker, force: force, circuitState: change.state.circuitState.name,
                                 permit: permit, hooks: &hooks)
         }
     }
@@ -112,7 +112,7 @@ extension BreakerRunner {
         let actor = force ? InvokingUser.current() : nil
         let decided: StateTransaction.Change<(Admission, PermitGrant)>
         do {
-            decided = try transaction.change(breaker.name) { (state: inout BreakerState, now: Instant) -> (Admission, PermitGrant) in
+            decided = try transaction.change(breaker.name) { (state: inout BreakerRecord, now: Instant) -> (Admission, PermitGrant) in
                 if force { return (.admitted(state.admitForced(at: now, by: actor)), .notAsked) }
                 var grant = PermitGrant.notAsked
                 let admission = state.admit(at: now, policy: breaker.policy) {
@@ -140,7 +140,7 @@ extension BreakerRunner {
 
     /// Runs an admitted call and records its outcome.
     private func callAdmitted(_ call: CallSpecification, arguments: [String], ticket: Ticket, breaker: BreakerConfiguration, force: Bool,
-                              phase: StateName, permit: (any StatePermit)?, hooks: inout PendingHooks) -> AttemptResult {
+                              circuitState: CircuitState.Name, permit: (any StatePermit)?, hooks: inout PendingHooks) -> AttemptResult {
         let name = breaker.name
         let result = perform(call, arguments: arguments, breaker: breaker)
         // A network call's failure has no program of its own to say why:
@@ -154,7 +154,7 @@ extension BreakerRunner {
         } else {
             keep(result, of: call, under: breaker)
         }
-        if force { narrator.tell(.forced(name, phase: phase)) }
+        if force { narrator.tell(.forced(name, circuitState: circuitState)) }
         if case .ran(let run) = result.ending, run.timedOut, let timeout = breaker.timeout {
             narrator.tell(.callTimedOut(name, after: timeout, isNetwork: isNetwork))
         } else if let cause, case .ran(let run) = result.ending, run.termination != .exited(0) {

@@ -12,7 +12,7 @@ extension BreakerRunner {
     ///   - call: the rejected call, whose kept output a `cached` fallback serves.
     ///   - arguments: its argv, for the fallbacks' `BREAKER_COMMAND`.
     /// - Returns: `.fellBack` when a fallback ran, else `.rejected`.
-    func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerState, at now: Instant,
+    func reject(_ rejection: Rejection, breaker: BreakerConfiguration, state: BreakerRecord, at now: Instant,
                 call: CallSpecification, arguments: [String]) -> RunResult {
         let key = Self.cacheKey(for: call, of: breaker)
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)

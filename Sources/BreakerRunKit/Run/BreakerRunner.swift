@@ -115,7 +115,7 @@ public struct BreakerRunner {
     /// when its state cannot be read, so that retries go on as configured.
     private func isRejecting(_ breaker: BreakerConfiguration) -> Bool {
         guard let (state, now) = try? store.read(breaker.name) else { return false }
-        switch state.effectivePhase(at: now) {
+        switch state.effectiveCircuitState(at: now) {
         case .open, .held: return true
         case .closed, .halfOpen: return false
         }
@@ -167,7 +167,7 @@ public struct BreakerRunner {
             return reject(rejection, breaker: breaker, state: change.state, at: change.now, call: call, arguments: arguments)
         } catch {
             narrator.tell(.stateFault("\(breaker.name): rejection not recorded (\(error))"))
-            let (state, now) = (try? store.read(breaker.name)) ?? (BreakerState(), Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
+            let (state, now) = (try? store.read(breaker.name)) ?? (BreakerRecord(), Instant(monotonicNanoseconds: 0, wallNanoseconds: 0))
             return reject(rejection, breaker: breaker, state: state, at: now, call: call, arguments: arguments)
         }
     }

@@ -18,9 +18,9 @@ final class RunNarrator {
         case stateRefusal(String)
         /// Transitions stored by an admission or an outcome; `cause` is the
         /// failure to add to an opening's line, if nothing else says it.
-        case transitions([Transition], of: BreakerConfiguration, state: BreakerState, at: Instant, cause: String?)
-        /// A call forced past the breaker (`run --force`) in phase `phase`.
-        case forced(String, phase: StateName)
+        case transitions([Transition], of: BreakerConfiguration, state: BreakerRecord, at: Instant, cause: String?)
+        /// A call forced past the breaker (`run --force`) in the circuit state `circuitState`.
+        case forced(String, circuitState: CircuitState.Name)
         /// The call ran past its `timeout`; a process was killed, a network
         /// call abandoned.
         case callTimedOut(String, after: Duration, isNetwork: Bool)
@@ -76,8 +76,8 @@ final class RunNarrator {
             logger.error("\(message)")
         case .transitions(let transitions, let breaker, let state, let now, let cause):
             reporter.report(transitions, of: breaker, state: state, at: now, budget: budget, cause: cause, runsHooks: false)
-        case .forced(let name, let phase):
-            logger.log(level: budget.takeLevel(), "\(name): forced past the breaker (\(phase.rawValue))")
+        case .forced(let name, let circuitState):
+            logger.log(level: budget.takeLevel(), "\(name): forced past the breaker (\(circuitState.rawValue))")
         case .callTimedOut(let name, let timeout, let isNetwork):
             logger.log(level: budget.takeLevel(), "\(name): call timed out after \(DurationFormat.string(timeout))\(isNetwork ? "" : "; killed")")
         case .callFailed(let name, let cause):

@@ -100,7 +100,7 @@ public struct FileStateStore: Sendable {
     /// repaired state is written back. A state stored on another boot (a
     /// different boot id) is re-expressed on this boot's clock by the codec
     /// before `body` sees it. Instants ahead of `now` on the same boot are
-    /// left to `BreakerState.admit(at:policy:trialPermit:)`, which clamps
+    /// left to `BreakerRecord.admit(at:policy:trialPermit:)`, which clamps
     /// them with the policy.
     ///
     /// `body` may call `acquirePermit(_:slots:)`: permits are separate locks.
@@ -116,13 +116,13 @@ public struct FileStateStore: Sendable {
     ///   cannot be created, opened, locked, read or written, when a symlink
     ///   stands in the way, or when `state.json` has a newer format (it is
     ///   then left untouched); anything `body` throws.
-    public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+    public func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
         let (result, wrote) = try lockedUpdate(name, body)
         if wrote { afterWrite?() }
         return result
     }
 
-    private func lockedUpdate<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> (T, wrote: Bool) {
+    private func lockedUpdate<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> (T, wrote: Bool) {
         let files = try BreakerDirectory.open(store: self, name: name, creating: true)!
         defer { files.close() }
         let lockPath = files.path("lock")
@@ -166,7 +166,7 @@ public struct FileStateStore: Sendable {
 
     /// How much each count went up from `before` to `after`, when nothing
     /// else changed and no count went down; nil otherwise.
-    package static func countsIncrease(from before: BreakerState, to after: BreakerState) -> Counts? {
+    package static func countsIncrease(from before: BreakerRecord, to after: BreakerRecord) -> Counts? {
         var others = after
         others.counts = before.counts
         guard others == before else { return nil }
@@ -192,9 +192,9 @@ public struct FileStateStore: Sendable {
     /// - Throws: `StateStoreError` when a directory or the file exists but
     ///   cannot be opened or read, when a symlink stands in the way, or when
     ///   the file has a newer format.
-    public func read(_ name: String) throws -> (BreakerState, Instant) {
+    public func read(_ name: String) throws -> (BreakerRecord, Instant) {
         guard let files = try BreakerDirectory.open(store: self, name: name, creating: false) else {
-            return (BreakerState(), clock.now())
+            return (BreakerRecord(), clock.now())
         }
         defer { files.close() }
         // `state.json` and `NAME/counts` are read apart, without the lock: a
@@ -300,7 +300,7 @@ public struct FileStateStore: Sendable {
 
     private struct Loaded {
         /// The state as of this boot, with the pending counts added.
-        var state: BreakerState
+        var state: BreakerRecord
         /// Whether the file must be rewritten even if the state is unchanged:
         /// it was moved aside, or it is of another boot or format.
         var needsRewrite: Bool
@@ -355,7 +355,7 @@ public struct FileStateStore: Sendable {
     private func loadState(from files: BreakerDirectory, now: Instant, movingCorruptAside: Bool) throws -> Loaded {
         let path = files.path("state.json")
         guard let bytes = try files.readStateFile() else {
-            return Loaded(state: BreakerState(), needsRewrite: false)
+            return Loaded(state: BreakerRecord(), needsRewrite: false)
         }
         switch codec.decode(bytes, at: now, place: "state file \(path)") {
         case .success(let decoded):
@@ -366,14 +366,14 @@ public struct FileStateStore: Sendable {
             if movingCorruptAside {
                 let aside = try files.moveStateFileAside(suffix: formatCompactUTC(wallNanoseconds: now.wallNanoseconds))
                 warn("state file \(path) was unreadable (\(reason)); moved aside to \(aside), starting closed")
-                return Loaded(state: BreakerState(), needsRewrite: true)
+                return Loaded(state: BreakerRecord(), needsRewrite: true)
             }
             warn("state file \(path) was unreadable (\(reason)); showing a new closed breaker until the next run moves it aside")
-            return Loaded(state: BreakerState(), needsRewrite: false)
+            return Loaded(state: BreakerRecord(), needsRewrite: false)
         }
     }
 
-    private func write(_ state: BreakerState, countsEpoch: UInt64, to files: BreakerDirectory) throws {
+    private func write(_ state: BreakerRecord, countsEpoch: UInt64, to files: BreakerDirectory) throws {
         let bytes: [UInt8]
         do {
             bytes = try codec.encode(state, countsEpoch: countsEpoch)

@@ -9,7 +9,7 @@ import CircuitBreaker
 /// was the largest cost of the open path. Such a change is written here
 /// instead, in place, under the same exclusive lock, and synced with one
 /// fdatasync(2): the size never changes, so no metadata and no rename wait
-/// for the disk, and the state that decides admissions (phase, opening,
+/// for the disk, and the state that decides admissions (circuit state, opening,
 /// failures, window) is untouched.
 ///
 /// - Exact under concurrency and process crashes: every change is made under

@@ -41,13 +41,13 @@ public protocol StateBackend: Sendable {
     /// - Throws: the backend's error (`StateStoreError`,
     ///   `PostgresStateStoreError`) when the state cannot be read or written;
     ///   anything `body` throws.
-    func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T
+    func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T
 
     /// Reads breaker `name`'s state without changing it.
     /// - Parameter name: the breaker's name.
     /// - Returns: the state and the time it was read at.
     /// - Throws: the backend's error when the state cannot be read.
-    func read(_ name: String) throws -> (BreakerState, Instant)
+    func read(_ name: String) throws -> (BreakerRecord, Instant)
 
     /// Takes one of `slots` half-open trial permits without waiting.
     /// - Parameters:

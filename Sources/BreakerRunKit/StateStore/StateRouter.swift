@@ -57,13 +57,13 @@ public struct StateRouter: StateBackend {
     }
 
     /// `StateBackend.update(_:_:)` in the breaker's backend.
-    public func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+    public func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
         if let store = postgres[name] { return try store.update(name, body) }
         return try file.update(name, body)
     }
 
     /// `StateBackend.read(_:)` in the breaker's backend.
-    public func read(_ name: String) throws -> (BreakerState, Instant) {
+    public func read(_ name: String) throws -> (BreakerRecord, Instant) {
         try backend(of: name).read(name)
     }
 
@@ -114,11 +114,11 @@ final class UnavailableStateBackend: PluginStateBackend, @unchecked Sendable {
         self.plugin = plugin
     }
 
-    func update<T>(_ name: String, _ body: (inout BreakerState, Instant) throws -> T) throws -> T {
+    func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
         throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
     }
 
-    func read(_ name: String) throws -> (BreakerState, Instant) {
+    func read(_ name: String) throws -> (BreakerRecord, Instant) {
         throw NetworkPluginUnavailable(plugin: plugin, breaker: name)
     }
 

@@ -8,7 +8,7 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
     /// The breaker's name.
     public var name: String
     /// `closed`, `open` or `half-open`, effective as of `now`.
-    public var state: StateName
+    public var state: CircuitState.Name
     /// Whether an operator holds it open until a reset (`trip --hold`).
     public var held: Bool
     /// Failures in a row since the last success.
@@ -38,9 +38,9 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
     /// One transition as `status` shows it.
     public struct TransitionStatus: Sendable, Equatable, Encodable {
         /// The state left.
-        public var from: StateName
+        public var from: CircuitState.Name
         /// The state entered.
-        public var to: StateName
+        public var to: CircuitState.Name
         /// When, RFC 3339.
         public var at: String
         /// Why.
@@ -86,18 +86,18 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
     ///   - now: the current time.
     ///   - policy: the breaker's rules, for its failure-rate window; nil to
     ///     leave the window out.
-    public init(name: String, state: BreakerState, now: Instant, policy: Policy? = nil) {
+    public init(name: String, state: BreakerRecord, now: Instant, policy: Policy? = nil) {
         self.name = name
         var state = state
         if let policy { state.clamp(to: now, policy: policy) }
-        let phase = state.effectivePhase(at: now)
-        self.state = phase.name
-        held = phase == .held
+        let circuitState = state.effectiveCircuitState(at: now)
+        self.state = circuitState.name
+        held = circuitState == .held
         consecutiveFailures = state.consecutiveFailures
         openedAt = state.openedAt.map { formatRFC3339(wallNanoseconds: $0.wallNanoseconds) }
         openedAgo = state.openedAt.map { now.duration(since: $0) }
         openReason = state.openReason
-        if case .open(let until) = phase {
+        if case .open(let until) = circuitState {
             // The wall time of the next trial, derived from the monotonic
             // remainder, so that it is right even if the wall clock was set.
             let remaining = until.duration(since: now)

@@ -28,7 +28,7 @@ public enum Metrics {
         /// The breaker's name.
         public var name: String
         /// Its stored state.
-        public var state: BreakerState
+        public var state: BreakerRecord
         /// Its rules (for `reset_timeout`).
         public var policy: Policy
 
@@ -37,7 +37,7 @@ public enum Metrics {
         ///   - name: the breaker's name.
         ///   - state: its stored state.
         ///   - policy: its rules.
-        public init(name: String, state: BreakerState, policy: Policy) {
+        public init(name: String, state: BreakerRecord, policy: Policy) {
             self.name = name
             self.state = state
             self.policy = policy
@@ -108,12 +108,12 @@ public enum Metrics {
     private static let families: [Family] = [
         Family(name: "breaker_run_state", type: "gauge",
                help: "Whether the breaker is in this state (1) or not (0), effective as of the scrape.") { breaker, now in
-            let current = breaker.state.effectivePhase(at: now).name
-            return StateName.allCases.map { ([("state", $0.rawValue)], $0 == current ? "1" : "0") }
+            let current = breaker.state.effectiveCircuitState(at: now).name
+            return CircuitState.Name.allCases.map { ([("state", $0.rawValue)], $0 == current ? "1" : "0") }
         },
         Family(name: "breaker_run_held", type: "gauge",
                help: "Whether an operator holds the breaker open until a reset (1) or not (0).") { breaker, now in
-            [([], breaker.state.effectivePhase(at: now) == .held ? "1" : "0")]
+            [([], breaker.state.effectiveCircuitState(at: now) == .held ? "1" : "0")]
         },
         Family(name: "breaker_run_calls_total", type: "counter",
                help: "Calls by outcome since the breaker was first used: success, failure and ignored ran; rejected did not.") { breaker, _ in
@@ -139,7 +139,7 @@ public enum Metrics {
         },
         Family(name: "breaker_run_next_trial_seconds", type: "gauge",
                help: "Seconds until an open breaker lets a trial through; 0 when not open, +Inf when held until a reset.") { breaker, now in
-            switch breaker.state.effectivePhase(at: now) {
+            switch breaker.state.effectiveCircuitState(at: now) {
             case .held: return [([], "+Inf")]
             case .open(let until): return [([], seconds(until.duration(since: now)))]
             case .closed, .halfOpen: return [([], "0")]
@@ -147,7 +147,7 @@ public enum Metrics {
         },
         Family(name: "breaker_run_open_interval_seconds", type: "gauge",
                help: "Length of the current opening when open (after backoff and jitter), else reset_timeout; +Inf when held.") { breaker, _ in
-            switch breaker.state.phase {
+            switch breaker.state.circuitState {
             case .held: return [([], "+Inf")]
             case .open(let until):
                 if let opened = breaker.state.openedAt { return [([], seconds(until.duration(since: opened)))] }

@@ -54,7 +54,7 @@ extension Session {
     /// transition (a reset of a closed breaker, a trip of an open one) is
     /// recorded as one notice, with who did it, and runs no hook.
     private func change(_ breaker: BreakerConfiguration, _ action: ManualAction, by actor: String,
-                        _ body: (inout BreakerState, Instant) -> Void) throws(UseCaseError) -> StateTransaction.Change<Void> {
+                        _ body: (inout BreakerRecord, Instant) -> Void) throws(UseCaseError) -> StateTransaction.Change<Void> {
         let change: StateTransaction.Change<Void>
         do {
             change = try StateTransaction(store: store).change(breaker.name, body)
@@ -74,15 +74,15 @@ extension Session {
     }
 
     /// What a manual action that made no transition did, for its audit line.
-    private static func unchanged(_ name: String, from before: BreakerState, to after: BreakerState, at now: Instant) -> String {
-        switch (before.phase, after.phase) {
+    private static func unchanged(_ name: String, from before: BreakerRecord, to after: BreakerRecord, at now: Instant) -> String {
+        switch (before.circuitState, after.circuitState) {
         case (.closed, _):
             "already closed (consecutive failures cleared)"
         case (.held, _):
             "held open until 'breaker-run reset \(name)'; left as it is"
         case (_, .held):
             "was open already; now held open until 'breaker-run reset \(name)'"
-        case (let old, .open(let until)) where old != after.phase:
+        case (let old, .open(let until)) where old != after.circuitState:
             "was open already; next trial moved to \(until.duration(since: now).secondsRoundedUp)s from now"
         default:
             "already open (next trial in \((after.retryAfter(at: now) ?? .zero).secondsRoundedUp)s); left as it is"

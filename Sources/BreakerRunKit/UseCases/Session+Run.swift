@@ -25,7 +25,7 @@ extension Session {
 
     /// `check`: would a call to breaker `name` be admitted now? Writes nothing.
     /// - Parameter name: the breaker's name.
-    /// - Returns: what a call would meet, and the breaker's effective phase.
+    /// - Returns: what a call would meet, and the breaker's effective circuit state.
     /// - Throws: `.configuration` for an unknown breaker; `.state` when
     ///   the state, permits or slots cannot be read.
     public func check(_ name: String) throws(UseCaseError) -> AdmissionCheck.Result {

@@ -20,9 +20,9 @@ public struct StateTransaction {
         /// What the body returned.
         public var value: Value
         /// The state as read, before the body changed it.
-        public var before: BreakerState
+        public var before: BreakerRecord
         /// The state as written.
-        public var state: BreakerState
+        public var state: BreakerRecord
         /// The transitions the body made, oldest first.
         public var transitions: [Transition]
         /// When it was made, on the backend's clock.
@@ -38,7 +38,7 @@ public struct StateTransaction {
     /// - Throws: the backend's error (`StateStoreError`,
     ///   `PostgresStateStoreError`, `NetworkPluginUnavailable`) when the
     ///   state cannot be read or written; nothing is written then.
-    public func change<Value>(_ name: String, _ body: (inout BreakerState, Instant) -> Value) throws -> Change<Value> {
+    public func change<Value>(_ name: String, _ body: (inout BreakerRecord, Instant) -> Value) throws -> Change<Value> {
         try store.update(name) { state, now in
             let before = state
             let value = body(&state, now)

@@ -131,7 +131,7 @@ private final class Output {
             return
         }
         #expect(first.termination == .exited(3))
-        #expect(try store.read("svc").0.effectivePhase(at: StillClock().now()).name == StateName.open)
+        #expect(try store.read("svc").0.effectiveCircuitState(at: StillClock().now()).name == CircuitState.Name.open)
 
         // Rejected: no output kept, so the cached fallback passes to the test's.
         let second = runner.run(call, under: breaker)
@@ -150,7 +150,7 @@ private final class Output {
             return
         }
         #expect(first.termination == .exited(3))
-        #expect(try fixture.state(of: "svc").phase == .open)
+        #expect(try fixture.state(of: "svc").circuitState == .open)
 
         // Rejected: no output kept, so the cached fallback passes to the test's.
         let second = try fixture.session.run("svc", command: [], force: false)

@@ -97,12 +97,12 @@ import Testing
                 retry: {attempts: 3}
             """)
         _ = try fixture.session.run("svc", command: [], force: false)
-        #expect(try fixture.state(of: "svc").phase == .open)
+        #expect(try fixture.state(of: "svc").circuitState == .open)
 
         let forced = try fixture.session.run("svc", command: [], force: true)
 
         #expect(forced == .ran(CallRun(termination: .exited(0), timedOut: false, interruption: nil, outcome: .success)))
-        #expect(try fixture.state(of: "svc").phase == .closed)
+        #expect(try fixture.state(of: "svc").circuitState == .closed)
         #expect(fixture.script(of: "svc")?.runs.count == 2)
         #expect(fixture.log.lines.contains { $0.message == "svc: forced past the breaker (open)" })
     }

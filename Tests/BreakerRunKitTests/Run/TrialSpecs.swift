@@ -35,8 +35,8 @@ import Testing
         let result = try fixture.session.run("svc", command: [], force: false)
 
         #expect(result == .ran(CallRun(termination: .exited(0), timedOut: false, interruption: nil, outcome: .success)))
-        let (state, phase) = try fixture.state(of: "svc")
-        #expect(phase == .closed)
+        let (state, circuitState) = try fixture.state(of: "svc")
+        #expect(circuitState == .closed)
         #expect(state.recentTransitions.map { "\($0.from.rawValue)->\($0.to.rawValue)" } == ["closed->open", "open->half-open", "half-open->closed"])
         #expect(fixture.store.heldPermits(of: "svc") == 0, "the trial's permit is given back")
     }
@@ -93,7 +93,7 @@ import Testing
 
         #expect(result == .rejected(.open(retryAfter: .seconds(30)), exitCode: 75))
         #expect(fixture.script(of: "svc")?.runs.count == 1, "only the first, failed call ran")
-        #expect(try fixture.state(of: "svc").phase == .open)
+        #expect(try fixture.state(of: "svc").circuitState == .open)
     }
 
     @Test func anIgnoredProbeLeavesTheTrialToTheCall() throws {
@@ -113,7 +113,7 @@ import Testing
 
         #expect(fixture.probeScript(of: "svc")?.runs.count == 1, "the probe is not tried twice")
         #expect(fixture.script(of: "svc")?.runs.count == 2)
-        #expect(try fixture.state(of: "svc").phase == .closed, "the call was the trial, and it succeeded")
+        #expect(try fixture.state(of: "svc").circuitState == .closed, "the call was the trial, and it succeeded")
     }
 
     @Test func aLateOutcomeIsCountedButDoesNotMoveTheBreaker() throws {
@@ -134,8 +134,8 @@ import Testing
 
         _ = try fixture.session.run("svc", command: [], force: false)
 
-        let (state, phase) = try fixture.state(of: "svc")
-        #expect(phase == .closed, "a failure of an older generation never opens the breaker")
+        let (state, circuitState) = try fixture.state(of: "svc")
+        #expect(circuitState == .closed, "a failure of an older generation never opens the breaker")
         #expect(state.consecutiveFailures == 0)
         #expect(state.counts.failures == 1, "it still counts in the statistics")
     }

@@ -26,8 +26,8 @@ import Testing
 
     @Test func readsAMissingBreakerAsANewClosedOneWithoutCreatingAnything() throws {
         let (state, _) = try store.read("payments")
-        #expect(state == BreakerState())
-        #expect(state.phase == .closed)
+        #expect(state == BreakerRecord())
+        #expect(state.circuitState == .closed)
         #expect(!FileManager.default.fileExists(atPath: temporary.stateDirectory))
     }
 
@@ -59,7 +59,7 @@ import Testing
         let garbage = "{\"state\": \"open\", truncated"
         try write(garbage, to: "\(breaker)/state.json")
         try store.update("payments") { state, _ in
-            #expect(state == BreakerState())
+            #expect(state == BreakerRecord())
             state.counts.successes += 1
         }
         let aside = "\(breaker)/state.json.corrupt-20261130T011500Z"
@@ -83,7 +83,7 @@ import Testing
     @Test func readsAnUnreadableStateFileAsClosedAndLeavesItAlone() throws {
         try write("", to: "\(breaker)/state.json")
         let (state, _) = try store.read("payments")
-        #expect(state == BreakerState())
+        #expect(state == BreakerRecord())
         #expect(contents(of: "\(breaker)/state.json") == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: breaker) == ["state.json"])
         #expect(warnings.all.count == 1)
@@ -457,7 +457,7 @@ fileprivate func jsonObject(at path: String) -> [String: Any]? {
         let (state, _) = try store.read("payments")
         #expect(state.counts.rejected == 3)
         #expect(state.counts.fallbacks == 3)
-        #expect(state.phase != .closed)
+        #expect(state.circuitState != .closed)
         #expect(warnings.all.isEmpty)
     }
 
@@ -483,7 +483,7 @@ fileprivate func jsonObject(at path: String) -> [String: Any]? {
         #expect(try pendingCounts(in: breaker) == PendingCounts(epoch: epoch, counts: Counts()))
         let (state, _) = try store.read("payments")
         #expect(state.counts.rejected == 2)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
     }
 
     @Test func countsOfAnotherEpochAreNotCountedTwice() throws {
@@ -541,7 +541,7 @@ fileprivate func jsonObject(at path: String) -> [String: Any]? {
         // A rejection by the open breaker: counted, in state.json instead.
         try store.update("payments") { state, now in _ = state.admit(at: now, policy: Policy()) { true } }
         let (state, _) = try store.read("payments")
-        #expect(state.phase != .closed, "the breaker is still open")
+        #expect(state.circuitState != .closed, "the breaker is still open")
         #expect(state.counts.rejected == 1)
         #expect((jsonObject(at: "\(breaker)/state.json")?["counts"] as? [String: Int])?["rejected"] == 1)
         #expect(contents(of: target) == Array("precious".utf8))
@@ -564,7 +564,7 @@ fileprivate func jsonObject(at path: String) -> [String: Any]? {
     }
 
     @Test func onlyAChangeOfCountsAloneIsACountsOnlyChange() {
-        var before = BreakerState()
+        var before = BreakerRecord()
         before.counts.rejected = 7
         var after = before
         after.counts.rejected = 9

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func exportsAnOpenBreakerWithItsStateCountsAndTimeToTheTrial() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.counts = Counts(successes: 7, failures: 3, ignored: 1, rejected: 2, fallbacks: 2)
         state.trip(at: Self.start, policy: Self.policy)
         let text = Metrics.render([.init(name: "db", state: state, policy: Self.policy)], at: Self.start + .seconds(10))
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func exportsAnOpenBreakerPastItsIntervalAsHalfOpen() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: Self.start, policy: Self.policy)
         let text = Metrics.render([.init(name: "db", state: state, policy: Self.policy)], at: Self.start + .seconds(31))
         #expect(sample(text, #"breaker_run_state{breaker="db",state="half-open"}"#) == "1")
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func exportsAHeldBreakerWithNoTrialEver() {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: Self.start, hold: true, policy: Self.policy)
         let text = Metrics.render([.init(name: "db", state: state, policy: Self.policy)], at: Self.start + .seconds(3600))
         #expect(sample(text, #"breaker_run_held{breaker="db"}"#) == "1")
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func writesHelpAndTypeOnceBeforeEachFamilyWithEveryBreakerGrouped() {
-        let breakers = ["a", "b"].map { Metrics.Breaker(name: $0, state: BreakerState(), policy: Self.policy) }
+        let breakers = ["a", "b"].map { Metrics.Breaker(name: $0, state: BreakerRecord(), policy: Self.policy) }
         let lines = Metrics.render(breakers, at: Self.start).split(separator: "\n").map(String.init)
         var seen: [String] = []
         var current: String?

@@ -14,7 +14,7 @@ import FoundationEssentials
 ///   names the document ("state file PATH", "state of breaker NAME at URL");
 /// - a state stored on another clock (`boot_id` other than the backend's
 ///   `clockID`, or none) is re-expressed on the backend's clock with
-///   `BreakerState.rebase(toBootOf:)`; instants ahead of now on the same
+///   `BreakerRecord.rebase(toBootOf:)`; instants ahead of now on the same
 ///   clock are left to admission, which clamps them with the policy.
 ///
 /// The backend decides what to do with a document it cannot read (the file
@@ -48,7 +48,7 @@ package struct StateDocumentCodec: Sendable {
     package struct Decoded: Equatable {
         /// The state, rebased onto this backend's clock when it was stored
         /// on another.
-        package var state: BreakerState
+        package var state: BreakerRecord
         /// The document's `counts_epoch`, or `PendingCounts.initialEpoch`.
         package var countsEpoch: UInt64
         /// Whether the document must be written back even if the state is
@@ -60,7 +60,7 @@ package struct StateDocumentCodec: Sendable {
         ///   - state: the state, on this backend's clock.
         ///   - countsEpoch: the epoch of its pending counts.
         ///   - needsRewrite: whether it must be written back.
-        package init(state: BreakerState, countsEpoch: UInt64 = PendingCounts.initialEpoch, needsRewrite: Bool = false) {
+        package init(state: BreakerRecord, countsEpoch: UInt64 = PendingCounts.initialEpoch, needsRewrite: Bool = false) {
             self.state = state
             self.countsEpoch = countsEpoch
             self.needsRewrite = needsRewrite
@@ -132,7 +132,7 @@ package struct StateDocumentCodec: Sendable {
     ///     `PendingCounts.initialEpoch` is left out.
     /// - Returns: the document's bytes.
     /// - Throws: `EncodingError` when the state cannot be encoded.
-    package func encode(_ state: BreakerState, countsEpoch: UInt64 = PendingCounts.initialEpoch) throws -> [UInt8] {
+    package func encode(_ state: BreakerRecord, countsEpoch: UInt64 = PendingCounts.initialEpoch) throws -> [UInt8] {
         let epoch = countsEpoch == PendingCounts.initialEpoch ? nil : countsEpoch
         let document = StoredDocument(bootID: clockID, countsEpoch: epoch, state: state)
         let encoder = JSONEncoder()

@@ -45,7 +45,7 @@ extension StoredDocument {
     ///   `failure_window` is empty; unreadable instants and texts are absent.
     /// - Parameter fields: the reader of the stored object.
     /// - Returns: the state.
-    static func decodeState(_ fields: inout FieldReader<Field>) -> BreakerState {
+    static func decodeState(_ fields: inout FieldReader<Field>) -> BreakerRecord {
         let transitions = fields.read([Salvaged<Transition>].self, .recentTransitions)
         let readableTransitions = transitions.value?.compactMap(\.element) ?? []
         switch transitions {
@@ -57,17 +57,17 @@ extension StoredDocument {
         default:
             break
         }
-        let recentTransitions = Array(readableTransitions.suffix(BreakerState.historyLimit))
+        let recentTransitions = Array(readableTransitions.suffix(BreakerRecord.historyLimit))
 
-        let phase = decodePhase(&fields, lastTarget: readableTransitions.last?.to)
+        let circuitState = decodeCircuitState(&fields, lastTarget: readableTransitions.last?.to)
         let generation = fields.value(UInt64.self, .generation, else: "read as the last transition's generation")
             ?? readableTransitions.map(\.generation).max() ?? 0
         let consecutiveFailures = fields.value(Int.self, .consecutiveFailures, else: "read as 0", isValid: { $0 >= 0 }) ?? 0
         let openedAt = fields.read(Instant.self, .openedAt)
-        switch (openedAt, phase) {
+        switch (openedAt, circuitState) {
         case (.unreadable, .open):
             fields.note(.unreadable, .openedAt, "the breaker stays open until 'next_trial_at' at most")
-        case (.absent, .open) where fields.read(StateName.self, .state).value == .open:
+        case (.absent, .open) where fields.read(CircuitState.Name.self, .state).value == .open:
             fields.note(.missing, .openedAt, "the breaker stays open until 'next_trial_at' at most")
         case (.unreadable, _):
             fields.note(.unreadable, .openedAt, "left out")
@@ -85,20 +85,20 @@ extension StoredDocument {
         }
         let backoffInterval = fields.value(Int64.self, .backoffInterval, else: "the next reopen after a failed trial waits reset_timeout",
                                               isValid: { $0 >= 0 }).map { Duration.nanoseconds($0) }
-        return BreakerState(
-            phase: phase, generation: generation, consecutiveFailures: consecutiveFailures, openedAt: openedAt.value,
+        return BreakerRecord(
+            circuitState: circuitState, generation: generation, consecutiveFailures: consecutiveFailures, openedAt: openedAt.value,
             openReason: openReason, lastFailure: lastFailure, lastFailureAt: lastFailureAt, counts: counts,
             recentTransitions: recentTransitions, failureWindow: window, backoffInterval: backoffInterval)
     }
 
-    /// The phase a stored state stands for; see `decodeRepairing(from:)`.
-    private static func decodePhase(_ fields: inout FieldReader<Field>, lastTarget: StateName?) -> Phase {
+    /// The circuit state a stored state stands for; see `decodeRepairing(from:)`.
+    private static func decodeCircuitState(_ fields: inout FieldReader<Field>, lastTarget: CircuitState.Name?) -> CircuitState {
         let isHeld = fields.value(Bool.self, .held, else: "read as not held") == true
         let until = fields.read(Instant.self, .until)
         func noteNoEnd() {
             fields.note(until.isAbsent ? .missing : .unreadable, .until, "the breaker gets one trial")
         }
-        let name = fields.read(StateName.self, .state)
+        let name = fields.read(CircuitState.Name.self, .state)
         switch name {
         case .value(.closed):
             return .closed

@@ -31,7 +31,7 @@ extension Instant: Codable {
 }
 
 /// A state's name as stored and shown: `closed`, `open`, `half-open`.
-extension StateName: Codable {}
+extension CircuitState.Name: Codable {}
 
 /// A transition as `{"from", "to", "at", "reason", "generation", "by"}`,
 /// `by` left out when nil.
@@ -48,8 +48,8 @@ extension Transition: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
-            from: try container.decode(StateName.self, forKey: .from),
-            to: try container.decode(StateName.self, forKey: .to),
+            from: try container.decode(CircuitState.Name.self, forKey: .from),
+            to: try container.decode(CircuitState.Name.self, forKey: .to),
             at: try container.decode(Instant.self, forKey: .at),
             reason: try container.decode(String.self, forKey: .reason),
             generation: try container.decode(UInt64.self, forKey: .generation),

@@ -27,7 +27,7 @@ package struct StoredDocument: Codable {
     /// it had none (or an odd value), which is `PendingCounts.initialEpoch`.
     package var countsEpoch: UInt64?
     /// The breaker state.
-    package var state: BreakerState
+    package var state: BreakerRecord
     /// The fields that decoding found missing where they mattered, or
     /// unreadable, and repaired; empty for a document made in memory.
     package var repairs: [StateRepair] = []
@@ -38,7 +38,7 @@ package struct StoredDocument: Codable {
     ///   - bootID: the clock identity of the state's instants.
     ///   - countsEpoch: the epoch of the pending counts, or nil for none.
     ///   - state: the breaker state.
-    package init(format: Int? = StoredDocument.currentFormat, bootID: String?, countsEpoch: UInt64? = nil, state: BreakerState) {
+    package init(format: Int? = StoredDocument.currentFormat, bootID: String?, countsEpoch: UInt64? = nil, state: BreakerRecord) {
         self.format = format
         self.bootID = bootID
         self.countsEpoch = countsEpoch
@@ -73,11 +73,11 @@ package struct StoredDocument: Codable {
     }
 
     /// Writes the breaker state's fields into the document's object.
-    static func encodeFields(of state: BreakerState, into c: inout KeyedEncodingContainer<Field>) throws {
-        try c.encode(state.phase.name, forKey: .state)
-        try c.encode(state.phase == .held, forKey: .held)
+    static func encodeFields(of state: BreakerRecord, into c: inout KeyedEncodingContainer<Field>) throws {
+        try c.encode(state.circuitState.name, forKey: .state)
+        try c.encode(state.circuitState == .held, forKey: .held)
         try c.encodeIfPresent(state.nextTrialAt, forKey: .until)
-        if case .halfOpen(let successes) = state.phase {
+        if case .halfOpen(let successes) = state.circuitState {
             try c.encode(successes, forKey: .halfOpenSuccesses)
         }
         try c.encode(state.generation, forKey: .generation)
@@ -97,7 +97,7 @@ package struct StoredDocument: Codable {
 
 /// The breaker state alone as the stored object's fields (no `format`,
 /// `boot_id` or `counts_epoch`), decoded leniently as `StoredDocument` is.
-extension BreakerState: Codable {
+extension BreakerRecord: Codable {
     /// Decodes a state as `decodeRepairing(from:)` does, dropping the list
     /// of repairs.
     /// - Parameter decoder: the decoder to read from.
@@ -111,7 +111,7 @@ extension BreakerState: Codable {
     /// - Parameter decoder: the decoder to read from.
     /// - Returns: the state, and the repairs made, in the order found.
     /// - Throws: `DecodingError` only when the top level is not an object.
-    public static func decodeRepairing(from decoder: any Decoder) throws -> (state: BreakerState, repairs: [StateRepair]) {
+    public static func decodeRepairing(from decoder: any Decoder) throws -> (state: BreakerRecord, repairs: [StateRepair]) {
         var fields = FieldReader(try decoder.container(keyedBy: StoredDocument.Field.self))
         let state = StoredDocument.decodeState(&fields)
         return (state, fields.repairs)

@@ -8,24 +8,24 @@ import Testing
 struct CodableTests {
     static let policy = Policy(failMax: 2, resetTimeout: .seconds(60), successThreshold: 3)
 
-    static func encode(_ state: BreakerState) throws -> Data {
+    static func encode(_ state: BreakerRecord) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return try encoder.encode(state)
     }
 
-    static func decode(_ json: String) throws -> BreakerState {
-        try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
+    static func decode(_ json: String) throws -> BreakerRecord {
+        try JSONDecoder().decode(BreakerRecord.self, from: Data(json.utf8))
     }
 
-    /// Breakers in every phase, with counts, reasons and history.
-    static let samples: [(String, BreakerState)] = {
-        var closed = BreakerState()
+    /// Breakers in every circuit state, with counts, reasons and history.
+    static let samples: [(String, BreakerRecord)] = {
+        var closed = BreakerRecord()
         closed.call(.success, at: t(1), policy: policy)
         closed.call(failure, at: t(2), policy: policy)
         closed.call(ignored, at: t(3), policy: policy)
 
-        var open = BreakerState.opened(at: t(10), policy: policy)
+        var open = BreakerRecord.opened(at: t(10), policy: policy)
         _ = open.admit(at: t(11), policy: policy)
 
         var halfOpen = open
@@ -39,9 +39,9 @@ struct CodableTests {
     }()
 
     @Test(arguments: samples)
-    func aRoundTripPreservesTheState(name: String, state: BreakerState) throws {
+    func aRoundTripPreservesTheState(name: String, state: BreakerRecord) throws {
         let data = try Self.encode(state)
-        let decoded = try JSONDecoder().decode(BreakerState.self, from: data)
+        let decoded = try JSONDecoder().decode(BreakerRecord.self, from: data)
         #expect(decoded == state)
         // Instants compare by the boot clock alone; the bytes show the wall times survived too.
         #expect(try Self.encode(decoded) == data)
@@ -49,9 +49,9 @@ struct CodableTests {
 
     @Test func theHalfOpenSampleKeepsItsTrialSuccesses() throws {
         let state = Self.samples[2].1
-        #expect(state.phase == .halfOpen(successes: 1))
-        let decoded = try JSONDecoder().decode(BreakerState.self, from: Self.encode(state))
-        #expect(decoded.phase == .halfOpen(successes: 1))
+        #expect(state.circuitState == .halfOpen(successes: 1))
+        let decoded = try JSONDecoder().decode(BreakerRecord.self, from: Self.encode(state))
+        #expect(decoded.circuitState == .halfOpen(successes: 1))
     }
 
     @Test func theEncodingIsFlatAndReadable() throws {
@@ -64,7 +64,7 @@ struct CodableTests {
     }
 
     @Test func anEmptyObjectDecodesToAFreshClosedState() throws {
-        #expect(try Self.decode("{}") == BreakerState())
+        #expect(try Self.decode("{}") == BreakerRecord())
     }
 
     @Test func aFieldOfTheWrongTypeTakesItsDefault() throws {
@@ -74,7 +74,7 @@ struct CodableTests {
              "transitions": 3, "open_reason": 12}
             """)
         #expect(state.generation == 0)
-        #expect(state.phase == .halfOpen(successes: 1), "the good fields are kept")
+        #expect(state.circuitState == .halfOpen(successes: 1), "the good fields are kept")
         #expect(state.consecutiveFailures == 0)
         #expect(state.counts == Counts(successes: 7, failures: 0, ignored: 0, rejected: 0, fallbacks: 0))
         #expect(state.recentTransitions.isEmpty)
@@ -85,33 +85,33 @@ struct CodableTests {
     func aStateThatMakesNoSenseGetsOneTrialNeverACloseNorAnError(json: String) throws {
         // Field by field: an unknown state, or an open one without its end,
         // is half-open with no successful trial (StateRepairTests has more).
-        #expect(try Self.decode(json).phase == .halfOpen(successes: 0))
+        #expect(try Self.decode(json).circuitState == .halfOpen(successes: 0))
     }
 
     @Test func noStateAtAllIsANewClosedBreaker() throws {
         let state = try Self.decode(#"{"generation": 4}"#)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
         #expect(state.generation == 4)
     }
 
     @Test func openWithHeldDecodesToHeld() throws {
         let state = try Self.decode(#"{"state": "open", "held": true, "generation": 2}"#)
-        #expect(state.phase == .held)
-        #expect(state.effectivePhase(at: t(1_000_000)) == .held)
+        #expect(state.circuitState == .held)
+        #expect(state.effectiveCircuitState(at: t(1_000_000)) == .held)
     }
 
     @Test func openWithUntilDecodesToOpen() throws {
         let state = try Self.decode("""
             {"state": "open", "held": false, "next_trial_at": {"boottime_ns": \(bootOrigin + 60_000_000_000), "unix_ns": \(wallOrigin + 60_000_000_000)}}
             """)
-        #expect(state.phase == .open(until: t(60)))
+        #expect(state.circuitState == .open(until: t(60)))
     }
 
     @Test func aLongHistoryIsCutToTheLimit() throws {
         let transition = #"{"from": "closed", "to": "open", "at": {"boottime_ns": 1, "unix_ns": 1}, "reason": "manual", "generation": 1}"#
-        let many = Array(repeating: transition, count: BreakerState.historyLimit + 5).joined(separator: ",")
+        let many = Array(repeating: transition, count: BreakerRecord.historyLimit + 5).joined(separator: ",")
         let state = try Self.decode(#"{"transitions": [\#(many)]}"#)
-        #expect(state.recentTransitions.count == BreakerState.historyLimit)
+        #expect(state.recentTransitions.count == BreakerRecord.historyLimit)
     }
 
     @Test func aTopLevelThatIsNotAnObjectThrows() {

@@ -21,9 +21,9 @@ struct FailureWindowEncodingTests {
     /// the breaker: failures in bursts (so it trips, reopens and closes many
     /// times), manual trips with long reasons, then 20,000 successes so the
     /// window ends full.
-    static func busyBreaker(_ policy: Policy) throws -> BreakerState {
+    static func busyBreaker(_ policy: Policy) throws -> BreakerRecord {
         var rng = SplitMix64(state: 42)
-        var state = BreakerState()
+        var state = BreakerRecord()
         var now = t(0)
         var recorded = 0
         let longText = String(repeating: "x", count: 5_000)
@@ -54,7 +54,7 @@ struct FailureWindowEncodingTests {
     func theStateStaysUnder16KiBAfter100000Calls(kind: String, policy: Policy) throws {
         let state = try Self.busyBreaker(policy)
         #expect(state.counts.successes + state.counts.failures == 100_000)
-        #expect(state.recentTransitions.count == BreakerState.historyLimit, "the history is full")
+        #expect(state.recentTransitions.count == BreakerRecord.historyLimit, "the history is full")
         let data = try CodableTests.encode(state)
         #expect(data.count < 16 * 1024, "\(kind): \(data.count) bytes")
 
@@ -65,12 +65,12 @@ struct FailureWindowEncodingTests {
         } else {
             #expect((window["outcomes"] as? String)?.count == FailureRate.maximumCalls, "the ring is full")
         }
-        #expect(try JSONDecoder().decode(BreakerState.self, from: data) == state)
+        #expect(try JSONDecoder().decode(BreakerRecord.self, from: data) == state)
     }
 
     @Test func aCountWindowIsOneLetterPerCallOldestFirst() throws {
         let policy = Policy(failMax: 10, failureRate: FailureRate(threshold: 0.9, window: .calls(3), minimumCalls: 3))
-        var state = BreakerState()
+        var state = BreakerRecord()
         for outcome in [failure, .success, failure, .success] { state.call(outcome, at: t(0), policy: policy) }
         let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
         let window = try #require(json["failure_window"] as? [String: Any])
@@ -80,7 +80,7 @@ struct FailureWindowEncodingTests {
 
     @Test func aTimeWindowIsBucketsOfCounts() throws {
         let policy = Policy(failMax: 10, failureRate: FailureRate(threshold: 0.9, window: .duration(.seconds(60)), minimumCalls: 30))
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(0), policy: policy)
         state.call(.success, at: t(0.5), policy: policy)
         state.call(.success, at: t(1), policy: policy)
@@ -91,7 +91,7 @@ struct FailureWindowEncodingTests {
     }
 
     @Test func aClosedBreakerWithNoRateRuleStoresNoWindow() throws {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(0), policy: Policy())
         let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
         #expect(json["failure_window"] == nil)

@@ -10,8 +10,8 @@ import Testing
 struct OddValueTests {
     let policy = Policy(failMax: 2, resetTimeout: .seconds(60))
 
-    func decode(_ json: String) throws -> BreakerState {
-        try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
+    func decode(_ json: String) throws -> BreakerRecord {
+        try JSONDecoder().decode(BreakerRecord.self, from: Data(json.utf8))
     }
 
     @Test func countsAtTheirMaximumStayThere() throws {
@@ -30,7 +30,7 @@ struct OddValueTests {
     @Test func aFailureRunAtTheMaximumStillTrips() throws {
         var state = try decode(#"{"consecutive_failures": \#(Int.max)}"#)
         state.call(failure, at: t(0), policy: policy)
-        #expect(state.phase == .open(until: t(60)))
+        #expect(state.circuitState == .open(until: t(60)))
         #expect(state.consecutiveFailures == Int.max)
     }
 
@@ -41,12 +41,12 @@ struct OddValueTests {
         #expect(state.generation == 0)
         #expect(state.recentTransitions.last?.generation == 0)
         state.record(.success, for: old, at: t(2), policy: policy)
-        #expect(state.phase == .open(until: t(61)), "a ticket of the generation before still counts as stale")
+        #expect(state.circuitState == .open(until: t(61)), "a ticket of the generation before still counts as stale")
     }
 
     @Test func aHalfOpenSuccessCountAtTheMaximumCloses() throws {
         var state = try decode(#"{"state": "half-open", "half_open_successes": \#(Int.max)}"#)
         state.call(.success, at: t(0), policy: policy)
-        #expect(state.phase == .closed)
+        #expect(state.circuitState == .closed)
     }
 }

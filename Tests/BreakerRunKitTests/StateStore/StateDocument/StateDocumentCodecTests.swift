@@ -25,7 +25,7 @@ struct StateDocumentCodecTests {
     }
 
     @Test func aStateWrittenIsReadBackUnchangedWithNothingToRewrite() throws {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.call(failure, at: t(1), policy: policy)
         let bytes = try codec.encode(state, countsEpoch: 7)
         let decoded = try decode(String(decoding: bytes, as: UTF8.self)).get()
@@ -41,7 +41,7 @@ struct StateDocumentCodecTests {
 
     @Test func eachRepairIsOneWarningNamingThePlaceAndTheFieldAndTheStateIsRewritten() throws {
         let decoded = try decode(#"{"format": 1, "boot_id": "boot-a", "state": "open", "counts": {"failures": "x"}}"#).get()
-        #expect(decoded.state.phase == .halfOpen(successes: 0))
+        #expect(decoded.state.circuitState == .halfOpen(successes: 0))
         #expect(decoded.needsRewrite)
         #expect(warnings.all == [
             "state of X lacked 'next_trial_at'; the breaker gets one trial",

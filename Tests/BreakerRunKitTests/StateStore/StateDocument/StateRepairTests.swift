@@ -13,11 +13,11 @@ struct StateRepairTests {
 
     /// Decodes through `decodeRepairing(from:)`, as the store does.
     struct Repaired: Decodable {
-        var state: BreakerState
+        var state: BreakerRecord
         var repairs: [StateRepair]
 
         init(from decoder: any Decoder) throws {
-            (state, repairs) = try BreakerState.decodeRepairing(from: decoder)
+            (state, repairs) = try BreakerRecord.decodeRepairing(from: decoder)
         }
     }
 
@@ -31,8 +31,8 @@ struct StateRepairTests {
 
     /// An open breaker with every field an open state has: counts of every
     /// kind, a reason, history, a backoff step.
-    static let open: BreakerState = {
-        var state = BreakerState()
+    static let open: BreakerRecord = {
+        var state = BreakerRecord()
         state.call(.success, at: t(1), policy: policy)
         state.call(ignored, at: t(2), policy: policy)
         state.call(failure, at: t(3), policy: policy)
@@ -57,7 +57,7 @@ struct StateRepairTests {
     ]
 
     @Test func theOpenSampleHasEveryFieldTheTableNames() throws {
-        #expect(Self.open.phase == .open(until: t(64)))
+        #expect(Self.open.circuitState == .open(until: t(64)))
         #expect(Set(try Self.openObject().keys) == Set(Self.fields.map(\.0)))
     }
 
@@ -69,20 +69,20 @@ struct StateRepairTests {
         Self.expectKept(decoded, except: field)
         switch field {
         case "next_trial_at":
-            #expect(decoded.state.phase == .halfOpen(successes: 0), "an open state without its end gets one trial")
+            #expect(decoded.state.circuitState == .halfOpen(successes: 0), "an open state without its end gets one trial")
             #expect(decoded.repairs == [StateRepair(field: "next_trial_at", problem: .missing, remedy: "the breaker gets one trial")])
             #expect(decoded.repairs.map(\.description) == ["lacked 'next_trial_at'; the breaker gets one trial"])
         case "state":
-            #expect(decoded.state.phase == Self.open.phase, "read from next_trial_at")
+            #expect(decoded.state.circuitState == Self.open.circuitState, "read from next_trial_at")
             #expect(decoded.repairs.map(\.field) == ["state"])
         case "opened_at":
-            #expect(decoded.state.phase == Self.open.phase, "open until next_trial_at, which admission clamps")
+            #expect(decoded.state.circuitState == Self.open.circuitState, "open until next_trial_at, which admission clamps")
             #expect(decoded.repairs.map(\.field) == ["opened_at"])
         case "generation":
             #expect(decoded.state.generation == Self.open.generation, "the last transition's generation")
             #expect(decoded.repairs.isEmpty)
         default:
-            #expect(decoded.state.phase == Self.open.phase)
+            #expect(decoded.state.circuitState == Self.open.circuitState)
         }
     }
 
@@ -97,17 +97,17 @@ struct StateRepairTests {
         #expect(decoded.repairs.allSatisfy { $0.problem == .unreadable })
         #expect(decoded.repairs.first?.description.hasPrefix("had an unreadable '\(field)'; ") == true)
         if field == "next_trial_at" {
-            #expect(decoded.state.phase == .halfOpen(successes: 0))
+            #expect(decoded.state.circuitState == .halfOpen(successes: 0))
         } else {
-            #expect(decoded.state.phase == Self.open.phase)
+            #expect(decoded.state.circuitState == Self.open.circuitState)
         }
     }
 
     /// The decoded state equals the sample in every field but `field` (and
-    /// the phase, which the callers check).
+    /// the circuit state, which the callers check).
     static func expectKept(_ decoded: Repaired, except field: String) {
         let state = decoded.state
-        #expect(state.phase != .closed, "a repair never closes an open breaker")
+        #expect(state.circuitState != .closed, "a repair never closes an open breaker")
         if field != "counts" { #expect(state.counts == open.counts) }
         if field != "transitions" { #expect(state.recentTransitions == open.recentTransitions) }
         if field != "generation" { #expect(state.generation == open.generation) }
@@ -124,7 +124,7 @@ struct StateRepairTests {
         object.removeValue(forKey: "next_trial_at")
         object.removeValue(forKey: "opened_at")
         var state = try Self.decode(object).state
-        #expect(state.effectivePhase(at: t(6)) == .halfOpen(successes: 0))
+        #expect(state.effectiveCircuitState(at: t(6)) == .halfOpen(successes: 0))
 
         var permits = 1
         let take = { () -> Bool in
@@ -135,7 +135,7 @@ struct StateRepairTests {
         #expect(trial.isTrial)
         #expect(state.admit(at: t(6), policy: Self.policy, trialPermit: take).rejection == .trialsTaken, "one trial, not two")
         state.record(failure, for: trial, at: t(7), policy: Self.policy)
-        #expect(state.phase == .open(until: t(7 + 120)), "a failed trial reopens, with the backoff step that was kept")
+        #expect(state.circuitState == .open(until: t(7 + 120)), "a failed trial reopens, with the backoff step that was kept")
         #expect(state.counts.failures == Self.open.counts.failures + 1)
         #expect(state.counts.successes == Self.open.counts.successes)
     }
@@ -170,30 +170,30 @@ struct StateRepairTests {
     static let history = #"[{"from": "closed", "to": "open", "at": {"boottime_ns": 1, "unix_ns": 1}, "reason": "manual", "generation": 7}]"#
 
     @Test(arguments: [
-        (#"{"state": "ajar", "held": true}"#, Phase.held, "read as held open, as 'held' says"),
-        (#"{"state": "ajar", "transitions": \#(history)}"#, Phase.halfOpen(successes: 0), "the breaker gets one trial"),
-        (#"{"transitions": \#(history)}"#, Phase.halfOpen(successes: 0), "the breaker gets one trial"),
-        (#"{"state": 3}"#, Phase.halfOpen(successes: 0), "the breaker gets one trial"),
+        (#"{"state": "ajar", "held": true}"#, CircuitState.held, "read as held open, as 'held' says"),
+        (#"{"state": "ajar", "transitions": \#(history)}"#, CircuitState.halfOpen(successes: 0), "the breaker gets one trial"),
+        (#"{"transitions": \#(history)}"#, CircuitState.halfOpen(successes: 0), "the breaker gets one trial"),
+        (#"{"state": 3}"#, CircuitState.halfOpen(successes: 0), "the breaker gets one trial"),
         (#"{"state": "ajar", "transitions": \#(history.replacingOccurrences(of: "\"to\": \"open\"", with: "\"to\": \"closed\""))}"#,
-         Phase.closed, "read as closed, the last transition's target"),
+         CircuitState.closed, "read as closed, the last transition's target"),
     ])
-    func aStateThatIsMissingOrUnknownIsReadFromTheRestOfTheFile(json: String, phase: Phase, remedy: String) throws {
+    func aStateThatIsMissingOrUnknownIsReadFromTheRestOfTheFile(json: String, circuitState: CircuitState, remedy: String) throws {
         let decoded = try Self.decode(json)
-        #expect(decoded.state.phase == phase)
+        #expect(decoded.state.circuitState == circuitState)
         #expect(decoded.repairs.map(\.remedy) == [remedy])
         #expect(decoded.repairs.map(\.field) == ["state"])
     }
 
     @Test func aFileWithNeitherStateNorHistoryIsANewClosedBreakerWithoutAWord() throws {
         let decoded = try Self.decode(#"{"generation": 4, "counts": {"successes": 2}}"#)
-        #expect(decoded.state.phase == .closed)
+        #expect(decoded.state.circuitState == .closed)
         #expect(decoded.state.counts.successes == 2)
         #expect(decoded.repairs.isEmpty)
     }
 
     @Test func aHalfOpenStateWithANegativeSuccessCountStartsItsTrialsAgain() throws {
         let decoded = try Self.decode(#"{"state": "half-open", "half_open_successes": -1}"#)
-        #expect(decoded.state.phase == .halfOpen(successes: 0))
+        #expect(decoded.state.circuitState == .halfOpen(successes: 0))
         #expect(decoded.repairs.map(\.field) == ["half_open_successes"])
     }
 

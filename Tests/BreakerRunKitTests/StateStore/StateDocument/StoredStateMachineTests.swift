@@ -13,14 +13,14 @@ struct StoredBackoffTests {
     }
 
     /// The open interval of the current opening.
-    static func interval(_ state: BreakerState) -> Duration? {
-        guard case .open(let until) = state.phase, let opened = state.openedAt else { return nil }
+    static func interval(_ state: BreakerRecord) -> Duration? {
+        guard case .open(let until) = state.circuitState, let opened = state.openedAt else { return nil }
         return until.duration(since: opened)
     }
 
     /// Opens the breaker with a failure at `start`, then fails `reopens` trials
     /// in a row, each at the end of the interval before; returns every interval.
-    static func failingTrials(_ reopens: Int, policy: Policy, from start: inout BreakerState, random: Double = 0.5) throws -> [Duration] {
+    static func failingTrials(_ reopens: Int, policy: Policy, from start: inout BreakerRecord, random: Double = 0.5) throws -> [Duration] {
         var now = t(0)
         start.call(failure, at: now, policy: policy)
         var intervals = [try #require(interval(start))]
@@ -39,7 +39,7 @@ struct StoredBackoffTests {
     @Test(arguments: jitterCases)
     func theJitterStaysWithinItsBoundAndTheStoredEndIsStable(random: Double) throws {
         let policy = Self.policy(max: .seconds(1000), jitter: 0.1)
-        var state = BreakerState()
+        var state = BreakerRecord()
         let intervals = try Self.failingTrials(3, policy: policy, from: &state, random: random)
         // The first opening is drawn from the default 0.5, the reopens from `random`.
         #expect(intervals[0] == .seconds(10))
@@ -53,9 +53,9 @@ struct StoredBackoffTests {
 
         // Two reads (two `status` runs, two processes) agree: nothing is redrawn.
         let now = try #require(state.openedAt) + .seconds(1)
-        #expect(state.effectivePhase(at: now) == state.effectivePhase(at: now))
+        #expect(state.effectiveCircuitState(at: now) == state.effectiveCircuitState(at: now))
         #expect(state.retryAfter(at: now) == state.retryAfter(at: now))
-        let decoded = try JSONDecoder().decode(BreakerState.self, from: CodableTests.encode(state))
+        let decoded = try JSONDecoder().decode(BreakerRecord.self, from: CodableTests.encode(state))
         #expect(decoded.nextTrialAt == state.nextTrialAt)
         #expect(decoded.retryAfter(at: now) == state.retryAfter(at: now))
         #expect(decoded.backoffInterval == .seconds(80))
@@ -68,7 +68,7 @@ struct StoredBackoffTests {
             """)
         let trial = try #require(state.admit(at: t(0), policy: policy).ticket)
         state.record(failure, for: trial, at: t(0), policy: policy)
-        #expect(state.phase == .open(until: t(60)))
+        #expect(state.circuitState == .open(until: t(60)))
         #expect(try CodableTests.decode(#"{"backoff_interval_ns": -5}"#).backoffInterval == nil)
     }
 }
@@ -86,28 +86,28 @@ struct StoredClockTests {
         let json = """
             {"state": "open", "next_trial_at": {"boottime_ns": 864000000000000, "unix_ns": \(wallOrigin + 30_000_000_000)}}
             """
-        var state = try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
+        var state = try JSONDecoder().decode(BreakerRecord.self, from: Data(json.utf8))
         let now = afterReboot(wall: 0)
         state.rebase(toBootOf: now)
         #expect(state.retryAfter(at: now) == .seconds(30))
         #expect(state.nextTrialAt?.wallNanoseconds == wallOrigin + 30_000_000_000)
 
-        var passed = try JSONDecoder().decode(BreakerState.self, from: Data(json.utf8))
+        var passed = try JSONDecoder().decode(BreakerRecord.self, from: Data(json.utf8))
         passed.rebase(toBootOf: afterReboot(wall: 100))
-        #expect(passed.effectivePhase(at: afterReboot(wall: 100)) == .halfOpen(successes: 0))
+        #expect(passed.effectiveCircuitState(at: afterReboot(wall: 100)) == .halfOpen(successes: 0))
     }
 }
 
 @Suite("Who made a transition, in the state file")
 struct StoredHistoryTests {
     @Test func theActorIsStoredAsByAndLeftOutWhenUnknown() throws {
-        var state = BreakerState()
+        var state = BreakerRecord()
         state.trip(at: t(0), policy: Policy(), by: "uid 0 (root)")
         state.reset(at: t(1))
         let json = try #require(try JSONSerialization.jsonObject(with: CodableTests.encode(state)) as? [String: Any])
         let transitions = try #require(json["transitions"] as? [[String: Any]])
         #expect(transitions[0]["by"] as? String == "uid 0 (root)")
         #expect(transitions[1].keys.contains("by") == false)
-        #expect(try JSONDecoder().decode(BreakerState.self, from: CodableTests.encode(state)) == state)
+        #expect(try JSONDecoder().decode(BreakerRecord.self, from: CodableTests.encode(state)) == state)
     }
 }

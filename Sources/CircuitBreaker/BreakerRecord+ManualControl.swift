@@ -1,6 +1,6 @@
 /// An operator's hand on the breaker: `trip` and `reset`, recorded as
 /// transitions with who made them.
-extension BreakerState {
+extension BreakerRecord {
     /// Opens the breaker now (`trip`). A held breaker stays held: only
     /// `reset` releases a hold, so a trip of a held breaker changes nothing.
     /// A breaker that is open already (its interval not yet passed) makes no
@@ -29,20 +29,20 @@ extension BreakerState {
         at now: Instant, for interval: Duration? = nil, hold: Bool = false, reason: String = "manual",
         policy: Policy, random: Double = 0.5, by actor: String? = nil
     ) {
-        if phase == .held { return }
+        if circuitState == .held { return }
         let actor = actor.map(Self.bounded)
-        if case .open(let until) = phase, now >= until {
+        if case .open(let until) = circuitState, now >= until {
             // Half-open in effect: the trip reopens it, a transition from
             // half-open (the lazy step into it is not stored separately).
-            phase = .halfOpen(successes: 0)
+            circuitState = .halfOpen(successes: 0)
         }
-        if case .open = phase {
+        if case .open = circuitState {
             // Already open: a change of interval or a hold is no transition
             // (the breaker stays open), and a plain trip changes nothing.
             if hold {
-                phase = .held
+                circuitState = .held
             } else if let interval {
-                phase = .open(until: now + max(.zero, interval))
+                circuitState = .open(until: now + max(.zero, interval))
             } else {
                 return
             }
@@ -57,7 +57,7 @@ extension BreakerState {
             open(at: now, until: now + max(.zero, interval), reason: reason, actor: actor)
         } else {
             var base = policy.resetTimeout
-            if let backoff = policy.backoff, phase != .closed, let current = backoffInterval {
+            if let backoff = policy.backoff, circuitState != .closed, let current = backoffInterval {
                 base = min(current, backoff.cap(resetTimeout: policy.resetTimeout))
             }
             open(at: now, base: base, reason: reason, actor: actor, policy: policy, random: random)
@@ -72,7 +72,7 @@ extension BreakerState {
     ///   - now: the current time.
     ///   - actor: who reset it ("uid 0 (root)"), or nil.
     public mutating func reset(at now: Instant, by actor: String? = nil) {
-        guard phase == .closed else {
+        guard circuitState == .closed else {
             close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
             return
         }

@@ -1,4 +1,5 @@
-/// The whole state of one circuit breaker, and the pattern's rules as
+/// Everything kept about one circuit breaker (its circuit state, counts,
+/// history and failure window), and the pattern's rules as
 /// mutations of it. Pure: time is passed in, nothing is read or written.
 ///
 /// - closed: calls run. Consecutive failures are counted; `failMax` of them
@@ -15,10 +16,10 @@
 /// ticket of an older generation (another process's long call finishing
 /// late) updates the lifetime counts only: it never causes or delays a
 /// transition.
-public struct BreakerState: Sendable, Equatable {
+public struct BreakerRecord: Sendable, Equatable {
     /// The state as last stored. An open breaker whose interval has passed is
-    /// still `.open` here; ask `effectivePhase(at:)` for the state as of now.
-    public internal(set) var phase: Phase = .closed
+    /// still `.open` here; ask `effectiveCircuitState(at:)` for the state as of now.
+    public internal(set) var circuitState: CircuitState = .closed
     /// Starts at 0 and grows by one with every transition.
     public internal(set) var generation: UInt64 = 0
     /// Failures in a row since the last success, while closed.
@@ -56,7 +57,7 @@ public struct BreakerState: Sendable, Equatable {
     /// from a stored document (the state-document codec in BreakerRunKit,
     /// which has repaired what it could not read). No rule is applied.
     /// - Parameters:
-    ///   - phase: the stored phase.
+    ///   - circuitState: the stored circuit state.
     ///   - generation: the stored generation.
     ///   - consecutiveFailures: failures in a row, 0 or more.
     ///   - openedAt: when the breaker last entered open, or nil.
@@ -70,11 +71,11 @@ public struct BreakerState: Sendable, Equatable {
     ///   - backoffInterval: the base length of the latest opening by the
     ///     rules (nanosecond resolution), or nil.
     package init(
-        phase: Phase, generation: UInt64, consecutiveFailures: Int, openedAt: Instant?, openReason: String?,
+        circuitState: CircuitState, generation: UInt64, consecutiveFailures: Int, openedAt: Instant?, openReason: String?,
         lastFailure: String?, lastFailureAt: Instant?, counts: Counts, recentTransitions: [Transition],
         failureWindow: OutcomeWindow, backoffInterval: Duration?
     ) {
-        self.phase = phase
+        self.circuitState = circuitState
         self.generation = generation
         self.consecutiveFailures = consecutiveFailures
         self.openedAt = openedAt
@@ -92,18 +93,18 @@ public struct BreakerState: Sendable, Equatable {
     /// The state as of `now`: an open breaker whose open interval has passed
     /// is half-open (a trial is allowed), even before anyone stored that.
     /// - Parameter now: the current time.
-    /// - Returns: the effective phase.
-    public func effectivePhase(at now: Instant) -> Phase {
-        if case .open(let until) = phase, now >= until {
+    /// - Returns: the effective circuit state.
+    public func effectiveCircuitState(at now: Instant) -> CircuitState {
+        if case .open(let until) = circuitState, now >= until {
             return .halfOpen(successes: 0)
         }
-        return phase
+        return circuitState
     }
 
     /// When the next trial is allowed: the end of the open interval, or nil
     /// when the breaker is not open or is held.
     public var nextTrialAt: Instant? {
-        if case .open(let until) = phase { return until }
+        if case .open(let until) = circuitState { return until }
         return nil
     }
 
@@ -153,7 +154,7 @@ public struct BreakerState: Sendable, Equatable {
     public mutating func admit(at now: Instant, policy: Policy, trialPermit: () -> Bool) -> Admission {
         clamp(to: now, policy: policy)
         settle(at: now)
-        switch phase {
+        switch circuitState {
         case .closed:
             return .admitted(Ticket(generation: generation, isTrial: false))
         case .open(let until):
@@ -181,7 +182,7 @@ public struct BreakerState: Sendable, Equatable {
     /// - Returns: the ticket to record the outcome with.
     public mutating func admitForced(at now: Instant, by actor: String? = nil) -> Ticket {
         settle(at: now)
-        return Ticket(generation: generation, isTrial: phase != .closed, isForced: true, actor: actor.map(Self.bounded))
+        return Ticket(generation: generation, isTrial: circuitState != .closed, isForced: true, actor: actor.map(Self.bounded))
     }
 
     // MARK: Recording
@@ -213,13 +214,13 @@ public struct BreakerState: Sendable, Equatable {
         guard let interval, case .failure(let reason) = outcome else { return }
         let until = now + max(.zero, interval)
         let source = ", Retry-After \(max(.zero, interval).secondsRoundedUp)s"
-        if generation != before, case .open = phase {
-            phase = .open(until: until)
+        if generation != before, case .open = circuitState {
+            circuitState = .open(until: until)
             openReason = Self.bounded((openReason ?? "") + source)
             if let last = recentTransitions.indices.last {
                 recentTransitions[last].reason = Self.bounded(recentTransitions[last].reason + source)
             }
-        } else if ticket.generation == before, phase == .closed {
+        } else if ticket.generation == before, circuitState == .closed {
             open(at: now, until: until, reason: reason + source, actor: nil)
         }
     }
@@ -238,7 +239,7 @@ public struct BreakerState: Sendable, Equatable {
         guard ticket.generation == generation else { return }
         let actor = ticket.isForced ? ticket.actor.map(Self.bounded) : nil
 
-        switch (phase, outcome) {
+        switch (circuitState, outcome) {
         case (_, .ignored):
             return
         case (.closed, .success):
@@ -259,7 +260,7 @@ public struct BreakerState: Sendable, Equatable {
             if ticket.isForced || successes >= policy.successThreshold - 1 {
                 close(at: now, reason: ticket.isForced ? "forced call succeeded" : "trial succeeded", actor: actor)
             } else {
-                phase = .halfOpen(successes: successes + 1)
+                circuitState = .halfOpen(successes: successes + 1)
             }
         case (.halfOpen, .failure):
             consecutiveFailures.addOneSaturating()
@@ -299,7 +300,7 @@ public struct BreakerState: Sendable, Equatable {
     /// Takes the lazy transition from open to half-open once the open
     /// interval has passed.
     private mutating func settle(at now: Instant) {
-        if case .open(let until) = phase, now >= until {
+        if case .open(let until) = circuitState, now >= until {
             transition(to: .halfOpen(successes: 0), at: now, reason: "reset timeout passed")
         }
     }
@@ -341,9 +342,9 @@ public struct BreakerState: Sendable, Equatable {
         transition(to: .closed, at: now, reason: reason, actor: actor)
     }
 
-    mutating func transition(to next: Phase, at now: Instant, reason: String, actor: String? = nil) {
-        let from = phase.name
-        phase = next
+    mutating func transition(to next: CircuitState, at now: Instant, reason: String, actor: String? = nil) {
+        let from = circuitState.name
+        circuitState = next
         failureWindow.clear()
         // Wraps rather than traps: tickets are compared for equality only.
         generation &+= 1

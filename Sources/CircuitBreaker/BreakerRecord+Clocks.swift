@@ -1,6 +1,6 @@
 /// The breaker's instants across clocks: re-expressing them after a reboot,
 /// and bringing back those stored ahead of now. Pure: time is passed in.
-extension BreakerState {
+extension BreakerRecord {
     /// Re-expresses the stored instants on a new monotonic clock after a
     /// reboot, using the wall clock to tell how long ago each was. A stored
     /// wall time in the future counts as now, so an open interval is measured
@@ -16,16 +16,16 @@ extension BreakerState {
                 wallNanoseconds: instant.wallNanoseconds > now.wallNanoseconds ? now.wallNanoseconds : instant.wallNanoseconds
             )
         }
-        if case .open(let until) = phase, let opened = openedAt {
+        if case .open(let until) = circuitState, let opened = openedAt {
             let interval = until.duration(since: opened)
             let newOpened = moved(opened)
             openedAt = newOpened
-            phase = .open(until: newOpened + interval)
-        } else if case .open(let until) = phase {
+            circuitState = .open(until: newOpened + interval)
+        } else if case .open(let until) = circuitState {
             // No opened_at to measure from (a hand-edited file): keep what the
             // wall clock says is left, rather than a reading of the old boot clock.
             let left = max(0, until.wallNanoseconds.subtractingSaturating(now.wallNanoseconds))
-            phase = .open(until: Instant(
+            circuitState = .open(until: Instant(
                 monotonicNanoseconds: now.monotonicNanoseconds.addingSaturating(left),
                 wallNanoseconds: until.wallNanoseconds
             ))
@@ -49,7 +49,7 @@ extension BreakerState {
     ///   - policy: the breaker's rules.
     public mutating func clamp(to now: Instant, policy: Policy) {
         var longest = policy.longestOpenInterval
-        if case .open(let until) = phase, let opened = openedAt, opened <= now {
+        if case .open(let until) = circuitState, let opened = openedAt, opened <= now {
             longest = max(longest, until.duration(since: opened))
         }
         clamp(to: now, longestInterval: longest)
@@ -67,8 +67,8 @@ extension BreakerState {
     ///     dropped.
     public mutating func clamp(to now: Instant, longestInterval: Duration) {
         if let opened = openedAt, opened > now { openedAt = now }
-        if case .open(let until) = phase, until > now + longestInterval {
-            phase = .open(until: now + longestInterval)
+        if case .open(let until) = circuitState, until > now + longestInterval {
+            circuitState = .open(until: now + longestInterval)
         }
         if let failed = lastFailureAt, failed > now { lastFailureAt = now }
         failureWindow.dropBuckets(after: now, slack: longestInterval)
