@@ -77,7 +77,7 @@ public func fuzzStateFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     warnings = []
     writeFile("\(directory)/state.json", input)
 
-    let shown: BreakerState
+    let shown: BreakerRecord
     do {
         shown = try store.read(name).0
     } catch StateStoreError.unsupportedFormat {
@@ -91,23 +91,23 @@ public func fuzzStateFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let givenOneTrial = warnings.contains { $0.hasSuffix("; the breaker gets one trial") }
 
     // The state as `run` loads it; the change makes the store write it.
-    var loaded = BreakerState()
+    var loaded = BreakerRecord()
     _ = update(through: rewritingStore) { state in
         loaded = state
         state.counts.fallbacks ^= 1
     }
     if unreadable {
         expectMovedAside(input, directory: directory)
-        if loaded != BreakerState() { fail("an unreadable file did not start closed: \(loaded)", input) }
+        if loaded != BreakerRecord() { fail("an unreadable file did not start closed: \(loaded)", input) }
     } else if loaded != shown {
         fail("status showed \(shown), run loaded \(loaded)", input)
-    } else if givenOneTrial && loaded.phase != .halfOpen(successes: 0) {
-        fail("a state said to get one trial loaded as \(loaded.phase)", input)
+    } else if givenOneTrial && loaded.circuitState != .halfOpen(successes: 0) {
+        fail("a state said to get one trial loaded as \(loaded.circuitState)", input)
     }
     let written = readFile("\(directory)/state.json")
     var roundTrip = loaded
     roundTrip.counts.fallbacks ^= 1
-    let reread = (try? store.read(name).0) ?? BreakerState()
+    let reread = (try? store.read(name).0) ?? BreakerRecord()
     if reread != roundTrip {
         fail("the state written reads back as \(reread), not \(roundTrip)", input)
     }
@@ -133,7 +133,7 @@ public func fuzzStateFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if !countedOnce(before, after.counts) {
         fail("one call changed the counts from \(before) to \(after.counts)", input)
     }
-    let final = (try? store.read(name).0) ?? BreakerState()
+    let final = (try? store.read(name).0) ?? BreakerRecord()
     if final != after {
         fail("the state after a call reads back as \(final), not \(after)", input)
     }
@@ -141,7 +141,7 @@ public func fuzzStateFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 /// Runs `body` in `update` and returns the state it left.
-private func update(through store: FileStateStore = store, _ body: (inout BreakerState) -> Void) -> BreakerState {
+private func update(through store: FileStateStore = store, _ body: (inout BreakerRecord) -> Void) -> BreakerRecord {
     do {
         return try store.update(name) { state, _ in
             body(&state)
