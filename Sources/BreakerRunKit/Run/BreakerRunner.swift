@@ -29,6 +29,16 @@ public struct BreakerRunner {
     public var registry: KindRegistry
     /// Writes a fallback's answer to standard output.
     public var write: ([UInt8]) throws(SystemError) -> Void = { bytes throws(SystemError) in try StandardOutput.write(bytes: bytes) }
+    /// Opens a breaker's queue, for a `queue` fallback; nil when queues
+    /// are not kept (the default).
+    package var queue: (String) -> QueueStore? = { _ in nil }
+    /// Reads the invocation's standard input, at most the given number of
+    /// bytes, for a `queue` fallback.
+    package var readInput: (Int) throws(SystemError) -> [UInt8] = { limit throws(SystemError) in
+        try CurrentProcess.readStandardInput(limit: limit)
+    }
+    /// The invocation's working directory, for a `queue` fallback.
+    package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
     /// This invocation's lines.
     let narrator: RunNarrator
 

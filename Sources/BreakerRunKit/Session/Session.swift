@@ -31,6 +31,13 @@ public struct Session {
     /// Waits between attempts and while a bulkhead is full; a test passes
     /// one that does not sleep.
     public var pause: (Duration) -> Void = { Pause.sleep(for: $0) }
+    /// Reads the invocation's standard input, at most the given number of
+    /// bytes, for a `queue` fallback; a spec passes bytes of its own.
+    package var readInput: (Int) throws(SystemError) -> [UInt8] = { limit throws(SystemError) in
+        try CurrentProcess.readStandardInput(limit: limit)
+    }
+    /// The invocation's working directory, for a `queue` fallback.
+    package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
 
     /// Creates a session from its parts.
     /// - Parameters:
@@ -74,7 +81,23 @@ public struct Session {
         runner.random = random
         runner.pause = pause
         runner.write = streams.writeOutput
+        runner.queue = { [self] name in queue(of: name) }
+        runner.readInput = readInput
+        runner.workingDirectory = workingDirectory
         return runner
+    }
+}
+
+extension Session {
+    /// Breaker `name`'s queue, in the local state directory whatever the
+    /// state backend: its items are this host's commands (DESIGN, "State").
+    /// Unreadable items found are warned about.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: the queue; nothing is opened until it is used.
+    package func queue(of name: String) -> QueueStore {
+        let logger = logger
+        let file = FileStateStore(directory: stateDirectory, clock: clock) { warning in logger.warning("\(warning)") }
+        return QueueStore(stateStore: file, breaker: name, clock: clock) { problem in logger.warning("\(name): \(problem)") }
     }
 }
 
