@@ -76,4 +76,29 @@ public enum CurrentProcess {
         guard getcwd(&buffer, buffer.count) != nil else { return nil }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// Makes `bytes` this process's standard input, from its start, for the
+    /// calls it starts next (which inherit descriptor 0): written to an
+    /// unlinked temporary file in `$TMPDIR` (else `/tmp`, mode 0600, removed
+    /// at once, so nothing is left behind), which replaces descriptor 0
+    /// (dup2(2)). `breaker-run drain` gives each replayed item its stored
+    /// input this way.
+    /// - Parameters:
+    ///   - bytes: the input, any bytes.
+    ///   - environment: where `TMPDIR` is read.
+    /// - Throws: `SystemError` when the file cannot be made or written, or
+    ///   dup2(2) fails; descriptor 0 is then unchanged.
+    public static func replaceStandardInput(with bytes: [UInt8], environment: [String: String]) throws(SystemError) {
+        let directory = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(directory)/breaker-run-input-XXXXXX".utf8CString)
+        let descriptor = try retryingInterrupts("mkstemp", path: directory) {
+            template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        }
+        defer { closeDescriptor(descriptor) }
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        _ = unlink(path)
+        try writeAll(bytes, to: descriptor, path: path)
+        _ = try retryingInterrupts("lseek", path: path) { lseek(descriptor, 0, SEEK_SET) }
+        _ = try retryingInterrupts("dup2", path: path) { dup2(descriptor, 0) }
+    }
 }

@@ -38,6 +38,12 @@ public struct Session {
     }
     /// The invocation's working directory, for a `queue` fallback.
     package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
+    /// Makes the given bytes the standard input of the calls started next
+    /// (`drain`: each item's stored input), with the environment's `TMPDIR`;
+    /// a spec passes one that records them.
+    package var replaceInput: ([UInt8], [String: String]) throws(SystemError) -> Void = { bytes, environment throws(SystemError) in
+        try CurrentProcess.replaceStandardInput(with: bytes, environment: environment)
+    }
 
     /// Creates a session from its parts.
     /// - Parameters:
