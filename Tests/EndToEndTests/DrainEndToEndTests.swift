@@ -108,3 +108,39 @@ struct DrainEndToEndTests {
         #expect(dead.count == 1, "\(dead)")
     }
 }
+
+/// `drain: on_close`: the run whose trial closes the breaker starts a drain.
+@Suite("drain on close end to end")
+struct DrainOnCloseEndToEndTests {
+    @Test func theTrialThatClosesTheBreakerStartsADrainThatReplaysTheQueueWithoutAnOperator() throws {
+        let sandbox = try DrainEndToEndTests.sandbox(breaker: "    fallback: {queue: {drain: on_close}}", trip: ["--for", "1s"])
+        let out = sandbox.path("out")
+        for index in 1...3 {
+            #expect(try sandbox.run(["run", "job", "--", "/bin/sh", "-c", "echo \(index) >> \(out)"]).status == 0)
+        }
+        #expect(try eventually(within: 10) { try sandbox.run(["check", "job"]).status == 0 })
+
+        let trial = try sandbox.run(["run", "job", "--", "/bin/true"])
+
+        #expect(trial.status == 0, "\(trial.stderr)")
+        #expect(trial.stderr.split(separator: "\n").count == 1, "one line, the close: \(trial.stderr)")
+        #expect(try eventually(within: 10) { DrainEndToEndTests.lines(sandbox, "out").count == 3 && QueueEndToEndTests.itemFiles(sandbox).isEmpty },
+                "drained: \(DrainEndToEndTests.lines(sandbox, "out"))")
+        #expect(DrainEndToEndTests.lines(sandbox, "out") == ["1", "2", "3"])
+        let log = try String(contentsOfFile: sandbox.stateDirectory + "/job/queue/drain.log", encoding: .utf8)
+        #expect(try eventually(within: 5) { (try? String(contentsOfFile: sandbox.stateDirectory + "/job/queue/drain.log", encoding: .utf8))?.contains("job: drain: 3 replayed") == true },
+                "the drain's lines go to its log: \(log)")
+    }
+
+    @Test func withoutOnCloseTheQueueWaitsForADrain() throws {
+        let sandbox = try DrainEndToEndTests.sandbox(breaker: "    fallback: {queue: {}}", trip: ["--for", "1s"])
+        #expect(try sandbox.run(["run", "job", "--", "/bin/sh", "-c", "echo ran >> \(sandbox.path("out"))"]).status == 0)
+        #expect(try eventually(within: 10) { try sandbox.run(["check", "job"]).status == 0 })
+
+        #expect(try sandbox.run(["run", "job", "--", "/bin/true"]).status == 0)
+
+        usleep(500_000)
+        #expect(DrainEndToEndTests.lines(sandbox, "out").isEmpty)
+        #expect(QueueEndToEndTests.itemFiles(sandbox).count == 1)
+    }
+}

@@ -92,7 +92,7 @@ struct QueueEndToEndTests {
             """)
         let printed = try sandbox.run(["validate", "--print"])
         #expect(printed.status == 0, "\(printed.stderr)")
-        #expect(printed.stdout.contains("queue: {max_items: 50, max_age: 2d, max_stdin: 1048576, max_attempts: 5, env: [TZ]}"), "\(printed.stdout)")
+        #expect(printed.stdout.contains("queue: {max_items: 50, max_age: 2d, max_stdin: 1048576, max_attempts: 5, env: [TZ], drain: manual}"), "\(printed.stdout)")
         #expect(printed.stdout.contains("exit_code: 5"), "\(printed.stdout)")
         try sandbox.write(config: printed.stdout)
         let again = try sandbox.run(["validate", "--print"])

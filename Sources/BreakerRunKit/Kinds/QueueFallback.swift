@@ -16,7 +16,7 @@ package struct QueueFallback: FallbackKind {
     package static let key = "queue"
     package static let takesExitCode = true
     /// The keys of its mapping.
-    static let keys = ["max_items", "max_age", "max_stdin", "max_attempts", "env", "exit_code"]
+    static let keys = ["max_items", "max_age", "max_stdin", "max_attempts", "env", "exit_code", "drain"]
     /// The largest `max_stdin`: 32 MiB, so that an item (base64 adds a
     /// third) stays under what the store reads back.
     static let largestStandardInput = 32 << 20
@@ -34,12 +34,18 @@ package struct QueueFallback: FallbackKind {
     package var environmentNames: [String] = []
     /// The answer's exit status (`exit_code`, default 0, so cron stays quiet).
     package var exitCode: Int32 = 0
+    /// Whether the invocation whose trial closes the breaker starts
+    /// `breaker-run drain NAME`, detached (`drain: on_close`); false for
+    /// drains started by hand, cron or a timer only (`drain: manual`, the
+    /// default).
+    package var drainsOnClose = false
 
     /// Creates a queue fallback with the defaults.
     package init() {}
 
     /// Reads `queue: {max_items: 1000, max_age: 7d, max_stdin: 1MiB,
-    /// max_attempts: 5, env: [A, B], exit_code: 0}`; every key is optional,
+    /// max_attempts: 5, env: [A, B], exit_code: 0, drain: on_close}`; every
+    /// key is optional,
     /// and `queue: {}` is the defaults.
     package static func decode(_ node: YAMLNode, decoder: inout ConfigurationDecoder) -> QueueFallback? {
         guard let pairs = decoder.mapping(node, key: key, example: "{max_items: 1000, max_age: 7d}") else { return nil }
@@ -65,8 +71,17 @@ package struct QueueFallback: FallbackKind {
                 if let names = environmentNames(pair.value, key: name, decoder: &decoder) { fallback.environmentNames = names } else { isValid = false }
             case "exit_code":
                 if let value = decoder.integer(pair.value, key: name, in: 0...255, example: "0") { fallback.exitCode = Int32(value) } else { isValid = false }
+            case "drain":
+                switch decoder.string(pair.value, key: name, example: "on_close") {
+                case "on_close": fallback.drainsOnClose = true
+                case "manual": fallback.drainsOnClose = false
+                case nil: isValid = false
+                case let other?:
+                    decoder.report(at: pair.value.location, "'\(name)' is on_close or manual, not '\(other)'")
+                    isValid = false
+                }
             default:
-                decoder.unknownOrFuture(pair, known: keys, future: ["drain"], context: "'\(key)'")
+                decoder.unknownOrFuture(pair, known: keys, future: [], context: "'\(key)'")
                 isValid = false
             }
         }
@@ -107,7 +122,7 @@ package struct QueueFallback: FallbackKind {
 
     package func effectiveYAMLLines() -> [String] {
         let env = "[" + environmentNames.map(YAMLText.scalar).joined(separator: ", ") + "]"
-        return ["\(Self.key): {max_items: \(maxItems), max_age: \(YAMLText.duration(maxAge)), max_stdin: \(maxStandardInput), max_attempts: \(maxAttempts), env: \(env)}",
+        return ["\(Self.key): {max_items: \(maxItems), max_age: \(YAMLText.duration(maxAge)), max_stdin: \(maxStandardInput), max_attempts: \(maxAttempts), env: \(env), drain: \(drainsOnClose ? "on_close" : "manual")}",
                 "exit_code: \(exitCode)"]
     }
 

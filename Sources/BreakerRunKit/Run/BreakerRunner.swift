@@ -39,6 +39,10 @@ public struct BreakerRunner {
     }
     /// The invocation's working directory, for a `queue` fallback.
     package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
+    /// Called once an outcome this invocation recorded closed the breaker
+    /// (a trial, a probe or a forced call that succeeded): starts a drain
+    /// of its queue (`drain: on_close`). Nothing by default.
+    package var afterClose: (BreakerConfiguration) -> Void = { _ in }
     /// This invocation's lines.
     let narrator: RunNarrator
 

@@ -38,6 +38,9 @@ public struct Session {
     }
     /// The invocation's working directory, for a `queue` fallback.
     package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
+    /// The configuration file given on the command line (`--config`), which
+    /// a drain started on close is given too; nil when it was searched for.
+    package var configurationFileOption: String?
     /// Makes the given bytes the standard input of the calls started next
     /// (`drain`: each item's stored input), with the environment's `TMPDIR`;
     /// a spec passes one that records them.
@@ -88,6 +91,7 @@ public struct Session {
         runner.pause = pause
         runner.write = streams.writeOutput
         runner.queue = { [self] name in queue(of: name) }
+        runner.afterClose = { [self] breaker in startDrainOnClose(of: breaker) }
         runner.readInput = readInput
         runner.workingDirectory = workingDirectory
         return runner

@@ -122,6 +122,9 @@ extension Session {
         replayed.fallbacks = []
         if replayed.workingDirectory == nil { replayed.workingDirectory = item.workingDirectory }
         var runner = runner()
+        // This drain runs the queue: a trial of it that closes the breaker
+        // starts no other.
+        runner.afterClose = { _ in }
         runner.environment = environment.merging(item.environment) { $1 }
             .merging(["BREAKER_QUEUE_ITEM": item.id, "BREAKER_QUEUE_ATTEMPT": String(item.attempts + 1)]) { $1 }
         do {

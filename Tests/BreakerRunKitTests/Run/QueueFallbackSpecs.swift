@@ -148,17 +148,17 @@ import Testing
               payments:
                 command: [/bin/true]
                 fallback:
-                  - queue: {max_items: 3, max_age: 1h, max_stdin: 1KiB, max_attempts: 2, env: [TZ, BATCH_DATE]}
+                  - queue: {max_items: 3, max_age: 1h, max_stdin: 1KiB, max_attempts: 2, env: [TZ, BATCH_DATE], drain: on_close}
                     exit_code: 4
                   - output: "later"
             """, file: "/etc/breaker-run/breakers.yaml", registry: .builtIn)
         let printed = configuration.effectiveYAML()
-        #expect(printed.contains("queue: {max_items: 3, max_age: 1h, max_stdin: 1024, max_attempts: 2, env: [TZ, BATCH_DATE]}"))
+        #expect(printed.contains("queue: {max_items: 3, max_age: 1h, max_stdin: 1024, max_attempts: 2, env: [TZ, BATCH_DATE], drain: on_close}"))
         let reloaded = try ConfigurationLoader.parse(yaml: printed, file: "/etc/breaker-run/breakers.yaml", registry: .builtIn)
         #expect(reloaded.breakers["payments"]?.fallbacks == configuration.breakers["payments"]?.fallbacks)
         var expected = QueueFallback()
         (expected.maxItems, expected.maxAge, expected.maxStandardInput, expected.maxAttempts) = (3, .seconds(3600), 1024, 2)
-        (expected.environmentNames, expected.exitCode) = (["TZ", "BATCH_DATE"], 4)
+        (expected.environmentNames, expected.exitCode, expected.drainsOnClose) = (["TZ", "BATCH_DATE"], 4, true)
         #expect(reloaded.breakers["payments"]?.fallbacks.first?.kind as? QueueFallback == expected)
     }
 
@@ -167,7 +167,7 @@ import Testing
         ("{queue: {max_stdin: 64MiB}}", "at most 32MiB"),
         ("{queue: {env: [1BAD]}}", "variable name"),
         ("{queue: {env: TZ}}", "must be a list"),
-        ("{queue: {drain: on_close}}", "'drain' is not supported yet"),
+        ("{queue: {drain: always}}", "'queue.drain' is on_close or manual, not 'always'"),
         ("{queue: {max_item: 3}}", "max_items"),
     ])
     func aBadQueueValueIsAnErrorWithItsPosition(fallback: String, expected: String) {
