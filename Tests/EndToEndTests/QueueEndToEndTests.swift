@@ -102,3 +102,49 @@ struct QueueEndToEndTests {
         #expect(body(again.stdout) == body(printed.stdout))
     }
 }
+
+/// The queue seen everywhere: `status`, `status --json`, `metrics`,
+/// `queue list` and `queue drop`.
+@Suite("The queue in status, metrics and queue list/drop")
+struct QueueVisibilityEndToEndTests {
+    @Test func statusMetricsAndQueueListShowTheItemsAndQueueDropRemovesOne() throws {
+        let sandbox = try QueueEndToEndTests.openJob(fallback: "{queue: {}}")
+        #expect(try sandbox.run(["run", "job", "--", "/bin/echo", "first one"]).status == 0)
+        #expect(try sandbox.run(["run", "job", "--", "/bin/echo", "second"]).status == 0)
+
+        let queue = try #require(try sandbox.status("job")["queue"] as? [String: Any])
+        #expect(queue["items"] as? Int == 2 && queue["dead_items"] as? Int == 0, "\(queue)")
+        #expect((queue["oldest_age_seconds"] as? Int).map { $0 >= 0 && $0 < 60 } == true, "\(queue)")
+        let text = try sandbox.run(["status", "job"])
+        #expect(text.stdout.contains("  queue: 2 items waiting, oldest queued "), "\(text.stdout)")
+        let metrics = try sandbox.run(["metrics"])
+        #expect(metrics.stdout.contains("breaker_run_queue_items{breaker=\"job\"} 2\n"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("breaker_run_queue_dead_items{breaker=\"job\"} 0\n"), "\(metrics.stdout)")
+
+        let listed = try sandbox.run(["queue", "list", "job"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let lines = listed.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines[0].hasPrefix("1  q-") && lines[0].hasSuffix("attempts 0  \(NSUserName())  /bin/echo 'first one'"), "\(lines)")
+        #expect(lines[1].hasPrefix("2  q-") && lines[1].hasSuffix("/bin/echo second"), "\(lines)")
+        #expect(lines[2] == "2 waiting, 0 dead")
+        let id = String(lines[0].split(separator: " ")[1])
+
+        let dropped = try sandbox.run(["queue", "drop", "job", id])
+        #expect(dropped.status == 0, "\(dropped.stderr)")
+        #expect(dropped.stderr.contains("job: queue item \(id) dropped by "), "\(dropped.stderr)")
+        let again = try sandbox.run(["queue", "drop", "job", id])
+        #expect(again.status == 1 && again.stderr.contains("no queue item \(id)"), "\(again.stderr)")
+        #expect(QueueEndToEndTests.itemFiles(sandbox) == [String(repeating: "0", count: 19) + "2.item"])
+    }
+
+    @Test func aBreakerWithoutAQueueHasNoQueueInStatusOrMetrics() throws {
+        let sandbox = try Sandbox(config: """
+            version: 1
+            breakers:
+              job: {command: [/bin/true]}
+            """)
+        #expect(try sandbox.status("job")["queue"] == nil)
+        #expect(!(try sandbox.run(["metrics"]).stdout.contains("breaker_run_queue")))
+    }
+}

@@ -41,6 +41,6 @@ extension Session {
     /// - Returns: the text of the readable breakers, and the breakers left
     ///   out with why (the exit status is then 74).
     public func metrics() -> (text: String, unreadable: [(name: String, error: any Error)]) {
-        MetricsFile.render(configuration.sortedBreakers, from: store)
+        MetricsFile.render(configuration.sortedBreakers, from: store, queues: { queueSummary(of: $0) })
     }
 }
