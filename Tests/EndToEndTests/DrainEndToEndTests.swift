@@ -52,6 +52,7 @@ struct DrainEndToEndTests {
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: sandbox.path("copy")))) == input, "byte for byte")
         #expect(QueueEndToEndTests.itemFiles(sandbox).isEmpty)
         #expect(drained.stderr.contains("job: drain: 4 replayed, 0 kept after failing, 0 dead, 0 dropped; 0 waiting"), "\(drained.stderr)")
+        #expect(try sandbox.run(["metrics"]).stdout.contains("breaker_run_queue_items_total{breaker=\"job\",event=\"replayed\"} 4\n"))
     }
 
     @Test func twoDrainsStartedAtOnceOverTwentyItemsRunEachItemExactlyOnce() throws {

@@ -120,6 +120,8 @@ struct QueueVisibilityEndToEndTests {
         let metrics = try sandbox.run(["metrics"])
         #expect(metrics.stdout.contains("breaker_run_queue_items{breaker=\"job\"} 2\n"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("breaker_run_queue_dead_items{breaker=\"job\"} 0\n"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("breaker_run_queue_items_total{breaker=\"job\",event=\"queued\"} 2\n"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("breaker_run_queue_items_total{breaker=\"job\",event=\"replayed\"} 0\n"), "\(metrics.stdout)")
 
         let listed = try sandbox.run(["queue", "list", "job"])
         #expect(listed.status == 0, "\(listed.stderr)")

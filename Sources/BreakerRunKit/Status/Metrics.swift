@@ -21,6 +21,7 @@ import CircuitBreaker
 ///     breaker_run_opened_timestamp_seconds{breaker} gauge: Unix time of the last opening, 0 if never
 ///     breaker_run_queue_items{breaker}              gauge: items waiting in a queue fallback (breakers with one only)
 ///     breaker_run_queue_dead_items{breaker}         gauge: items of it moved to queue/dead/
+///     breaker_run_queue_items_total{breaker,event}  counter: queued, replayed, dropped
 public enum Metrics {
     /// The content type of the output, for an HTTP exposition.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,6 +36,8 @@ public enum Metrics {
         public var policy: Policy
         /// Its queue's figures; nil when it has no queue (no sample then).
         package var queue: QueueSummary?
+        /// Its queue's lifetime totals; nil when it has no queue.
+        package var queueTotals: QueueTotals?
 
         /// Creates an entry.
         /// - Parameters:
@@ -178,6 +181,13 @@ public enum Metrics {
         Family(name: "breaker_run_queue_dead_items", type: "gauge",
                help: "Items of the breaker's queue that failed max_attempts times (queue/dead/).", isOptional: true) { breaker, _ in
             breaker.queue.map { [([], String($0.dead))] } ?? []
+        },
+        Family(name: "breaker_run_queue_items_total", type: "counter",
+               help: "Items of the breaker's queue by event: queued, replayed (run with success and removed), dropped (older than max_age).",
+               isOptional: true) { breaker, _ in
+            guard let totals = breaker.queueTotals else { return [] }
+            return [([("event", "queued")], count(totals.queued)), ([("event", "replayed")], count(totals.replayed)),
+                    ([("event", "dropped")], count(totals.dropped))]
         },
     ]
 }

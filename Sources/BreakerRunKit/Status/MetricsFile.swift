@@ -63,10 +63,11 @@ public struct MetricsFile: Sendable {
     /// - Parameters:
     ///   - breakers: the breakers, in the order to print them.
     ///   - store: where their states are read.
-    ///   - queues: a breaker's queue figures; nil for a breaker without a queue.
+    ///   - queues: a breaker's queue figures and totals; nil for a breaker
+    ///     without a queue.
     /// - Returns: the text, and the breakers whose state could not be read.
     package static func render(_ breakers: [BreakerConfiguration], from store: any StateBackend,
-                               queues: (BreakerConfiguration) -> QueueSummary?) -> (text: String, unreadable: [(name: String, error: any Error)]) {
+                               queues: (BreakerConfiguration) -> (summary: QueueSummary, totals: QueueTotals)?) -> (text: String, unreadable: [(name: String, error: any Error)]) {
         var entries: [Metrics.Breaker] = []
         var unreadable: [(name: String, error: any Error)] = []
         var latest: Instant?
@@ -74,7 +75,8 @@ public struct MetricsFile: Sendable {
             do {
                 let (state, now) = try store.read(breaker.name)
                 var entry = Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy)
-                entry.queue = queues(breaker)
+                let queue = queues(breaker)
+                (entry.queue, entry.queueTotals) = (queue?.summary, queue?.totals)
                 entries.append(entry)
                 latest = now
             } catch {

@@ -81,6 +81,7 @@ extension Session {
                 logger.notice("\(name): dropped queue item \(item.id), queued \(DurationFormat.string(item.age(atWallNanoseconds: now))) ago, over max_age \(DurationFormat.string(options.maxAge))")
                 report.dropped += 1
             }
+            count(in: queue, replayed: 0, dropped: report.dropped)
             var after: UInt64 = 0
             while maximum.map({ report.replayed < $0 }) ?? true {
                 guard let claim = try queue.claimOldest(after: after) else { break }
@@ -152,6 +153,7 @@ extension Session {
             report.last = result
             try claim.remove()
             report.succeeded += 1
+            count(in: queue(of: name), replayed: 1, dropped: 0)
         case .ran, .launchFailed:
             report.replayed += 1
             report.last = result
@@ -165,5 +167,15 @@ extension Session {
             }
         }
         return nil
+    }
+
+    /// Adds to the queue's totals (`metrics`' counters); a failure is a
+    /// warning: the items are done, only the count is lost.
+    private func count(in queue: QueueStore, replayed: Int, dropped: Int) {
+        do {
+            try queue.addToTotals(replayed: replayed, dropped: dropped)
+        } catch {
+            logger.warning("\(queue.breaker): the queue's totals not counted (\(error))")
+        }
     }
 }

@@ -57,6 +57,7 @@ private final class InputLog: @unchecked Sendable {
         #expect(fixture.script(of: "payments")?.runs.count == 3)
         #expect(try fixture.state(of: "payments").state.counts.successes == 3, "recorded as runs are")
         #expect(try items(fixture).isEmpty)
+        #expect(try fixture.session.queue(of: "payments").totals() == QueueTotals(queued: 3, replayed: 3, dropped: 0))
     }
 
     @Test func aDrainWhileTheBreakerIsOpenRunsNothingAndKeepsTheItems() throws {
@@ -129,6 +130,7 @@ private final class InputLog: @unchecked Sendable {
         #expect(report.dropped == 2 && report.replayed == 0 && report.waiting == 0)
         #expect(fixture.script(of: "payments")?.runs.isEmpty == true)
         #expect(fixture.log.messages(at: .notice).filter { $0.contains("over max_age 1h") }.count == 2)
+        #expect(try fixture.session.queue(of: "payments").totals() == QueueTotals(queued: 2, replayed: 0, dropped: 2))
     }
 
     @Test func maxStopsAfterThatManyItems() throws {
