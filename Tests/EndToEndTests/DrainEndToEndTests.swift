@@ -110,6 +110,71 @@ struct DrainEndToEndTests {
     }
 }
 
+/// A drain's faults end to end: killed midway, items too old, a corrupt item.
+@Suite("drain faults end to end")
+struct DrainFaultEndToEndTests {
+    /// A sandbox whose held breaker `job` has queued `count` jobs that each
+    /// append their number to `out`, then reset.
+    static func queued(_ count: Int, fallback: String = "{queue: {}}", sleeping: String = "0") throws -> Sandbox {
+        let sandbox = try DrainEndToEndTests.sandbox(breaker: "    fallback: \(fallback)", trip: ["--hold"])
+        for index in 1...count {
+            let queued = try sandbox.run(["run", "job", "--", "/bin/sh", "-c", "echo \(index) >> \(sandbox.path("out")); sleep \(sleeping)"])
+            #expect(queued.status == 0, "\(queued.stderr)")
+        }
+        #expect(try sandbox.run(["reset", "job"]).status == 0)
+        return sandbox
+    }
+
+    @Test func aDrainKilledDuringATwentyItemReplayThenDrainedAgainRanEveryItemInOrderAtMostOneTwice() throws {
+        let sandbox = try Self.queued(20, sleeping: "0.05")
+        let killed = try sandbox.start(["drain", "job"])
+        #expect(eventually(within: 10) { DrainEndToEndTests.lines(sandbox, "out").count >= 5 })
+        kill(killed.pid, SIGKILL)
+        #expect(killed.wait().signal == SIGKILL)
+
+        let again = try sandbox.run(["drain", "job"])
+
+        #expect(again.status == 0, "\(again.stderr)")
+        let lines = DrainEndToEndTests.lines(sandbox, "out")
+        var firstRuns: [String] = []
+        for line in lines where !firstRuns.contains(line) { firstRuns.append(line) }
+        #expect(firstRuns == (1...20).map(String.init), "every item, in order: \(lines)")
+        #expect(lines.count - 20 <= 1, "at most one twice: \(lines)")
+        #expect(QueueEndToEndTests.itemFiles(sandbox).isEmpty)
+    }
+
+    @Test func itemsOlderThanMaxAgeAreDroppedByTheNextDrainEachReportedAndCounted() throws {
+        let sandbox = try Self.queued(2, fallback: "{queue: {max_age: 1h}}")
+        // The first item was queued two hours ago: its stored time says so.
+        let first = sandbox.stateDirectory + "/job/queue/" + QueueEndToEndTests.itemFiles(sandbox)[0]
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: first))) as? [String: Any])
+        object["queued_at_ns"] = Int64(Date().addingTimeInterval(-7200).timeIntervalSince1970) * 1_000_000_000
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: first))
+
+        let drained = try sandbox.run(["drain", "job"])
+
+        #expect(drained.status == 0, "\(drained.stderr)")
+        #expect(drained.stderr.contains(try Regex(#"job: dropped queue item q-[0-9a-f]{32}, queued 2h([0-9]+s)?([0-9]+ms)? ago, over max_age 1h"#)), "\(drained.stderr)")
+        #expect(DrainEndToEndTests.lines(sandbox, "out") == ["2"], "the old item never ran")
+        #expect(try sandbox.run(["metrics"]).stdout.contains("breaker_run_queue_items_total{breaker=\"job\",event=\"dropped\"} 1\n"))
+    }
+
+    @Test func aCorruptItemIsMovedAsideAndReportedNeverRunAndTheOthersRun() throws {
+        let sandbox = try Self.queued(1)
+        let queue = sandbox.stateDirectory + "/job/queue/"
+        try Data("{\"format\": 1, \"call\": ".utf8).write(to: URL(fileURLWithPath: queue + "00000000000000000000.item"))
+
+        let drained = try sandbox.run(["drain", "job"])
+
+        #expect(drained.status == 0, "\(drained.stderr)")
+        #expect(drained.stderr.contains("queue item \(queue)00000000000000000000.item was unreadable"), "\(drained.stderr)")
+        #expect(drained.stderr.contains("moved aside to"), "\(drained.stderr)")
+        #expect(DrainEndToEndTests.lines(sandbox, "out") == ["1"])
+        let left = try FileManager.default.contentsOfDirectory(atPath: queue)
+        #expect(left.contains { $0.hasPrefix("00000000000000000000.item.corrupt-") }, "\(left)")
+    }
+}
+
 /// `drain: on_close`: the run whose trial closes the breaker starts a drain.
 @Suite("drain on close end to end")
 struct DrainOnCloseEndToEndTests {
