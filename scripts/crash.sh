@@ -14,6 +14,11 @@
 #     breaker is open (never because a dead trial still holds the permit),
 #     counts exactly once, and leaves no temporary file behind;
 #   - no state file was ever moved aside as corrupt.
+# Then drain rounds (a tenth as many, at least 3): 20 jobs queued by a
+# `queue` fallback, a `drain` killed with SIGKILL at a random moment, then a
+# drain to the end: every job ran, in order of their first runs, at most one
+# of them twice (the one the killed drain was running: at least once), the
+# queue is empty, and no item was moved aside as corrupt.
 #
 #   scripts/crash.sh [ROUNDS]      100 rounds by default (CI); 1000 by hand
 #   scripts/crash.sh ROUNDS SECONDS  no round starts SECONDS seconds after
@@ -59,6 +64,9 @@ breakers:
     reset_timeout: 1h
     on_transition:
       shell: 'sleep 0.08; echo "\$BREAKER_FROM \$BREAKER_TO" >> $work/hooks'
+  queued:
+    fail_max: 1000
+    fallback: {queue: {}}
 EOF
 br() { "$bin" --config "$config" --state-dir "$state" "$@"; }
 # Fail fast on a binary that does not take this configuration (one built
@@ -170,12 +178,46 @@ for ((round = 1; round <= rounds; round++)); do
     if compgen -G "$state/*/state.json.corrupt-*" > /dev/null; then fail "a state file was moved aside as corrupt"; fi
     if [ $problems -ge 20 ]; then break; fi
 done
+main_rounds=$((round - 1))
+
+# Drain rounds.
+drain_rounds=$(( rounds / 10 > 3 ? rounds / 10 : 3 ))
+drain_killed=0; drain_repeats=0
+scenario=drain
+for ((round = 1; round <= drain_rounds; round++)); do
+    if [ -n "$limit" ] && [ $((SECONDS - began)) -ge "$limit" ]; then break; fi
+    rm -f "$work/ran"
+    br -q trip queued --hold 2> /dev/null
+    for job in $(seq 1 20); do
+        br -q run queued -- sh -c "echo $job >> $work/ran; sleep 0.005" || fail "job $job was not queued"
+    done
+    br -q reset queued 2> /dev/null
+    "$bin" --config "$config" --state-dir "$state" -q drain queued > /dev/null 2>&1 &
+    pid=$!
+    sleep "$(ms $((RANDOM % 250)))"
+    kill -KILL "$pid" 2> /dev/null || true
+    rc=0
+    { wait "$pid"; } 2> /dev/null || rc=$?
+    [ "$rc" -eq 137 ] && drain_killed=$((drain_killed + 1))
+    rc=0
+    br -q drain queued > /dev/null 2>&1 || rc=$?
+    [ "$rc" -eq 0 ] || fail "the drain after the kill exited $rc"
+    if compgen -G "$state/queued/queue/*.item" > /dev/null; then fail "items are left in the queue"; fi
+    if compgen -G "$state/queued/queue/*.corrupt-*" > /dev/null; then fail "an item was moved aside as corrupt"; fi
+    [ "$(awk '!seen[$0]++' "$work/ran" | tr '\n' ' ')" = "$(seq 1 20 | tr '\n' ' ')" ] || fail "jobs did not all run in order: $(tr '\n' ' ' < "$work/ran")"
+    repeats=$(( $(wc -l < "$work/ran") - 20 ))
+    [ "$repeats" -le 1 ] || fail "$repeats jobs ran twice"
+    drain_repeats=$((drain_repeats + repeats))
+    if [ $problems -ge 20 ]; then break; fi
+done
+printf 'crash: %d drain rounds, %d drains killed by SIGKILL, %d jobs run twice (at most one per killed drain)\n' $((round - 1)) "$drain_killed" "$drain_repeats"
+
 end=$(date +%s.%N)
 wait
 
 all=0; for k in "${kills[@]}"; do all=$((all + k)); done
 summary=""; for s in update call trial hook; do summary+=" $s ${kills[$s]:-0}/${escaped[$s]:-0}"; done
 printf 'crash: %d rounds in %.1f s; %d killed by SIGKILL (killed/finished first by scenario:%s); %d kills left a temporary file mid-write; kill moments up to (ms):%s; %d next calls of slow timed out\n' \
-    $((round - 1)) "$(echo "$end - $start" | bc)" "$all" "$summary" "$midwrite" "$(for s in update call trial hook; do printf ' %s %d' "$s" "${span[$s]}"; done)" "$next_timeouts"
+    "$main_rounds" "$(echo "$end - $start" | bc)" "$all" "$summary" "$midwrite" "$(for s in update call trial hook; do printf ' %s %d' "$s" "${span[$s]}"; done)" "$next_timeouts"
 if [ $problems -gt 0 ]; then echo "crash: FAILED ($problems problems)"; exit 1; fi
 echo "crash: OK: no lock or permit left held, every state parses, no count gained or lost beyond the killed call's own"

@@ -36,7 +36,7 @@ struct BreakerRun: ParsableCommand {
         // with String(describing:) costs a scan of the runtime's conformance
         // tables, about 1.1 million instructions (0.3 ms) per subcommand on
         // every start (callgrind, docs/BENCHMARKS.md).
-        subcommands: [Run.self, Check.self, Status.self, Trip.self, Reset.self, Validate.self, Metrics.self]
+        subcommands: [Run.self, Check.self, Status.self, Trip.self, Reset.self, Drain.self, Queue.self, Validate.self, Metrics.self]
     )
 
     /// The global options, declared here too so that the generated shell
@@ -103,6 +103,9 @@ struct BreakerRun: ParsableCommand {
         case let command as Status: try command.run(with: registry)
         case let command as Trip: try command.run(with: registry)
         case let command as Reset: try command.run(with: registry)
+        case let command as Drain: try command.run(with: registry)
+        case let command as Queue.List: try command.run(with: registry)
+        case let command as Queue.Drop: try command.run(with: registry)
         case let command as Validate: try command.run(with: registry)
         case let command as Metrics: try command.run(with: registry)
         default: try command.run()

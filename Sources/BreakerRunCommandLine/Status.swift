@@ -201,6 +201,10 @@ enum StatusText {
         }
         let c = status.counts
         lines.append("  counts: \(c.successes) successes, \(c.failures) failures, \(c.ignored) ignored, \(c.rejected) rejected, \(c.fallbacks) fallbacks")
+        if let queue = status.queue {
+            let oldest = queue.oldestAge.map { ", oldest queued \(DurationFormat.relative($0)) ago" } ?? ""
+            lines.append("  queue: \(queue.items) item\(queue.items == 1 ? "" : "s") waiting\(oldest), \(queue.deadItems) dead")
+        }
         for transition in status.transitions.suffix(5) {
             let ago = transition.age.map { " (\(DurationFormat.relative($0)) ago)" } ?? ""
             lines.append("  \(transition.at)\(ago) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))

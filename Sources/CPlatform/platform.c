@@ -41,3 +41,7 @@ void breaker_run_limit_static_name_services(void) {
     __nss_configure_lookup("hosts", "files dns");
 #endif
 }
+
+short breaker_run_spawn_setsid_flag(void) {
+    return POSIX_SPAWN_SETSID;
+}

@@ -57,7 +57,8 @@ final class Sandbox: @unchecked Sendable {
 
     /// Starts the binary with `--config` and `--state-dir` of this sandbox
     /// placed before the subcommand's own arguments.
-    func start(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, binary: String = Sandbox.binary) throws -> Running {
+    func start(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, input: [UInt8]? = nil,
+               binary: String = Sandbox.binary) throws -> Running {
         let id = UUID().uuidString
         let out = path("out-\(id)")
         let err = path("err-\(id)")
@@ -80,9 +81,9 @@ final class Sandbox: @unchecked Sendable {
         process.environment = env
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)
-        if let stdin {
+        if let bytes = input ?? stdin.map({ Array($0.utf8) }) {
             let input = path("in-\(id)")
-            _ = FileManager.default.createFile(atPath: input, contents: Data(stdin.utf8))
+            _ = FileManager.default.createFile(atPath: input, contents: Data(bytes))
             process.standardInput = FileHandle(forReadingAtPath: input)
         } else {
             process.standardInput = FileHandle.nullDevice
@@ -95,8 +96,9 @@ final class Sandbox: @unchecked Sendable {
 
     /// Runs the binary to its end.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, binary: String = Sandbox.binary) throws -> Invocation {
-        try start(arguments, environment: environment, stdin: stdin, binary: binary).wait()
+    func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, input: [UInt8]? = nil,
+             binary: String = Sandbox.binary) throws -> Invocation {
+        try start(arguments, environment: environment, stdin: stdin, input: input, binary: binary).wait()
     }
 
     /// `status --json` of one breaker, decoded.

@@ -233,9 +233,14 @@ struct ShippedExamplesTests {
         let service = try text("systemd/breaker-run-report.service").replacingOccurrences(of: "/usr/local/bin/breaker-run", with: Sandbox.binary)
         try service.write(toFile: units + "/breaker-run-report.service", atomically: true, encoding: .utf8)
         try text("systemd/breaker-run-report.timer").write(toFile: units + "/breaker-run-report.timer", atomically: true, encoding: .utf8)
+        // The queue's drain units, templates verified as an instance.
+        let drain = try text("legacy-cli/breaker-run-drain@.service").replacingOccurrences(of: "/usr/local/bin/breaker-run", with: Sandbox.binary)
+        try drain.write(toFile: units + "/breaker-run-drain@ledger.service", atomically: true, encoding: .utf8)
+        try text("legacy-cli/breaker-run-drain@.timer").write(toFile: units + "/breaker-run-drain@ledger.timer", atomically: true, encoding: .utf8)
         let verify = Process()
         verify.executableURL = URL(fileURLWithPath: try #require(Self.systemdAnalyze))
-        verify.arguments = ["verify", units + "/breaker-run-report.service", units + "/breaker-run-report.timer"]
+        verify.arguments = ["verify", units + "/breaker-run-report.service", units + "/breaker-run-report.timer",
+                            units + "/breaker-run-drain@ledger.service", units + "/breaker-run-drain@ledger.timer"]
         verify.currentDirectoryURL = URL(fileURLWithPath: units)
         var environment = ProcessInfo.processInfo.environment
         environment["MANPATH"] = manual
@@ -250,28 +255,25 @@ struct ShippedExamplesTests {
         #expect(said.isEmpty, "\(said)")
     }
 
-    @Test func theLegacyCLIsFallbackSpoolsTheRejectedJob() throws {
+    @Test func theLegacyCLIsQueueKeepsTheRejectedJobAndADrainReplaysIt() throws {
         let sandbox = try Sandbox()
         let config = Self.examples.appendingPathComponent("legacy-cli/breakers.yaml").path
-        let spool = sandbox.path("spool")
-        let environment = ["LEDGER_SPOOL": spool]
         // Five failures trip it (fail_max: 5).
         for _ in 0..<5 {
-            #expect(try sandbox.run(["run", "--config", config, "ledger", "--", "/bin/false"], environment: environment).status == 1)
+            #expect(try sandbox.run(["run", "--config", config, "ledger", "--", "/bin/false"]).status == 1)
         }
-        let rejected = try sandbox.run(["run", "--config", config, "ledger", "--", "/bin/echo", "post", "--amount", "12.50", "it's"], environment: environment)
+        let out = sandbox.path("posted")
+        let rejected = try sandbox.run(["run", "--config", config, "ledger", "--", "/bin/sh", "-c", "cat > \"$1\"", "sh", out], stdin: "batch 4711 12.50\n")
         #expect(rejected.status == 0, "\(rejected.stderr)")
-        #expect(rejected.stderr.contains("job spooled to \(spool)/ledger.queue"))
-        let queue = try String(contentsOfFile: spool + "/ledger.queue", encoding: .utf8)
-        #expect(queue.hasPrefix("/bin/echo post --amount 12.50 "))
-        #expect(queue.split(separator: "\n").count == 1)
-        // Replayed through a shell, the spooled line is the same command.
-        let replay = Process()
-        replay.executableURL = URL(fileURLWithPath: "/bin/sh")
-        replay.arguments = ["-c", "eval \"$(cat \"$1\")\" > \"$1.out\"", "sh", spool + "/ledger.queue"]
-        try replay.run()
-        replay.waitUntilExit()
-        #expect(try String(contentsOfFile: spool + "/ledger.queue.out", encoding: .utf8) == "post --amount 12.50 it's\n")
+        #expect(rejected.stderr.hasSuffix("queued as item 1 of 1 waiting\n"), "\(rejected.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out), "nothing ran")
+        // The ledger is back (reset stands for the 5 minutes' trial), and
+        // the timer's or crontab's drain replays the job with its input.
+        #expect(try sandbox.run(["reset", "--config", config, "ledger"]).status == 0)
+        let drained = try sandbox.run(["drain", "--config", config, "ledger"])
+        #expect(drained.status == 0, "\(drained.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "batch 4711 12.50\n")
+        #expect(try sandbox.run(["queue", "list", "--config", config, "ledger"]).stdout == "0 waiting, 0 dead\n")
     }
 
     @Test func everyBreakerRunLineOfTheRunbookWorksOnTheQuickstart() throws {

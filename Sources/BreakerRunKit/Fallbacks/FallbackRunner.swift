@@ -25,6 +25,17 @@ public struct FallbackRunner {
     public var cache: (String) -> CachedOutput? = { _ in nil }
     /// Writes a fallback's answer to standard output.
     public var write: ([UInt8]) throws(SystemError) -> Void = { bytes throws(SystemError) in try StandardOutput.write(bytes: bytes) }
+    /// Opens a breaker's queue, for a `queue` fallback; nil when queues
+    /// are not kept.
+    package var queue: (String) -> QueueStore? = { _ in nil }
+    /// Whether the rejected call is the breaker's configured call.
+    package var isConfiguredCall = false
+    /// Reads the invocation's standard input, at most the given number of bytes.
+    package var readInput: (Int) throws(SystemError) -> [UInt8] = { limit throws(SystemError) in
+        try CurrentProcess.readStandardInput(limit: limit)
+    }
+    /// The invocation's working directory.
+    package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
 
     /// Creates a fallback runner.
     /// - Parameters:
@@ -87,6 +98,10 @@ public struct FallbackRunner {
             variables: Self.variables(for: breaker, state: state, rejection: rejection, arguments: arguments, now: now),
             now: now, environment: environment, supervisor: supervisor, logger: logger, hasNext: false,
             write: write, readCache: { [cache] in cache(breaker.name) })
+        context.queue = queue(breaker.name)
+        context.isConfiguredCall = isConfiguredCall
+        context.readInput = readInput
+        context.workingDirectory = workingDirectory
         var failed: FallbackRun?
         for (index, fallback) in fallbacks.enumerated() {
             context.hasNext = index < fallbacks.count - 1

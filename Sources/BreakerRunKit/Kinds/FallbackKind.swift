@@ -107,6 +107,19 @@ public struct FallbackContext {
     public var write: ([UInt8]) throws(SystemError) -> Void
     /// Reads the rejected call's kept output (`cached`); nil when there is none.
     public var readCache: () -> CachedOutput?
+    /// The breaker's queue, for a `queue` fallback; nil when there is none
+    /// to write to.
+    package var queue: QueueStore?
+    /// Whether the rejected call is the breaker's configured call (a queue
+    /// item then names it, rather than an argv).
+    package var isConfiguredCall = false
+    /// Reads the invocation's standard input, at most the given number of
+    /// bytes (`CurrentProcess.readStandardInput(limit:)`).
+    package var readInput: (Int) throws(SystemError) -> [UInt8] = { limit throws(SystemError) in
+        try CurrentProcess.readStandardInput(limit: limit)
+    }
+    /// The invocation's working directory; nil when it cannot be read.
+    package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
 
     /// Creates a context.
     /// - Parameters:

@@ -42,6 +42,7 @@ public struct KindRegistry: Sendable {
         registry.register(fallback: ShellFallback.self)
         registry.register(fallback: OutputFallback.self)
         registry.register(fallback: CachedFallback.self)
+        registry.register(fallback: QueueFallback.self)
         return registry
     }
 

@@ -131,7 +131,26 @@ public struct ProcessSupervisor: Sendable {
     /// later if the child is still there.
     static let escalatedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
-    private static func spawn(_ spec: ProcessSpecification, command: String) throws(LaunchError) -> pid_t {
+    /// Starts `spec` detached and does not wait for it: in a session of its
+    /// own (setsid(2), so that no terminal or process group of ours reaches
+    /// it), standard input `/dev/null`, standard output and error to
+    /// `output`, no other descriptor of ours; its timeout is not enforced.
+    /// Used to start `breaker-run drain` when a trial closes a breaker
+    /// (`drain: on_close`); the child outlives this short-lived process and
+    /// is reaped by init(1).
+    /// - Parameters:
+    ///   - spec: what to run; `isBackground` and `standardOutput` are ignored.
+    ///   - output: the descriptor its output goes to, such as a log file.
+    /// - Returns: the child's process id.
+    /// - Throws: `LaunchError` when it cannot be started.
+    public func startDetached(_ spec: ProcessSpecification, output: Int32) throws(LaunchError) -> pid_t {
+        guard let command = spec.arguments.first else {
+            throw .failed(SystemError("posix_spawnp", path: "(empty command)", errno: EINVAL))
+        }
+        return try Self.spawn(spec, command: command, detachedOutput: output)
+    }
+
+    private static func spawn(_ spec: ProcessSpecification, command: String, detachedOutput: Int32? = nil) throws(LaunchError) -> pid_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -155,14 +174,22 @@ public struct ProcessSupervisor: Sendable {
         sigemptyset(&empty)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        if detachedOutput == nil {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        } else {
+            posix_spawnattr_setflags(&attributes, breaker_run_spawn_setsid_flag() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        }
 
         if let directory = spec.workingDirectory {
             let code = breaker_run_spawn_addchdir(&actions, directory)
             if code != 0 { throw .failed(SystemError("posix_spawn_file_actions_addchdir_np", path: directory, errno: code)) }
         }
-        if spec.isBackground {
+        if let output = detachedOutput {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, output, 1)
+            posix_spawn_file_actions_adddup2(&actions, output, 2)
+        } else if spec.isBackground {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 2, 1)
         } else if let output = spec.standardOutput {

@@ -191,6 +191,7 @@ extension BreakerRunner {
             narrator.tell(.transitions(change.transitions, of: breaker, state: change.state, at: change.now, cause: cause))
             hooks.run(reporter, of: breaker)
             reporter.runHooks(for: change.transitions, of: breaker, state: change.state, at: change.now)
+            if change.transitions.contains(where: { $0.to == .closed }) { afterClose(breaker) }
         } catch {
             narrator.tell(.stateFault("\(breaker.name): outcome not recorded (\(error))"))
         }

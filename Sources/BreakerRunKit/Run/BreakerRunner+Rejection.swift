@@ -17,6 +17,10 @@ extension BreakerRunner {
         let key = Self.cacheKey(for: call, of: breaker)
         var runner = FallbackRunner(supervisor: supervisor, environment: environment, logger: logger)
         runner.write = write
+        runner.queue = queue
+        runner.isConfiguredCall = call == breaker.call
+        runner.readInput = readInput
+        runner.workingDirectory = workingDirectory
         runner.cache = { [store, narrator] name in
             do {
                 return try store.readCache(name, key: key)

@@ -29,6 +29,20 @@ public struct BreakerRunner {
     public var registry: KindRegistry
     /// Writes a fallback's answer to standard output.
     public var write: ([UInt8]) throws(SystemError) -> Void = { bytes throws(SystemError) in try StandardOutput.write(bytes: bytes) }
+    /// Opens a breaker's queue, for a `queue` fallback; nil when queues
+    /// are not kept (the default).
+    package var queue: (String) -> QueueStore? = { _ in nil }
+    /// Reads the invocation's standard input, at most the given number of
+    /// bytes, for a `queue` fallback.
+    package var readInput: (Int) throws(SystemError) -> [UInt8] = { limit throws(SystemError) in
+        try CurrentProcess.readStandardInput(limit: limit)
+    }
+    /// The invocation's working directory, for a `queue` fallback.
+    package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
+    /// Called once an outcome this invocation recorded closed the breaker
+    /// (a trial, a probe or a forced call that succeeded): starts a drain
+    /// of its queue (`drain: on_close`). Nothing by default.
+    package var afterClose: (BreakerConfiguration) -> Void = { _ in }
     /// This invocation's lines.
     let narrator: RunNarrator
 

@@ -116,7 +116,9 @@ extension Session {
                 }
             }
         }
-        return Session(configuration: configuration, stateDirectory: directory, store: store, clock: clock, environment: environment,
-                       logger: logger, streams: streams, registry: registry)
+        var session = Session(configuration: configuration, stateDirectory: directory, store: store, clock: clock, environment: environment,
+                              logger: logger, streams: streams, registry: registry)
+        session.configurationFileOption = options.configurationFile
+        return session
     }
 }

@@ -31,6 +31,22 @@ public struct Session {
     /// Waits between attempts and while a bulkhead is full; a test passes
     /// one that does not sleep.
     public var pause: (Duration) -> Void = { Pause.sleep(for: $0) }
+    /// Reads the invocation's standard input, at most the given number of
+    /// bytes, for a `queue` fallback; a spec passes bytes of its own.
+    package var readInput: (Int) throws(SystemError) -> [UInt8] = { limit throws(SystemError) in
+        try CurrentProcess.readStandardInput(limit: limit)
+    }
+    /// The invocation's working directory, for a `queue` fallback.
+    package var workingDirectory: () -> String? = { CurrentProcess.workingDirectory() }
+    /// The configuration file given on the command line (`--config`), which
+    /// a drain started on close is given too; nil when it was searched for.
+    package var configurationFileOption: String?
+    /// Makes the given bytes the standard input of the calls started next
+    /// (`drain`: each item's stored input), with the environment's `TMPDIR`;
+    /// a spec passes one that records them.
+    package var replaceInput: ([UInt8], [String: String]) throws(SystemError) -> Void = { bytes, environment throws(SystemError) in
+        try CurrentProcess.replaceStandardInput(with: bytes, environment: environment)
+    }
 
     /// Creates a session from its parts.
     /// - Parameters:
@@ -74,7 +90,24 @@ public struct Session {
         runner.random = random
         runner.pause = pause
         runner.write = streams.writeOutput
+        runner.queue = { [self] name in queue(of: name) }
+        runner.afterClose = { [self] breaker in startDrainOnClose(of: breaker) }
+        runner.readInput = readInput
+        runner.workingDirectory = workingDirectory
         return runner
+    }
+}
+
+extension Session {
+    /// Breaker `name`'s queue, in the local state directory whatever the
+    /// state backend: its items are this host's commands (DESIGN, "State").
+    /// Unreadable items found are warned about.
+    /// - Parameter name: the breaker's name.
+    /// - Returns: the queue; nothing is opened until it is used.
+    package func queue(of name: String) -> QueueStore {
+        let logger = logger
+        let file = FileStateStore(directory: stateDirectory, clock: clock) { warning in logger.warning("\(warning)") }
+        return QueueStore(stateStore: file, breaker: name, clock: clock) { problem in logger.warning("\(name): \(problem)") }
     }
 }
 

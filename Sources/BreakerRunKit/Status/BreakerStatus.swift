@@ -79,6 +79,45 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         public var failures: Int
     }
 
+    /// The breaker's queue (`queue` fallback); nil when it has none.
+    public var queue: QueueStatus?
+
+    /// A queue's figures in `status`: `{"items": 3, "oldest_age_seconds":
+    /// 7200, "dead_items": 1}` in JSON.
+    public struct QueueStatus: Sendable, Equatable, Encodable {
+        /// Items waiting, those a drain is running included.
+        public var items: Int
+        /// How long ago the oldest readable item was queued; nil when none is.
+        public var oldestAge: Duration?
+        /// Items in `queue/dead/`.
+        public var deadItems: Int
+
+        /// Creates a queue's figures.
+        /// - Parameters:
+        ///   - items: the items waiting.
+        ///   - oldestAge: the oldest item's age, or nil.
+        ///   - deadItems: the dead items.
+        public init(items: Int, oldestAge: Duration?, deadItems: Int) {
+            self.items = items
+            self.oldestAge = oldestAge
+            self.deadItems = deadItems
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case items, oldestAgeSeconds = "oldest_age_seconds", deadItems = "dead_items"
+        }
+
+        /// Encodes the figures, the age in whole seconds or `null`.
+        /// - Parameter encoder: the encoder.
+        /// - Throws: what the encoder throws.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(items, forKey: .items)
+            try c.encode(oldestAge.map { $0.components.seconds }, forKey: .oldestAgeSeconds)
+            try c.encode(deadItems, forKey: .deadItems)
+        }
+    }
+
     /// The status of a breaker as of `now`.
     /// - Parameters:
     ///   - name: the breaker's name.
@@ -120,7 +159,7 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         case consecutiveFailures = "consecutive_failures"
         case openedAt = "opened_at", openReason = "open_reason"
         case nextTrialAt = "next_trial_at", retryAfterSeconds = "retry_after_seconds"
-        case lastFailure = "last_failure", counts, transitions, failureRate = "failure_rate"
+        case lastFailure = "last_failure", counts, transitions, failureRate = "failure_rate", queue
     }
 
     /// Encodes every field, with `null` for absent values, as DESIGN asks.
@@ -140,5 +179,6 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         try c.encode(counts, forKey: .counts)
         try c.encode(transitions, forKey: .transitions)
         try c.encodeIfPresent(failureRate, forKey: .failureRate)
+        try c.encodeIfPresent(queue, forKey: .queue)
     }
 }

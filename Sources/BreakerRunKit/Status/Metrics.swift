@@ -19,6 +19,9 @@ import CircuitBreaker
 ///     breaker_run_open_interval_seconds{breaker}    gauge: the current opening's length when open,
 ///                                                   else reset_timeout; +Inf when held
 ///     breaker_run_opened_timestamp_seconds{breaker} gauge: Unix time of the last opening, 0 if never
+///     breaker_run_queue_items{breaker}              gauge: items waiting in a queue fallback (breakers with one only)
+///     breaker_run_queue_dead_items{breaker}         gauge: items of it moved to queue/dead/
+///     breaker_run_queue_items_total{breaker,event}  counter: queued, replayed, dropped
 public enum Metrics {
     /// The content type of the output, for an HTTP exposition.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -31,6 +34,10 @@ public enum Metrics {
         public var state: BreakerRecord
         /// Its rules (for `reset_timeout`).
         public var policy: Policy
+        /// Its queue's figures; nil when it has no queue (no sample then).
+        package var queue: QueueSummary?
+        /// Its queue's lifetime totals; nil when it has no queue.
+        package var queueTotals: QueueTotals?
 
         /// Creates an entry.
         /// - Parameters:
@@ -48,6 +55,8 @@ public enum Metrics {
         var name: String
         var type: String
         var help: String
+        /// Left out altogether when no breaker has a sample of it.
+        var isOptional = false
         var samples: @Sendable (Breaker, Instant) -> [(labels: [(String, String)], value: String)]
     }
 
@@ -62,10 +71,13 @@ public enum Metrics {
     public static func render(_ breakers: [Breaker], at now: Instant) -> String {
         var lines: [String] = []
         for family in families {
+            let samples = breakers.map { ($0, family.samples($0, now)) }
+            // The queue families only when a breaker has a queue.
+            if family.isOptional && samples.allSatisfy({ $0.1.isEmpty }) { continue }
             lines.append("# HELP \(family.name) \(escapeHelp(family.help))")
             lines.append("# TYPE \(family.name) \(family.type)")
-            for breaker in breakers {
-                for sample in family.samples(breaker, now) {
+            for (breaker, breakerSamples) in samples {
+                for sample in breakerSamples {
                     let labels = ([("breaker", breaker.name)] + sample.labels)
                         .map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }
                         .joined(separator: ",")
@@ -161,6 +173,21 @@ public enum Metrics {
             let nanoseconds = opened.wallNanoseconds
             if nanoseconds % 1_000_000_000 == 0 { return [([], String(nanoseconds / 1_000_000_000))] }
             return [([], String(Double(nanoseconds) / 1e9))]
+        },
+        Family(name: "breaker_run_queue_items", type: "gauge",
+               help: "Items waiting in the breaker's queue fallback, those a drain is running included.", isOptional: true) { breaker, _ in
+            breaker.queue.map { [([], String($0.waiting))] } ?? []
+        },
+        Family(name: "breaker_run_queue_dead_items", type: "gauge",
+               help: "Items of the breaker's queue that failed max_attempts times (queue/dead/).", isOptional: true) { breaker, _ in
+            breaker.queue.map { [([], String($0.dead))] } ?? []
+        },
+        Family(name: "breaker_run_queue_items_total", type: "counter",
+               help: "Items of the breaker's queue by event: queued, replayed (run with success and removed), dropped (older than max_age).",
+               isOptional: true) { breaker, _ in
+            guard let totals = breaker.queueTotals else { return [] }
+            return [([("event", "queued")], count(totals.queued)), ([("event", "replayed")], count(totals.replayed)),
+                    ([("event", "dropped")], count(totals.dropped))]
         },
     ]
 }

@@ -55,13 +55,29 @@ public struct MetricsFile: Sendable {
     ///   unreadable one's name with the backend's error (`StateStoreError`,
     ///   `PostgresStateStoreError`).
     public static func render(_ breakers: [BreakerConfiguration], from store: any StateBackend) -> (text: String, unreadable: [(name: String, error: any Error)]) {
+        render(breakers, from: store, queues: { _ in nil })
+    }
+
+    /// The exposition of `breakers` as `render(_:from:)` makes it, with
+    /// the figures of their queues.
+    /// - Parameters:
+    ///   - breakers: the breakers, in the order to print them.
+    ///   - store: where their states are read.
+    ///   - queues: a breaker's queue figures and totals; nil for a breaker
+    ///     without a queue.
+    /// - Returns: the text, and the breakers whose state could not be read.
+    package static func render(_ breakers: [BreakerConfiguration], from store: any StateBackend,
+                               queues: (BreakerConfiguration) -> (summary: QueueSummary, totals: QueueTotals)?) -> (text: String, unreadable: [(name: String, error: any Error)]) {
         var entries: [Metrics.Breaker] = []
         var unreadable: [(name: String, error: any Error)] = []
         var latest: Instant?
         for breaker in breakers {
             do {
                 let (state, now) = try store.read(breaker.name)
-                entries.append(Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy))
+                var entry = Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy)
+                let queue = queues(breaker)
+                (entry.queue, entry.queueTotals) = (queue?.summary, queue?.totals)
+                entries.append(entry)
                 latest = now
             } catch {
                 unreadable.append((breaker.name, error))

@@ -41,6 +41,9 @@ extension Session {
     /// - Returns: the text of the readable breakers, and the breakers left
     ///   out with why (the exit status is then 74).
     public func metrics() -> (text: String, unreadable: [(name: String, error: any Error)]) {
-        MetricsFile.render(configuration.sortedBreakers, from: store)
+        MetricsFile.render(configuration.sortedBreakers, from: store, queues: { breaker in
+            guard let summary = queueSummary(of: breaker), let totals = try? queue(of: breaker.name).totals() else { return nil }
+            return (summary, totals)
+        })
     }
 }

@@ -60,7 +60,9 @@ extension Session {
         var entries: [StatusEntry] = breakers.map { breaker in
             do {
                 let (state, now) = try store.read(breaker.name)
-                return .status(BreakerStatus(name: breaker.name, state: state, now: now, policy: breaker.policy))
+                var status = BreakerStatus(name: breaker.name, state: state, now: now, policy: breaker.policy)
+                status.queue = queueSummary(of: breaker).map { BreakerStatus.QueueStatus(items: $0.waiting, oldestAge: $0.oldestAge, deadItems: $0.dead) }
+                return .status(status)
             } catch {
                 return .error(name: breaker.name, message: String(describing: error))
             }
@@ -71,5 +73,17 @@ extension Session {
             }
         }
         return StatusReport(entries: entries, locations: breakers.map { (name: $0.name, location: store.location(of: $0.name)) })
+    }
+}
+
+extension Session {
+    /// The figures of `breaker`'s queue, read without a lock and without
+    /// writing; nil when the breaker has no `queue` fallback or the queue
+    /// cannot be read (an error that `drain` and `queue list` report).
+    /// - Parameter breaker: the breaker.
+    /// - Returns: the items waiting, the oldest one's age, the dead items.
+    func queueSummary(of breaker: BreakerConfiguration) -> QueueSummary? {
+        guard breaker.fallbacks.contains(where: { $0.kind is QueueFallback }) else { return nil }
+        return try? queue(of: breaker.name).summary(nowWallNanoseconds: clock.now().wallNanoseconds)
     }
 }

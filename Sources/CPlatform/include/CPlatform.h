@@ -15,6 +15,11 @@ int breaker_run_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *
 /// number (EBADF, ENOMEM, or ENOSYS where the C library lacks the call).
 int breaker_run_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
 
+/// POSIX_SPAWN_SETSID (glibc 2.26, musl 1.1.24; POSIX 2024): the child
+/// starts a session of its own (setsid(2)). A function, for the reason
+/// above: the constant is hidden without _GNU_SOURCE.
+short breaker_run_spawn_setsid_flag(void);
+
 /// In a statically linked binary (no program interpreter: AT_BASE is 0),
 /// limits glibc's name service lookups to the modules built into libc:
 /// `files` for users and groups, `files dns` for hosts. Any other module

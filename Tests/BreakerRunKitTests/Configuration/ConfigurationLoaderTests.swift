@@ -146,7 +146,7 @@ private func write(_ text: String, to path: String) {
         ("breakers:\n  x:\n    fallback: {cached: {max_ages: 1h}}\n",
          "3:25: unknown key 'max_ages' in 'cached'; did you mean 'max_age'?"),
         ("breakers:\n  x:\n    fallback: {shell: a, exit_code: 2}\n",
-         "3:26: 'exit_code' applies only to an 'output' or 'cached' fallback; a command's own exit status is used"),
+         "3:26: 'exit_code' applies only to an 'output', 'cached' or 'queue' fallback; a command's own exit status is used"),
         ("defaults:\n  command: [a]\n",
          "2:3: 'command' cannot be in 'defaults': a call belongs to one breaker; move it under the breaker"),
         ("breakers:\n  -bad:\n",

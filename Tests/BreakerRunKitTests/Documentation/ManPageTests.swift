@@ -78,6 +78,7 @@ import Testing
         ("http", HTTPCallSpecification.keys),
         ("tcp", TCPCallSpecification.keys),
         ("cached", CachedFallback.keys),
+        ("queue", QueueFallback.keys),
         ("retry", ConfigurationDecoder.retryKeys),
         ("failure_rate", ConfigurationDecoder.failureRateKeys),
         ("backoff", ConfigurationDecoder.backoffKeys),
