@@ -282,4 +282,41 @@ struct SharedStateTests {
         #expect(Self.section("uninstall", of: output) == "status 0\n", "\(output)")
         #expect(Self.section("after", of: output) == "breaker-run\nroot:breaker-run 2770\n", "\(output)")
     }
+
+    /// A queue in the shared directory (issue 18 beside issue 16): an item
+    /// is its writer's command, so the group may read it but not write it
+    /// (0640), and a drain runs only the items whose file its own user
+    /// owns. Root's drain, as the shipped crontab and unit run it, never
+    /// runs a member's command as root; the member's own drain runs it.
+    @Test(.enabled(if: canUnshare, "needs root and unshare(1)"))
+    func aDrainRunsOnlyItsOwnUsersItemsAndAMemberCannotRewriteRoots() throws {
+        let result = try Self.inNamespace(#"""
+            printf '\n  queued:\n    fail_max: 1\n    reset_timeout: 1h\n    fallback: {queue: {}}\n' >> /etc/breaker-run/breakers.yaml
+            "$B" trip queued >/dev/null 2>&1
+            step "member queues"; as_member run queued -- id -u; echo "status $?"
+            step "root queues"; "$B" run queued -- echo root-job; echo "status $?"
+            Q=/var/lib/breaker-run/queued/queue
+            step "modes"; stat -c '%a %U' "$Q"/*.item
+            step "member writes root's item"; setpriv --reuid=4391 --regid=4391 --groups=4390 -- sh -c "echo forged >> $Q/00000000000000000002.item" 2>/dev/null; echo "status $?"
+            "$B" reset queued >/dev/null 2>&1
+            step "root drains"; "$B" drain queued
+            step "left"; stat -c '%U' "$Q"/*.item
+            step "member drains"; as_member drain queued; echo "status $?"
+            step "end"
+            """#)
+        let output = result.output
+        #expect(Self.section("member queues", of: output).hasSuffix("status 0\n"), "\(output)")
+        #expect(Self.section("root queues", of: output).hasSuffix("status 0\n"), "\(output)")
+        #expect(Self.section("modes", of: output) == "640 brmember\n640 root\n", "items readable by the group, writable by their owner only: \(output)")
+        #expect(Self.section("member writes root's item", of: output) != "status 0\n", "\(output)")
+        let rootDrain = Self.section("root drains", of: output)
+        #expect(rootDrain.contains("root-job\n"), "root's own item runs: \(output)")
+        #expect(!rootDrain.split(separator: "\n").contains("0"), "the member's command never runs as root: \(output)")
+        #expect(rootDrain.contains("is owned by uid 4391 or writable by others, and a drain runs only its own user's items (run the drain as uid 4391)"), "\(output)")
+        #expect(Self.section("left", of: output) == "brmember\n", "the member's item stays queued: \(output)")
+        let memberDrain = Self.section("member drains", of: output)
+        #expect(memberDrain.hasPrefix("4391\n") && memberDrain.hasSuffix("status 0\n"), "the member's own drain runs it, as the member: \(output)")
+        #expect(output.contains("== end"), "\(output)")
+    }
+
 }

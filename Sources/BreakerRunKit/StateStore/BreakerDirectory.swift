@@ -324,8 +324,10 @@ struct BreakerDirectory {
     /// `temporary`, which a leftover of a crashed writer may hold: the
     /// caller makes sure no live writer uses the same name (a lock, or a
     /// name with its process id).
+    /// - Parameter mode: the file's mode; nil for `fileMode` (0600, or 0660
+    ///   in a directory shared by a group).
     /// - Throws: `StateStoreError.cannotWrite`.
-    func replaceFile(_ name: String, with bytes: [UInt8], temporary: String) throws {
+    func replaceFile(_ name: String, with bytes: [UInt8], temporary: String, mode: mode_t? = nil) throws {
         let temporaryPath = path(temporary)
         let target = path(name)
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
@@ -340,7 +342,7 @@ struct BreakerDirectory {
         case .failure(let code): throw StateStoreError.cannotWrite(path: target, SystemError("open", path: temporaryPath, errno: code.errno))
         }
         do {
-            try retryingInterrupts("chmod", path: temporaryPath) { fchmod(file, fileMode) }
+            try retryingInterrupts("chmod", path: temporaryPath) { fchmod(file, mode ?? fileMode) }
             try writeAll(bytes, to: file, path: temporaryPath)
             try retryingInterrupts("fsync", path: temporaryPath) { fsync(file) }
             closeDescriptor(file)

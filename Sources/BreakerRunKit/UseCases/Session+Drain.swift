@@ -30,6 +30,9 @@ public struct DrainReport: Sendable, Equatable {
     public var dead = 0
     /// Items dropped for being older than `max_age`.
     public var dropped = 0
+    /// Items not run because their file is another user's, or writable by
+    /// others (`QueueClaim.ownerIfNotRunnable(byUser:)`); they stay queued.
+    public var skipped = 0
     /// The result of the last item run; nil when none ran.
     public var last: RunResult?
     /// Why the drain ended.
@@ -85,11 +88,17 @@ extension Session {
             var after: UInt64 = 0
             while maximum.map({ report.replayed < $0 }) ?? true {
                 guard let claim = try queue.claimOldest(after: after) else { break }
+                after = claim.sequence
+                if let owner = claim.ownerIfNotRunnable(byUser: geteuid()) {
+                    logger.warning("\(name): queue item \(claim.item.id) is not run: its file \(claim.path) is owned by uid \(owner) or writable by others, and a drain runs only its own user's items (run the drain as uid \(owner))")
+                    claim.release()
+                    report.skipped += 1
+                    continue
+                }
                 if let ending = try replay(claim, of: breaker, options: options, report: &report) {
                     report.ending = ending
                     break
                 }
-                after = claim.sequence
             }
             if report.ending == .noItemLeft, let maximum, report.replayed >= maximum { report.ending = .limitReached }
             report.waiting = try queue.summary(nowWallNanoseconds: now).waiting
@@ -97,7 +106,7 @@ extension Session {
             throw .state(error)
         }
         logger.log(level: report.replayed + report.dropped > 0 ? .notice : .info,
-                   "\(name): drain: \(report.succeeded) replayed, \(report.kept) kept after failing, \(report.dead) dead, \(report.dropped) dropped; \(report.waiting) waiting")
+                   "\(name): drain: \(report.succeeded) replayed, \(report.kept) kept after failing, \(report.dead) dead, \(report.dropped) dropped\(report.skipped > 0 ? ", \(report.skipped) skipped (another user's)" : ""); \(report.waiting) waiting")
         return report
     }
 

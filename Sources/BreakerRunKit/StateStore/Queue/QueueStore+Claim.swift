@@ -134,6 +134,22 @@ package final class QueueClaim {
     /// Whether the claim is still held.
     package var isHeld: Bool { descriptor >= 0 }
 
+    /// Whether a drain running as `user` may run the item: its file is
+    /// owned by `user` and writable by no one else. The owner is the
+    /// kernel's (fstat(2) of the claimed file), not the item's `user`
+    /// field, which its writer chose; in a directory shared by a group an
+    /// item written by another member, or rewritten by one, is that
+    /// member's command, and a drain that ran it would run it as `user`
+    /// (as root, from the shipped crontab and unit).
+    /// - Parameter user: the drain's effective user id.
+    /// - Returns: nil when it may, else the file's owner, to report.
+    package func ownerIfNotRunnable(byUser user: uid_t) -> uid_t? {
+        var status = stat()
+        guard descriptor >= 0, fstat(descriptor, &status) == 0 else { return uid_t.max }
+        if status.st_uid == user && status.st_mode & 0o022 == 0 { return nil }
+        return status.st_uid
+    }
+
     /// Lets the item go, unchanged, for another drain or a later one (a
     /// drain stopped by the breaker before running it). Calling it again
     /// does nothing.
@@ -183,7 +199,7 @@ package final class QueueClaim {
             return .dead(attempts: failed.attempts, path: try moveToDead(rewrittenAs: failed))
         }
         defer { release() }
-        try queue.replaceFile(name, with: QueueItemCodec.encode(failed), temporary: "\(name).tmp")
+        try queue.replaceFile(name, with: QueueItemCodec.encode(failed), temporary: "\(name).tmp", mode: QueueStore.itemMode(in: queue))
         return .kept(attempts: failed.attempts)
     }
 
@@ -223,7 +239,7 @@ package final class QueueClaim {
             throw StateStoreError.cannotWrite(path: path, error)
         }
         if let rewritten {
-            try dead.replaceFile(target, with: QueueItemCodec.encode(rewritten), temporary: "\(target).tmp")
+            try dead.replaceFile(target, with: QueueItemCodec.encode(rewritten), temporary: "\(target).tmp", mode: QueueStore.itemMode(in: dead))
         }
         return dead.path(target)
     }

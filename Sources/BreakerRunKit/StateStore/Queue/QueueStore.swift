@@ -112,7 +112,7 @@ package struct QueueStore: Sendable {
         }
         let recorded = Self.lastSequence(in: try QueueSystemCalls.readFromStart(lock, path: lockPath, limit: 64)) ?? 0
         let sequence = max(recorded, present.max() ?? 0) + 1
-        try queue.replaceFile(Self.fileName(of: sequence), with: bytes, temporary: Self.enqueueTemporary)
+        try queue.replaceFile(Self.fileName(of: sequence), with: bytes, temporary: Self.enqueueTemporary, mode: Self.itemMode(in: queue))
         // Not synced: were it lost, the items present still order the next
         // number; it only keeps numbers growing once the queue was emptied.
         try? QueueSystemCalls.overwrite(lock, with: Array("\(sequence)\n".utf8), path: lockPath)
@@ -280,5 +280,18 @@ package struct QueueStore: Sendable {
     /// Reports a problem that leaves the item where it is.
     func reportLeftInPlace(_ path: String, reason: String) {
         report(QueueProblem(path: path, reason: reason, movedTo: nil))
+    }
+}
+
+extension QueueStore {
+    /// The mode of an item file: 0600, or 0640 in a directory shared by a
+    /// group. The group may read an item (`queue list`, `status`) but never
+    /// write it: an item is a command that its owner's drain runs, and a
+    /// member who could rewrite another user's item, root's among them,
+    /// would run commands as that user (`QueueClaim.isRunnable(byUser:)`).
+    /// - Parameter queue: the queue's directory.
+    /// - Returns: the mode.
+    static func itemMode(in queue: BreakerDirectory) -> mode_t {
+        queue.isShared ? 0o640 : 0o600
     }
 }

@@ -126,12 +126,14 @@ import Testing
         try enqueue(queueItem(), in: store)
         #expect(fileStatus(directory.queue)?.mode == 0o2770)
         #expect(fileStatus(directory.queue)?.group == group)
-        for file in [itemFileName(1), itemFileName(2), "lock"] {
-            #expect(fileStatus("\(directory.queue)/\(file)")?.mode == 0o660, "\(file)")
+        // An item is its writer's command: the group reads it, only its
+        // owner writes it (a drain runs only its own user's items).
+        for (file, mode) in [(itemFileName(1), 0o640), (itemFileName(2), 0o640), ("lock", 0o660)] as [(String, mode_t)] {
+            #expect(fileStatus("\(directory.queue)/\(file)")?.mode == mode, "\(file)")
             #expect(fileStatus("\(directory.queue)/\(file)")?.group == group, "\(file)")
         }
         try #require(try store.claimOldest()).recordFailure(maxAttempts: 5)
-        #expect(fileStatus("\(directory.queue)/\(itemFileName(1))")?.mode == 0o660)
+        #expect(fileStatus("\(directory.queue)/\(itemFileName(1))")?.mode == 0o640)
         try #require(try store.claimOldest()).moveToDead()
         #expect(fileStatus("\(directory.queue)/dead")?.mode == 0o2770)
         #expect(fileStatus("\(directory.queue)/dead")?.group == group)
