@@ -7,75 +7,14 @@
 /// `BreakerDirectory` values.
 enum QueueSystemCalls {
     /// Opens (and, when `creating`, creates) the directory `name` inside
-    /// `parent`, never through a symbolic link: created 0700, or 2770 with
-    /// the shared group when `parent` is in a state directory shared by a
-    /// group (`BreakerDirectory.adopt`, the rule of the breakers'
-    /// directories); the new name is made durable with an fsync(2) of
-    /// `parent`. The directory must then be the running user's and writable
-    /// by no one else, or, in a shared state directory, carry the group,
-    /// be setgid and not be writable by others.
+    /// `parent` as the breakers' own directories are opened
+    /// (`BreakerDirectory.openChild`: never through a symbolic link, 0700
+    /// or 2770 with the shared group, the same ownership rule).
     /// - Returns: the directory, or nil when it does not exist and not `creating`.
-    /// - Throws: `StateStoreError.symlinkRefused`, `.notADirectory`,
-    ///   `.cannotCreateDirectory`, `.cannotOpen`, `.ownedByAnotherUser` or
-    ///   `.writableByOthers`.
+    /// - Throws: `StateStoreError`, as `BreakerDirectory.openChild` says.
     static func openDirectory(_ name: String, in parent: BreakerDirectory, creating: Bool) throws -> BreakerDirectory? {
-        let path = parent.path(name)
-        let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-        var result = valueOrError("open", path: path) { openat(parent.descriptor, name, flags) }
-        if case .failure(ENOENT) = result, creating {
-            if mkdirat(parent.descriptor, name, 0o700) == 0 {
-                try? parent.syncDirectory()
-            } else if errno != EEXIST {
-                throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: path, errno: errno))
-            }
-            result = valueOrError("open", path: path) { openat(parent.descriptor, name, flags) }
-        }
-        let descriptor: Int32
-        switch result {
-        case .success(let opened):
-            descriptor = opened
-        case .failure(ENOENT) where !creating:
-            return nil
-        case .failure(ELOOP):
-            throw StateStoreError.symlinkRefused(path: path)
-        case .failure(ENOTDIR):
-            if kind(of: name, in: parent.descriptor) == .symlink { throw StateStoreError.symlinkRefused(path: path) }
-            throw StateStoreError.notADirectory(path: path)
-        case .failure(let error):
-            throw StateStoreError.cannotOpen(path: path, error)
-        }
-        do {
-            if let group = parent.sharedGroup, creating {
-                try BreakerDirectory.adopt(descriptor, path: path, group: group)
-            }
-            try refuseIfAnotherUserControls(descriptor, path: path, sharedGroup: parent.sharedGroup)
-        } catch {
-            closeDescriptor(descriptor)
-            throw error
-        }
-        return BreakerDirectory(descriptor: descriptor, directoryPath: path, sharedGroup: parent.sharedGroup)
-    }
-
-    /// The rule of `BreakerDirectory` for a directory inside a breaker's.
-    private static func refuseIfAnotherUserControls(_ descriptor: Int32, path: String, sharedGroup: gid_t?) throws {
-        var status = stat()
-        if fstat(descriptor, &status) != 0 {
-            throw StateStoreError.cannotOpen(path: path, SystemError("fstat", path: path, errno: errno))
-        }
-        let mode = status.st_mode & 0o7777
-        if let sharedGroup {
-            guard status.st_gid == sharedGroup else {
-                throw StateStoreError.ownedByAnotherUser(path: path, owner: status.st_uid, user: geteuid())
-            }
-            if mode & 0o002 != 0 || (mode & 0o020 != 0 && mode & S_ISGID == 0) {
-                throw StateStoreError.writableByOthers(path: path, mode: mode)
-            }
-        } else {
-            guard status.st_uid == geteuid() else {
-                throw StateStoreError.ownedByAnotherUser(path: path, owner: status.st_uid, user: geteuid())
-            }
-            if mode & 0o022 != 0 { throw StateStoreError.writableByOthers(path: path, mode: mode) }
-        }
+        try BreakerDirectory.openChild(name, of: parent.descriptor, path: parent.path(name),
+                                       sharedGroup: parent.sharedGroup, creating: creating)
     }
 
     /// The names in a directory, without `.` and `..`, in no order.

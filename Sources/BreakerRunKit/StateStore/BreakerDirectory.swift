@@ -42,16 +42,36 @@ struct BreakerDirectory {
         let (stateDirectory, sharedGroup) = opened
         defer { closeDescriptor(stateDirectory) }
         let path = store.directory == "/" ? "/\(name)" : "\(store.directory)/\(name)"
+        return try openChild(name, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating)
+    }
+
+    /// Opens (and, when `creating`, creates) the directory `name` inside
+    /// the directory `parent`, never through a symbolic link: a breaker's
+    /// directory in the state directory, or one inside a breaker's (the
+    /// queue's). A new one is 0700, or 2770 with `sharedGroup`
+    /// (`adopt`), and its name is made durable with an fsync(2) of
+    /// `parent` before files go in it; then the ownership rule of
+    /// `refuseIfAnotherUserControls` applies.
+    /// - Parameters:
+    ///   - parent: the open directory it is in.
+    ///   - path: its path, for messages.
+    ///   - sharedGroup: the group of the shared state directory it is in;
+    ///     nil in a private one.
+    /// - Returns: the directory, or nil when it does not exist and not `creating`.
+    /// - Throws: `StateStoreError.symlinkRefused`, `.notADirectory`,
+    ///   `.cannotCreateDirectory`, `.cannotOpen`, `.ownedByAnotherUser`,
+    ///   `.writableByOthers` or `.notInSharedGroup`.
+    static func openChild(_ name: String, of parent: Int32, path: String, sharedGroup: gid_t?, creating: Bool) throws -> BreakerDirectory? {
         let flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-        var result = valueOrError("open") { openat(stateDirectory, name, flags) }
+        var result = valueOrError("open") { openat(parent, name, flags) }
         if case .failure(ENOENT) = result, creating {
-            if mkdirat(stateDirectory, name, 0o700) == 0 {
+            if mkdirat(parent, name, 0o700) == 0 {
                 // Make the new directory's name durable before files go in it.
-                _ = fsync(stateDirectory)
+                _ = fsync(parent)
             } else if errno != EEXIST {
                 throw StateStoreError.cannotCreateDirectory(path: path, SystemError("mkdir", path: path, errno: errno))
             }
-            result = valueOrError("open") { openat(stateDirectory, name, flags) }
+            result = valueOrError("open") { openat(parent, name, flags) }
         }
         switch result {
         case .success(let descriptor):
@@ -71,7 +91,7 @@ struct BreakerDirectory {
             throw StateStoreError.symlinkRefused(path: path)
         case .failure(ENOTDIR):
             var status = stat()
-            if fstatat(stateDirectory, name, &status, AT_SYMLINK_NOFOLLOW) == 0, isSymlink(status) {
+            if fstatat(parent, name, &status, AT_SYMLINK_NOFOLLOW) == 0, isSymlink(status) {
                 throw StateStoreError.symlinkRefused(path: path)
             }
             throw StateStoreError.notADirectory(path: path)
