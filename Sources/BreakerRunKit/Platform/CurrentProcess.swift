@@ -49,22 +49,11 @@ public enum CurrentProcess {
         if isatty(0) == 1 { return [] }
         var status = stat()
         if fstat(0, &status) != 0 || (status.st_mode & S_IFMT) == S_IFDIR { return [] }
-        var bytes = [UInt8](repeating: 0, count: max(limit, 0))
-        var filled = 0
-        while filled < bytes.count {
-            let count: Int
-            do {
-                count = try retryingInterrupts("read", path: "standard input") {
-                    bytes.withUnsafeMutableBytes { read(0, $0.baseAddress! + filled, $0.count - filled) }
-                }
-            } catch where error.errno == EBADF {
-                break
-            }
-            if count == 0 { break }
-            filled += count
+        do {
+            return try readToEnd(0, path: "standard input", sizeHint: min(limit, 65_535), limit: limit)
+        } catch where error.errno == EBADF {
+            return []
         }
-        bytes.removeSubrange(filled...)
-        return bytes
     }
 
     /// This process's working directory (getcwd(3)); not retried:

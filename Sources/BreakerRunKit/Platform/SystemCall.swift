@@ -87,19 +87,22 @@ func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(Syste
     }
 }
 
-/// Reads `descriptor` to its end, retrying `EINTR` (read(2)).
+/// Reads `descriptor` to its end, or to `limit` bytes, retrying `EINTR`
+/// (read(2)).
 /// - Parameters:
 ///   - descriptor: an open file.
 ///   - path: the file's path, for the error.
 ///   - sizeHint: the expected size in bytes (from fstat(2)), so that one
 ///     buffer usually suffices; the buffer grows if the file is longer.
-/// - Returns: every byte read.
+///   - limit: the most bytes read; the rest is left unread.
+/// - Returns: every byte read, at most `limit`.
 /// - Throws: `SystemError` with read(2)'s `errno` for any failure but `EINTR`.
-public func readToEnd(_ descriptor: Int32, path: String, sizeHint: Int = 65_535) throws(SystemError) -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: max(sizeHint, 0) + 1)
+public func readToEnd(_ descriptor: Int32, path: String, sizeHint: Int = 65_535, limit: Int = .max) throws(SystemError) -> [UInt8] {
+    let limit = max(limit, 0)
+    var bytes = [UInt8](repeating: 0, count: min(max(sizeHint, 0) + 1, limit))
     var filled = 0
-    while true {
-        if filled == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 65_536)) }
+    while filled < limit {
+        if filled == bytes.count { bytes += [UInt8](repeating: 0, count: min(max(bytes.count, 65_536), limit - filled)) }
         let count = try retryingInterrupts("read", path: path) {
             bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
         }
