@@ -20,20 +20,11 @@ enum QueueSystemCalls {
     /// The names in a directory, without `.` and `..`, in no order.
     /// - Throws: `StateStoreError.cannotRead` when the directory cannot be listed.
     static func names(in directory: BreakerDirectory) throws -> [String] {
-        let copy = dup(directory.descriptor)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            let code = errno
-            if copy >= 0 { closeDescriptor(copy) }
-            throw StateStoreError.cannotRead(path: directory.directoryPath, SystemError("opendir", path: directory.directoryPath, errno: code))
+        do {
+            return try directoryNames(directory.descriptor, path: directory.directoryPath)
+        } catch {
+            throw StateStoreError.cannotRead(path: directory.directoryPath, error)
         }
-        defer { closedir(stream) }
-        rewinddir(stream)
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// What stands at a name of a directory, not following a symbolic link.

@@ -113,6 +113,30 @@ public func readToEnd(_ descriptor: Int32, path: String, sizeHint: Int = 65_535,
     return bytes
 }
 
+/// The names in the open directory `descriptor` (readdir(3) on a duplicate
+/// of it, from the start), without `.` and `..`, in no order.
+/// - Parameters:
+///   - descriptor: an open directory; it stays open and unmoved.
+///   - path: its path, for the error.
+/// - Returns: the names.
+/// - Throws: `SystemError` of dup(2) or fdopendir(3).
+func directoryNames(_ descriptor: Int32, path: String) throws(SystemError) -> [String] {
+    let copy = dup(descriptor)
+    guard copy >= 0, let stream = fdopendir(copy) else {
+        let code = errno
+        if copy >= 0 { closeDescriptor(copy) }
+        throw SystemError("opendir", path: path, errno: code)
+    }
+    defer { closedir(stream) }
+    rewinddir(stream)
+    var names: [String] = []
+    while let entry = readdir(stream) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
 /// Waits until one of `count` descriptors is ready or `milliseconds` pass
 /// (-1: no limit), retrying `EINTR` with the same time-out (poll(2)).
 /// - Parameters:

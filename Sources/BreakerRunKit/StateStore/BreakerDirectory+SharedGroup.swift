@@ -31,16 +31,8 @@ extension BreakerDirectory {
     /// `O_NOFOLLOW` and checked by fstat(2), so a link is never followed.
     /// A file that cannot be changed is left for its own open to report.
     static func adoptFiles(in directory: Int32, group: gid_t) {
-        let copy = dup(directory)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            if copy >= 0 { closeDescriptor(copy) }
-            return
-        }
-        defer { closedir(stream) }
-        rewinddir(stream)
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
+        guard let names = try? directoryNames(directory, path: "") else { return }
+        for name in names {
             let file = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
             guard file >= 0 else { continue }
             var status = stat()
