@@ -293,6 +293,8 @@ struct SharedStateTests {
         let result = try Self.inNamespace(#"""
             printf '\n  queued:\n    fail_max: 1\n    reset_timeout: 1h\n    fallback: {queue: {}}\n' >> /etc/breaker-run/breakers.yaml
             "$B" trip queued >/dev/null 2>&1
+            # An item keeps its working directory: one the member may enter.
+            cd /
             step "member queues"; as_member run queued -- id -u; echo "status $?"
             step "root queues"; "$B" run queued -- echo root-job; echo "status $?"
             Q=/var/lib/breaker-run/queued/queue
