@@ -154,6 +154,9 @@ public struct BreakerConfiguration: Sendable, Equatable {
     /// Where the state lives (`state:`, per breaker, in `defaults` or at the
     /// top of the file). Default `.file`.
     public var state: StateBackendConfiguration = BreakerKeys.state.defaultValue
+    /// Whether the breaker is keyed, and how (`per_key:`); nil for a plain
+    /// breaker, whose `--key` is refused.
+    public var perKey: PerKey?
 
     /// Creates a breaker configuration; every parameter but the name and
     /// location defaults to DESIGN's default.
