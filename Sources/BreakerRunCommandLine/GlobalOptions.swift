@@ -108,7 +108,7 @@ func exitError(for error: UseCaseError) -> any Error {
     case .configuration(let error):
         report(error)
         return ExitCode(ExitStatus.configuration.rawValue)
-    case .noConfiguredCall:
+    case .noConfiguredCall, .key:
         return ValidationError(error.description)
     case .state(let error):
         report(error)

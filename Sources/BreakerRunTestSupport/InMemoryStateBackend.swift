@@ -24,6 +24,8 @@ public final class InMemoryStateBackend: StateBackend, @unchecked Sendable {
         var permits: [String: Int] = [:]
         var slots: [String: Int] = [:]
         var cache: [String: CachedOutput] = [:]
+        /// Each keyed breaker's keys, in the order they were registered.
+        var keys: [String: [TrackedKey]] = [:]
         var fault: (any Error)?
         var warnings: [String] = []
         var updates = 0
@@ -170,6 +172,97 @@ public final class InMemoryStateBackend: StateBackend, @unchecked Sendable {
     /// `memory`.
     public func location(of name: String) -> String {
         "memory"
+    }
+
+    // MARK: Keyed breakers
+
+    /// A key as this backend tracks it.
+    struct TrackedKey {
+        var entry: KeyEntry
+        /// When it was last tracked, on the clock's wall reading.
+        var lastUse: Int64
+        /// How many leases are held.
+        var inUse = 0
+    }
+
+    /// Tracks a key with the file store's rules, over all keys at once:
+    /// idle closed keys are forgotten, then at `max_keys` the least
+    /// recently used closed key not in use; their counts go to the
+    /// breaker's own state.
+    /// - Throws: the error given to `breakDown(with:)`.
+    public func trackKey(_ name: KeyedName, bounds: PerKey) throws -> KeyLease {
+        if let fault = locked({ $0.fault }) { throw fault }
+        let now = clock.now()
+        let known = locked { storage -> Bool in
+            guard let index = storage.keys[name.breaker]?.firstIndex(where: { $0.entry.key == name.key }) else { return false }
+            storage.keys[name.breaker]![index].inUse += 1
+            storage.keys[name.breaker]![index].lastUse = now.wallNanoseconds
+            return true
+        }
+        if !known {
+            let idleLimit = Int64(bounds.expireAfter.components.seconds) * 1_000_000_000
+            for tracked in locked({ $0.keys[name.breaker] ?? [] }) where now.wallNanoseconds - tracked.lastUse > idleLimit {
+                _ = try forget(tracked.entry.key, of: name.breaker, at: now)
+            }
+            var tracked = locked { $0.keys[name.breaker] ?? [] }
+            if tracked.count >= bounds.maxKeys {
+                var forgotten = false
+                for candidate in tracked.sorted(by: { $0.lastUse < $1.lastUse }) where try forget(candidate.entry.key, of: name.breaker, at: now) {
+                    forgotten = true
+                    break
+                }
+                tracked = locked { $0.keys[name.breaker] ?? [] }
+                if !forgotten { return .full(tracked: tracked.count) }
+            }
+            locked { $0.keys[name.breaker, default: []].append(TrackedKey(entry: KeyEntry(key: name.key), lastUse: now.wallNanoseconds, inUse: 1)) }
+        }
+        return .tracked(InMemoryPermit {
+            self.locked { storage in
+                guard let index = storage.keys[name.breaker]?.firstIndex(where: { $0.entry.key == name.key }) else { return }
+                storage.keys[name.breaker]![index].inUse -= 1
+            }
+        })
+    }
+
+    /// Forgets a key when it is closed in effect and not in use.
+    private func forget(_ key: String, of breaker: String, at now: Instant) throws -> Bool {
+        let storeName = KeyedName(breaker: breaker, key: key).storeName
+        guard let tracked = locked({ $0.keys[breaker]?.first { $0.entry.key == key } }), tracked.inUse == 0 else { return false }
+        let state = try decoded(locked { $0.documents[storeName] }, of: storeName, at: now)
+        guard state.effectiveCircuitState(at: now) == .closed else { return false }
+        if state.counts != Counts() {
+            try update(breaker) { whole, _ in
+                whole.counts.successes += state.counts.successes
+                whole.counts.failures += state.counts.failures
+                whole.counts.ignored += state.counts.ignored
+                whole.counts.rejected += state.counts.rejected
+                whole.counts.fallbacks += state.counts.fallbacks
+            }
+        }
+        locked { storage in
+            storage.documents[storeName] = nil
+            storage.keys[breaker]?.removeAll { $0.entry.key == key }
+        }
+        return true
+    }
+
+    /// Copies the key's state into its entry.
+    /// - Throws: the error given to `breakDown(with:)`.
+    public func recordKeyState(_ name: KeyedName) throws {
+        let (state, now) = try read(name.storeName)
+        locked { storage in
+            guard let index = storage.keys[name.breaker]?.firstIndex(where: { $0.entry.key == name.key }) else { return }
+            storage.keys[name.breaker]![index].entry = KeyEntry(key: name.key, record: state, at: now)
+        }
+    }
+
+    /// The breaker's keys, in the order they were registered.
+    /// - Throws: the error given to `breakDown(with:)`.
+    public func keyEntries(of breaker: String) throws -> [KeyEntry] {
+        try locked { storage throws -> [KeyEntry] in
+            if let fault = storage.fault { throw fault }
+            return (storage.keys[breaker] ?? []).map(\.entry)
+        }
     }
 }
 

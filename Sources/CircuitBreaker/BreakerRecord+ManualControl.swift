@@ -70,10 +70,12 @@ extension BreakerRecord {
     /// failures, window and backoff are cleared.
     /// - Parameters:
     ///   - now: the current time.
+    ///   - reason: why, for people: "manual reset" by default; a keyed
+    ///     breaker's roll-up closes it with its own.
     ///   - actor: who reset it ("uid 0 (root)"), or nil.
-    public mutating func reset(at now: Instant, by actor: String? = nil) {
+    public mutating func reset(at now: Instant, reason: String = "manual reset", by actor: String? = nil) {
         guard circuitState == .closed else {
-            close(at: now, reason: "manual reset", actor: actor.map(Self.bounded))
+            close(at: now, reason: reason, actor: actor.map(Self.bounded))
             return
         }
         // Already closed: the counts are cleared, but nothing transitions.

@@ -86,6 +86,9 @@ public enum Rejection: Sendable, Equatable {
     /// The bulkhead beside the breaker is full: `maxConcurrent` calls already
     /// run. The state machine never answers this; the bulkhead does.
     case concurrencyLimit(maxConcurrent: Int)
+    /// A keyed breaker tracks `tracked` keys, its `max_keys`, and none can
+    /// be forgotten for a new one: all are open, held or in use.
+    case keysFull(tracked: Int)
 
     /// A short phrase for messages: "breaker is open", and so on.
     public var description: String {
@@ -94,6 +97,7 @@ public enum Rejection: Sendable, Equatable {
         case .held: "breaker is held open"
         case .trialsTaken: "breaker is half-open and its trial is running"
         case .concurrencyLimit(let limit): "concurrency limit reached (max_concurrent: \(limit))"
+        case .keysFull(let tracked): "no room for a new key (all \(tracked) keys tracked are open or in use; max_keys)"
         }
     }
 }

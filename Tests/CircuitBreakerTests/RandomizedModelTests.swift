@@ -91,8 +91,8 @@ struct RandomizedModelTests {
                         check(state.circuitState == .held, "held rejection in \(state.circuitState)", step: step)
                     case .trialsTaken:
                         check(asked && !granted, "trialsTaken with a permit granted", step: step)
-                    case .concurrencyLimit:
-                        check(false, "the state machine answered for the bulkhead", step: step)
+                    case .concurrencyLimit, .keysFull:
+                        check(false, "the state machine answered for the bulkhead or the key index", step: step)
                     }
                 }
             case 35..<38:

@@ -25,7 +25,7 @@ public struct ProcessCall: Call {
         let breaker = context.breaker
         let logger = context.logger
         var callEnvironment = context.environment.merging(breaker.environment) { $1 }
-        callEnvironment["BREAKER_NAME"] = breaker.name
+        callEnvironment.merge(breaker.nameVariables) { $1 }
         var specification = ProcessSpecification(
             arguments: arguments,
             environment: callEnvironment,

@@ -58,13 +58,13 @@ public struct FallbackRunner {
     ///   - now: the time of the rejection.
     /// - Returns: the variables by name.
     public static func variables(for breaker: BreakerConfiguration, state: BreakerRecord, rejection: Rejection, arguments: [String], now: Instant) -> [String: String] {
-        var variables = [
-            "BREAKER_NAME": breaker.name,
+        var variables = breaker.nameVariables
+        variables.merge([
             "BREAKER_STATE": state.effectiveCircuitState(at: now).name.rawValue,
             "BREAKER_REASON": reason(for: rejection, state: state),
             "BREAKER_FAILURES": String(state.consecutiveFailures),
             "BREAKER_COMMAND": arguments.map(ShellQuote.quote).joined(separator: " "),
-        ]
+        ]) { $1 }
         if let opened = state.openedAt {
             variables["BREAKER_OPENED_AT"] = formatRFC3339(wallNanoseconds: opened.wallNanoseconds)
         }
@@ -79,7 +79,7 @@ public struct FallbackRunner {
     private static func reason(for rejection: Rejection, state: BreakerRecord) -> String {
         switch rejection {
         case .open, .held: state.openReason ?? rejection.description
-        case .trialsTaken, .concurrencyLimit: rejection.description
+        case .trialsTaken, .concurrencyLimit, .keysFull: rejection.description
         }
     }
 

@@ -32,14 +32,14 @@ public struct TransitionReporter {
     ///   - now: when it was stored.
     /// - Returns: the variables by name.
     public static func variables(for transition: Transition, of breaker: BreakerConfiguration, state: BreakerRecord, at now: Instant) -> [String: String] {
-        var variables = [
-            "BREAKER_NAME": breaker.name,
+        var variables = breaker.nameVariables
+        variables.merge([
             "BREAKER_FROM": transition.from.rawValue,
             "BREAKER_TO": transition.to.rawValue,
             "BREAKER_STATE": transition.to.rawValue,
             "BREAKER_REASON": transition.reason,
             "BREAKER_FAILURES": String(state.consecutiveFailures),
-        ]
+        ]) { $1 }
         if let opened = state.openedAt {
             variables["BREAKER_OPENED_AT"] = formatRFC3339(wallNanoseconds: opened.wallNanoseconds)
         }

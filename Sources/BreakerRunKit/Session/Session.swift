@@ -121,6 +121,9 @@ public enum UseCaseError: Error, CustomStringConvertible {
     case noConfiguredCall(breaker: String)
     /// The state could not be read or written (exit 74).
     case state(any Error)
+    /// `--key` missing for a keyed breaker, given for a plain one, or not a
+    /// key (empty, too long): a usage error (exit 64), in one sentence.
+    case key(String)
 
     /// The message, one sentence per line.
     public var description: String {
@@ -129,6 +132,7 @@ public enum UseCaseError: Error, CustomStringConvertible {
         case .noConfiguredCall(let name):
             "breaker '\(name)' has no configured call: give the command after --, as in 'breaker-run run \(name) -- COMMAND'"
         case .state(let error): "\(error)"
+        case .key(let reason): reason
         }
     }
 }

@@ -29,20 +29,76 @@ struct BreakerDirectory {
         closeDescriptor(descriptor)
     }
 
-    /// Opens (and, when `creating`, creates) a breaker's directory.
+    /// Opens (and, when `creating`, creates) a breaker's directory, or a
+    /// key's (`NAME/keys/COMPONENT`, `KeyedName`) when `name` is a key's
+    /// `storeName`.
     /// - Returns: the directory, or nil when it or the state directory does
     ///   not exist and `creating` is false.
-    /// - Throws: `StateStoreError`.
+    /// - Throws: `StateStoreError`; `.keyCollision` when a hashed key's
+    ///   directory keeps another key.
     static func open(store: FileStateStore, name: String, creating: Bool) throws -> BreakerDirectory? {
+        let (breaker, key) = KeyedName.split(name)
         precondition(
-            !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(UInt8(ascii: "/")) && !name.utf8.contains(0),
-            "breaker name \(name) is not a safe file name; names are validated with the configuration"
+            !breaker.isEmpty && breaker != "." && breaker != ".." && !breaker.utf8.contains(0),
+            "breaker name \(breaker) is not a safe file name; names are validated with the configuration"
         )
         guard let opened = try openStateDirectory(store.directory, creating: creating) else { return nil }
         let (stateDirectory, sharedGroup) = opened
         defer { closeDescriptor(stateDirectory) }
-        let path = store.directory == "/" ? "/\(name)" : "\(store.directory)/\(name)"
-        return try openChild(name, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating)
+        let path = store.directory == "/" ? "/\(breaker)" : "\(store.directory)/\(breaker)"
+        guard let key else {
+            return try openChild(breaker, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating)
+        }
+        guard let keys = try openKeysDirectory(breaker, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating) else {
+            return nil
+        }
+        defer { keys.close() }
+        return try keys.openKey(key, creating: creating)
+    }
+
+    /// Opens (creating, when `creating`) `NAME/keys`, the directory of a
+    /// keyed breaker's keys.
+    /// - Returns: the directory, or nil when it does not exist and not `creating`.
+    /// - Throws: `StateStoreError`.
+    static func openKeys(store: FileStateStore, breaker: String, creating: Bool) throws -> BreakerDirectory? {
+        guard let opened = try openStateDirectory(store.directory, creating: creating) else { return nil }
+        let (stateDirectory, sharedGroup) = opened
+        defer { closeDescriptor(stateDirectory) }
+        let path = store.directory == "/" ? "/\(breaker)" : "\(store.directory)/\(breaker)"
+        return try openKeysDirectory(breaker, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating)
+    }
+
+    private static func openKeysDirectory(_ breaker: String, of stateDirectory: Int32, path: String, sharedGroup: gid_t?,
+                                          creating: Bool) throws -> BreakerDirectory? {
+        guard let breakerDirectory = try openChild(breaker, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating) else {
+            return nil
+        }
+        defer { breakerDirectory.close() }
+        return try openChild("keys", of: breakerDirectory.descriptor, path: breakerDirectory.path("keys"), sharedGroup: sharedGroup,
+                             creating: creating)
+    }
+
+    /// Opens (creating, when `creating`) the directory of `key` in this
+    /// directory, `NAME/keys`; a hashed key's is checked to keep `key`
+    /// (its file `key`, written when it is created).
+    /// - Returns: the directory, or nil when it does not exist and not `creating`.
+    /// - Throws: `StateStoreError`; `.keyCollision`.
+    func openKey(_ key: String, creating: Bool) throws -> BreakerDirectory? {
+        let component = KeyedName.fileComponent(for: key)
+        guard let directory = try Self.openChild(component, of: descriptor, path: path(component), sharedGroup: sharedGroup,
+                                                 creating: creating) else { return nil }
+        guard KeyedName.isHashed(component) else { return directory }
+        do {
+            if let kept = try directory.readFile("key", limit: KeyedName.maximumKeyLength + 1)?.bytes {
+                guard kept.elementsEqual(key.utf8) else { throw StateStoreError.keyCollision(path: directory.directoryPath) }
+            } else if creating {
+                try directory.replaceFile("key", with: Array(key.utf8), temporary: "key.tmp")
+            }
+        } catch {
+            directory.close()
+            throw error
+        }
+        return directory
     }
 
     /// Opens (and, when `creating`, creates) the directory `name` inside

@@ -37,7 +37,7 @@ import CircuitBreaker
 public struct FileStateStore: Sendable {
     /// The state directory, as given (without trailing slashes).
     public let directory: String
-    private let clock: any BreakerClock
+    let clock: any BreakerClock
     /// Where one-line warnings for the operator go (see `init`); the
     /// PostgreSQL store, which keeps its `cached` output here, warns there too.
     package let warn: @Sendable (String) -> Void

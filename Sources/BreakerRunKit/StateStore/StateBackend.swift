@@ -108,9 +108,62 @@ public protocol StateBackend: Sendable {
     /// - Parameter name: the breaker's name.
     /// - Returns: the description.
     func location(of name: String) -> String
+
+    /// Tracks a key of a keyed breaker (`per_key`) for one invocation: a
+    /// new key is registered within the breaker's bounds (`max_keys`,
+    /// `expire_after`: idle and least recently used closed keys are
+    /// forgotten, in bounded time), and the key is marked in use until the
+    /// lease is released, so that it is not forgotten meanwhile. Every other
+    /// operation of the key takes its `KeyedName.storeName` as its name.
+    /// - Parameters:
+    ///   - name: the key.
+    ///   - bounds: the breaker's `per_key` settings.
+    /// - Returns: the lease, or `.full` when the key is new and no tracked
+    ///   key could be forgotten (all open, held or in use).
+    /// - Throws: the backend's error when the keys cannot be examined.
+    func trackKey(_ name: KeyedName, bounds: PerKey) throws -> KeyLease
+
+    /// Copies a key's stored circuit state into what `keyEntries(of:)`
+    /// returns: called after each of the key's transitions.
+    /// - Parameter name: the key.
+    /// - Throws: the backend's error when it cannot be written.
+    func recordKeyState(_ name: KeyedName) throws
+
+    /// Every key a keyed breaker tracks, with its state as last recorded.
+    /// - Parameter breaker: the keyed breaker's name.
+    /// - Returns: the entries; none when it has no key.
+    /// - Throws: the backend's error when they cannot be read.
+    func keyEntries(of breaker: String) throws -> [KeyEntry]
+}
+
+/// A backend that keeps no keyed breaker: `per_key` on a breaker of it is
+/// refused when the breaker's key is first used.
+public struct KeyedBreakerUnsupported: Error, CustomStringConvertible {
+    /// The backend, as `StateBackend.location(of:)` names it.
+    public var backend: String
+
+    /// One sentence: what failed and what to do.
+    public var description: String {
+        "keyed breakers (per_key) are not kept by the backend \(backend) yet; use the file backend for this breaker"
+    }
 }
 
 extension StateBackend {
+    /// Refuses: this backend keeps no keyed breaker.
+    public func trackKey(_ name: KeyedName, bounds: PerKey) throws -> KeyLease {
+        throw KeyedBreakerUnsupported(backend: location(of: name.breaker))
+    }
+
+    /// Refuses: this backend keeps no keyed breaker.
+    public func recordKeyState(_ name: KeyedName) throws {
+        throw KeyedBreakerUnsupported(backend: location(of: name.breaker))
+    }
+
+    /// Refuses: this backend keeps no keyed breaker.
+    public func keyEntries(of breaker: String) throws -> [KeyEntry] {
+        throw KeyedBreakerUnsupported(backend: location(of: breaker))
+    }
+
     /// Takes a permit and gives it back at once: a backend whose permits
     /// are leases or advisory locks has nothing to leave behind.
     public func hasFreePermit(_ name: String, slots: Int) throws -> Bool {

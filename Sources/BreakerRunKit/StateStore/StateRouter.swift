@@ -52,13 +52,15 @@ public struct StateRouter: StateBackend {
     /// The backend of breaker `name`.
     /// - Parameter name: the breaker's name.
     /// - Returns: its PostgreSQL store, or the file store.
+    /// - Parameter name: the breaker's name, or one of its keys'
+    ///   `KeyedName.storeName`.
     public func backend(of name: String) -> any StateBackend {
-        postgres[name] ?? file
+        postgres[KeyedName.split(name).breaker] ?? file
     }
 
     /// `StateBackend.update(_:_:)` in the breaker's backend.
     public func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
-        if let store = postgres[name] { return try store.update(name, body) }
+        if let store = postgres[KeyedName.split(name).breaker] { return try store.update(name, body) }
         return try file.update(name, body)
     }
 
@@ -101,6 +103,21 @@ public struct StateRouter: StateBackend {
     public func location(of name: String) -> String {
         backend(of: name).location(of: name)
     }
+
+    /// `StateBackend.trackKey(_:bounds:)` in the breaker's backend.
+    public func trackKey(_ name: KeyedName, bounds: PerKey) throws -> KeyLease {
+        try backend(of: name.breaker).trackKey(name, bounds: bounds)
+    }
+
+    /// `StateBackend.recordKeyState(_:)` in the breaker's backend.
+    public func recordKeyState(_ name: KeyedName) throws {
+        try backend(of: name.breaker).recordKeyState(name)
+    }
+
+    /// `StateBackend.keyEntries(of:)` in the breaker's backend.
+    public func keyEntries(of breaker: String) throws -> [KeyEntry] {
+        try backend(of: breaker).keyEntries(of: breaker)
+    }
 }
 
 /// The backend of a breaker whose state plugin this binary lacks: every
@@ -140,5 +157,17 @@ final class UnavailableStateBackend: PluginStateBackend, @unchecked Sendable {
 
     func location(of name: String) -> String {
         "\(plugin) (plugin missing)"
+    }
+
+    func trackKey(_ name: KeyedName, bounds: PerKey) throws -> KeyLease {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name.breaker)
+    }
+
+    func recordKeyState(_ name: KeyedName) throws {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: name.breaker)
+    }
+
+    func keyEntries(of breaker: String) throws -> [KeyEntry] {
+        throw NetworkPluginUnavailable(plugin: plugin, breaker: breaker)
     }
 }

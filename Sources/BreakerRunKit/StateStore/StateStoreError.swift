@@ -52,6 +52,10 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
     /// does not know. It is left untouched, so that the newer version's state
     /// is not destroyed.
     case unsupportedFormat(path: String, found: Int, highestSupported: Int)
+    /// A long key's directory (`NAME/keys/hHASH`, `KeyedName.fileComponent`)
+    /// belongs to another key of the same hash: the key is refused rather
+    /// than given the other's state.
+    case keyCollision(path: String)
 
     /// The path the error concerns.
     public var path: String {
@@ -60,7 +64,7 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
              .notARegularFile(let path), .notADirectory(let path), .cannotLock(let path, _),
              .ownedByAnotherUser(let path, _, _), .writableByOthers(let path, _), .notInSharedGroup(let path, _, _), .hardLinked(let path, _),
              .cannotRead(let path, _), .cannotWrite(let path, _), .cannotMoveAside(let path, _),
-             .cannotEncode(let path, _), .unsupportedFormat(let path, _, _):
+             .cannotEncode(let path, _), .unsupportedFormat(let path, _, _), .keyCollision(let path):
             return path
         }
     }
@@ -102,6 +106,8 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
             return "cannot encode the state for \(path) (\(reason)); this is a bug, please report it"
         case .unsupportedFormat(let path, let found, let highest):
             return "state file \(path) has format \(found), newer than this breaker-run reads (up to \(highest)); upgrade breaker-run or move the file aside"
+        case .keyCollision(let path):
+            return "key directory \(path) holds another key of the same hash; use a shorter key (up to 60 bytes are never hashed)"
         }
     }
 }

@@ -2,15 +2,19 @@ extension Session {
     /// `run`: runs a call under breaker `name` (`BreakerRunner`).
     /// - Parameters:
     ///   - name: the breaker's name.
+    ///   - key: `--key`: the key of a keyed breaker (`per_key`), which
+    ///     needs one; nil for a plain breaker.
     ///   - command: the command given after `--`; empty for the breaker's
     ///     configured call.
     ///   - force: run even when the breaker is open (`run --force`).
     /// - Returns: how the run ended, for the exit status (`RunResult`).
     /// - Throws: `.configuration` for an unknown breaker or a `${VAR}` of it
     ///   unset; `.noConfiguredCall` when neither a command nor a configured
-    ///   call is there. State faults are results, not errors
-    ///   (`on_state_error`).
-    public func run(_ name: String, command: [String], force: Bool) throws(UseCaseError) -> RunResult {
+    ///   call is there; `.key` when `--key` is missing for a keyed breaker,
+    ///   given for a plain one, or not a key. State faults are results, not
+    ///   errors (`on_state_error`).
+    public func run(_ name: String, key: String? = nil, command: [String], force: Bool) throws(UseCaseError) -> RunResult {
+        let target = try keyedTarget(name, key: key, requiresKey: true)
         let breaker: BreakerConfiguration
         do throws(ConfigurationError) {
             breaker = try configuration.breaker(named: name)
@@ -20,6 +24,7 @@ extension Session {
         guard let call = BreakerRunner.call(for: breaker, command: command) else {
             throw .noConfiguredCall(breaker: name)
         }
+        if let key = target.1 { return runKey(breaker, key: key, call: call, force: force) }
         return runner().run(call, under: breaker, force: force)
     }
 
