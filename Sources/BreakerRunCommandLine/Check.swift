@@ -23,16 +23,19 @@ extension BreakerRun {
         @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
+        @Option(help: ArgumentHelp("One key of a keyed breaker (per_key), which needs one.", valueName: "key"))
+        var key: String?
+
         func run(with registry: KindRegistry) throws {
             let session = try options.openSession(only: [name], registry: registry)
             let check: AdmissionCheck.Result
             do throws(UseCaseError) {
-                check = try session.check(name)
+                check = try session.check(name, key: key)
             } catch {
                 throw exitError(for: error)
             }
             if !options.quiet {
-                try output(AdmissionCheck.line(check.answer, circuitState: check.circuitState, name: name) + "\n")
+                try output(AdmissionCheck.line(check.answer, circuitState: check.circuitState, name: key.map { KeyedName(breaker: name, key: $0).description } ?? name) + "\n")
             }
             if case .rejected = check.answer {
                 throw ExitCode(ExitStatus.rejected.rawValue)

@@ -2,7 +2,7 @@ import ArgumentParser
 import BreakerRunKit
 
 extension BreakerRun {
-    /// `breaker-run trip NAME [--for DURATION] [--hold] [--reason TEXT]`.
+    /// `breaker-run trip NAME [--key KEY] [--for DURATION] [--hold] [--reason TEXT]`.
     struct Trip: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "trip",
@@ -17,6 +17,9 @@ extension BreakerRun {
 
         @Option(name: .customLong("for"), help: ArgumentHelp("How long to stay open (such as 10m), instead of reset_timeout.", valueName: "duration"))
         var interval: String?
+
+        @Option(help: ArgumentHelp("One key of a keyed breaker; without it, the whole breaker (every key rejected).", valueName: "key"))
+        var key: String?
 
         @Flag(help: "Keep the breaker open until 'breaker-run reset'.")
         var hold = false
@@ -49,14 +52,14 @@ extension BreakerRun {
             let session = try options.openSession(only: [name], registry: registry)
             let duration = try interval.map { try DurationParser.parse($0) }
             do throws(UseCaseError) {
-                try session.trip(name, for: duration, hold: hold, reason: reason)
+                try session.trip(name, key: key, for: duration, hold: hold, reason: reason)
             } catch {
                 throw exitError(for: error)
             }
         }
     }
 
-    /// `breaker-run reset NAME`.
+    /// `breaker-run reset NAME [--key KEY]`.
     struct Reset: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset",
@@ -69,10 +72,13 @@ extension BreakerRun {
         @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
+        @Option(help: ArgumentHelp("One key of a keyed breaker; without it, the whole breaker (its keys left as they are).", valueName: "key"))
+        var key: String?
+
         func run(with registry: KindRegistry) throws {
             let session = try options.openSession(only: [name], registry: registry)
             do throws(UseCaseError) {
-                try session.reset(name)
+                try session.reset(name, key: key)
             } catch {
                 throw exitError(for: error)
             }

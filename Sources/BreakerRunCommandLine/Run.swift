@@ -1,7 +1,7 @@
 import ArgumentParser
 import BreakerRunKit
 extension BreakerRun {
-    /// `breaker-run run NAME [--force] [-- COMMAND [ARG...]]`.
+    /// `breaker-run run NAME [--key KEY] [--force] [-- COMMAND [ARG...]]`.
     struct Run: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
@@ -20,6 +20,10 @@ extension BreakerRun {
         @Argument(help: "The breaker's name.", completion: BreakerNameCompletion.kind)
         var name: String
 
+        @Option(help: ArgumentHelp("The target of a keyed breaker (per_key): any text of 1 to 256 bytes; required for one, refused for a plain breaker.",
+                                   valueName: "key"))
+        var key: String?
+
         @Flag(help: "Run even when the breaker is open; the outcome counts as a trial.")
         var force = false
 
@@ -29,7 +33,7 @@ extension BreakerRun {
         func run(with registry: KindRegistry) throws {
             let session = try options.openSession(only: [name], runsCalls: true, registry: registry)
             do throws(UseCaseError) {
-                Self.exit(for: try session.run(name, command: command, force: force))
+                Self.exit(for: try session.run(name, key: key, command: command, force: force))
             } catch {
                 throw exitError(for: error)
             }
@@ -69,11 +73,11 @@ extension BreakerRun {
             var index = arguments.startIndex
             while index < arguments.endIndex {
                 let word = arguments[index]
-                if word == "--config" || word == "--state-dir" {
+                if word == "--config" || word == "--state-dir" || word == "--key" {
                     index += 2
                     continue
                 }
-                let isOption = ["--force", "--quiet", "--verbose"].contains(word) || word.hasPrefix("--config=") || word.hasPrefix("--state-dir=")
+                let isOption = ["--force", "--quiet", "--verbose"].contains(word) || word.hasPrefix("--config=") || word.hasPrefix("--state-dir=") || word.hasPrefix("--key=")
                     || (word.hasPrefix("-") && !word.hasPrefix("--") && word.count > 1 && word.dropFirst().allSatisfy { $0 == "q" || $0 == "v" })
                 if isOption {
                     force = force || word == "--force"

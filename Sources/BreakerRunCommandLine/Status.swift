@@ -3,7 +3,7 @@ import BreakerRunKit
 import FoundationEssentials
 
 extension BreakerRun {
-    /// `breaker-run status [NAME...] [--json]`: never writes state.
+    /// `breaker-run status [NAME...] [--key KEY] [--json]`: never writes state.
     struct Status: RegistryCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
@@ -19,11 +19,14 @@ extension BreakerRun {
         @Argument(help: "Breakers to show (default: all).", completion: BreakerNameCompletion.kind)
         var names: [String] = []
 
+        @Option(help: ArgumentHelp("Show this key of the one keyed breaker named, like a plain breaker.", valueName: "key"))
+        var key: String?
+
         func run(with registry: KindRegistry) throws {
             let session = try options.openSession(only: names.isEmpty ? nil : Set(names), registry: registry)
             let shown: StatusReport
             do throws(UseCaseError) {
-                shown = try session.status(names)
+                shown = try session.status(names, key: key)
             } catch {
                 throw exitError(for: error)
             }
@@ -95,7 +98,9 @@ enum StatusText {
     }
 
     static let columns: [Column] = [
-        Column(heading: "BREAKER") { ($0.name, "1") },
+        Column(heading: "BREAKER") { status in
+            (status.key.map { KeyedName(breaker: status.name, key: $0).description } ?? status.name, "1")
+        },
         Column(heading: "STATE") { status in
             let colour = switch status.state {
             case .closed: "32"
@@ -183,16 +188,31 @@ enum StatusText {
                 lines.append("\(paint(name, "1")): \(paint("broken", "31")): \(message)")
             }
         }
-        for status in statuses where status.state != .closed || detailed.contains(status.name) {
+        for status in statuses where status.state != .closed || detailed.contains(status.name) || (status.keys?.listed.isEmpty == false) {
             lines.append("")
             lines += details(status, paint: paint)
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A keyed breaker's keys: the counts, then each key that is not
+    /// closed (open first), escaped for the terminal.
+    static func keyLines(_ keys: KeysStatus) -> [String] {
+        var lines = ["  keys: \(keys.tracked) tracked, \(keys.open) open, \(keys.halfOpen) half-open, \(keys.closed) closed"]
+        for key in keys.listed {
+            var line = "    \(KeyedName.escaped(key.key)): \(key.state)"
+            if let opened = key.openedAt { line += ", opened at \(opened)" }
+            if let next = key.nextTrialAt, key.state == "open" { line += ", next trial at \(next)" }
+            if let reason = key.reason { line += " (\(KeyedName.escaped(reason)))" }
+            lines.append(line)
+        }
+        if keys.notListed > 0 { lines.append("    and \(keys.notListed) more keys not closed") }
+        return lines
+    }
+
     /// The details of one breaker: absolute times, counts, recent transitions.
     static func details(_ status: BreakerStatus, paint: (String, String?) -> String) -> [String] {
-        var lines = ["\(paint(status.name, "1")):"]
+        var lines = ["\(paint(status.key.map { KeyedName(breaker: status.name, key: $0).description } ?? status.name, "1")):"]
         if status.state != .closed, let opened = status.openedAt {
             lines.append("  opened at \(opened)" + (status.openReason.map { " (\($0))" } ?? ""))
         }
@@ -205,6 +225,7 @@ enum StatusText {
             let oldest = queue.oldestAge.map { ", oldest queued \(DurationFormat.relative($0)) ago" } ?? ""
             lines.append("  queue: \(queue.items) item\(queue.items == 1 ? "" : "s") waiting\(oldest), \(queue.deadItems) dead")
         }
+        if let keys = status.keys { lines += keyLines(keys) }
         for transition in status.transitions.suffix(5) {
             let ago = transition.age.map { " (\(DurationFormat.relative($0)) ago)" } ?? ""
             lines.append("  \(transition.at)\(ago) \(transition.from.rawValue) -> \(transition.to.rawValue) (\(transition.reason))" + (transition.by.map { " by \($0)" } ?? ""))

@@ -42,20 +42,22 @@ public struct PerKey: Sendable, Equatable {
 
     /// The roll-up (`open_when: {keys_open: 50%, minimum_keys: 4}`): the
     /// whole breaker is open, for every key and new ones, while at least
-    /// `keysOpen` of the tracked keys, and at least `minimumKeys` keys, are
-    /// open.
+    /// `keysOpen` of the tracked keys are open, once at least `minimumKeys`
+    /// keys are tracked (a share of two keys says little: the same rule as
+    /// resilience4j's `minimumNumberOfCalls` for a failure rate). Open
+    /// counts open, held and half-open keys (not recovered yet).
     public struct RollUp: Sendable, Equatable {
         /// The share of tracked keys that must be open, in `0 < x <= 1`
         /// (`keys_open`, a percentage).
         public var keysOpen: Double
-        /// The fewest open keys that can open the whole breaker
+        /// The fewest keys tracked for the roll-up to apply
         /// (`minimum_keys`, default 1).
         public var minimumKeys: Int
 
         /// Creates a roll-up.
         /// - Parameters:
         ///   - keysOpen: the share of tracked keys, `0 < x <= 1`.
-        ///   - minimumKeys: the fewest open keys, at least 1.
+        ///   - minimumKeys: the fewest keys tracked, at least 1.
         public init(keysOpen: Double, minimumKeys: Int = 1) {
             self.keysOpen = keysOpen
             self.minimumKeys = minimumKeys
@@ -65,9 +67,10 @@ public struct PerKey: Sendable, Equatable {
         /// - Parameters:
         ///   - open: the open (and half-open) keys.
         ///   - tracked: the keys tracked.
-        /// - Returns: true when both the share and the minimum are reached.
+        /// - Returns: true when at least `minimumKeys` keys are tracked, one
+        ///   at least is open, and the open share is reached.
         public func opens(open: Int, tracked: Int) -> Bool {
-            guard tracked > 0, open >= minimumKeys else { return false }
+            guard tracked >= minimumKeys, open > 0 else { return false }
             // Compared in integers of the share's ten-thousandths, so that
             // 50% of 4 is exactly 2.
             let share = Int((keysOpen * 10_000).rounded())

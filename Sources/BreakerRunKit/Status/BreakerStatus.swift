@@ -81,6 +81,12 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
 
     /// The breaker's queue (`queue` fallback); nil when it has none.
     public var queue: QueueStatus?
+    /// The key shown (`status NAME --key KEY`), as given; nil for a
+    /// breaker itself.
+    public var key: String?
+    /// A keyed breaker's keys, summarised; nil for a plain breaker and
+    /// for one key.
+    public var keys: KeysStatus?
 
     /// A queue's figures in `status`: `{"items": 3, "oldest_age_seconds":
     /// 7200, "dead_items": 1}` in JSON.
@@ -159,7 +165,7 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         case consecutiveFailures = "consecutive_failures"
         case openedAt = "opened_at", openReason = "open_reason"
         case nextTrialAt = "next_trial_at", retryAfterSeconds = "retry_after_seconds"
-        case lastFailure = "last_failure", counts, transitions, failureRate = "failure_rate", queue
+        case lastFailure = "last_failure", counts, transitions, failureRate = "failure_rate", queue, key, keys
     }
 
     /// Encodes every field, with `null` for absent values, as DESIGN asks.
@@ -180,5 +186,7 @@ public struct BreakerStatus: Sendable, Equatable, Encodable {
         try c.encode(transitions, forKey: .transitions)
         try c.encodeIfPresent(failureRate, forKey: .failureRate)
         try c.encodeIfPresent(queue, forKey: .queue)
+        try c.encodeIfPresent(key, forKey: .key)
+        try c.encodeIfPresent(keys, forKey: .keys)
     }
 }

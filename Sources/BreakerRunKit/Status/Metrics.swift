@@ -38,6 +38,10 @@ public enum Metrics {
         package var queue: QueueSummary?
         /// Its queue's lifetime totals; nil when it has no queue.
         package var queueTotals: QueueTotals?
+        /// A keyed breaker's keys by state (`breaker_run_keys`); nil for a
+        /// plain breaker. Its `state.counts` are then the whole breaker's
+        /// own and every tracked key's, summed: never one series per key.
+        package var keys: KeysStatus?
 
         /// Creates an entry.
         /// - Parameters:
@@ -173,6 +177,12 @@ public enum Metrics {
             let nanoseconds = opened.wallNanoseconds
             if nanoseconds % 1_000_000_000 == 0 { return [([], String(nanoseconds / 1_000_000_000))] }
             return [([], String(Double(nanoseconds) / 1e9))]
+        },
+        Family(name: "breaker_run_keys", type: "gauge",
+               help: "Keys a keyed breaker (per_key) tracks, by effective state.", isOptional: true) { breaker, _ in
+            guard let keys = breaker.keys else { return [] }
+            return [([("state", "closed")], String(keys.closed)), ([("state", "open")], String(keys.open)),
+                    ([("state", "half-open")], String(keys.halfOpen))]
         },
         Family(name: "breaker_run_queue_items", type: "gauge",
                help: "Items waiting in the breaker's queue fallback, those a drain is running included.", isOptional: true) { breaker, _ in

@@ -73,8 +73,18 @@ public struct MetricsFile: Sendable {
         var latest: Instant?
         for breaker in breakers {
             do {
-                let (state, now) = try store.read(breaker.name)
+                var (state, now) = try store.read(breaker.name)
+                var keys: KeysStatus?
+                if breaker.perKey != nil {
+                    let entries = try store.keyEntries(of: breaker.name)
+                    keys = KeysStatus(entries, nowWallNanoseconds: now.wallNanoseconds)
+                    for entry in entries {
+                        let counts = try store.read(KeyedName(breaker: breaker.name, key: entry.key).storeName).0.counts
+                        state.counts = PendingCounts.adding(counts, to: state.counts)
+                    }
+                }
                 var entry = Metrics.Breaker(name: breaker.name, state: state, policy: breaker.policy)
+                entry.keys = keys
                 let queue = queues(breaker)
                 (entry.queue, entry.queueTotals) = (queue?.summary, queue?.totals)
                 entries.append(entry)

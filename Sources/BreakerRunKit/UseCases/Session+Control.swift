@@ -15,20 +15,23 @@ extension Session {
     /// notice that nothing changed.
     /// - Parameters:
     ///   - name: the breaker's name.
+    ///   - key: `--key`: one key of a keyed breaker; nil for the breaker
+    ///     itself (a keyed breaker's whole breaker: every key rejected).
     ///   - interval: how long to stay open instead of `reset_timeout`; nil
     ///     for the policy's interval.
     ///   - hold: keep it open until `reset`.
     ///   - reason: why, for status and hooks.
     ///   - actor: who did it ("uid 0 (root)").
     /// - Returns: what the transaction changed.
-    /// - Throws: `.configuration` for an unknown breaker; `.state` when the
-    ///   state cannot be written.
+    /// - Throws: `.configuration` for an unknown breaker; `.key` for a
+    ///   `--key` refused or not a key; `.state` when the state cannot be
+    ///   written, or a new key finds no room (`max_keys`).
     @discardableResult
-    public func trip(_ name: String, for interval: Duration?, hold: Bool, reason: String,
+    public func trip(_ name: String, key: String? = nil, for interval: Duration?, hold: Bool, reason: String,
                      by actor: String = InvokingUser.current()) throws(UseCaseError) -> StateTransaction.Change<Void> {
-        let breaker = try definition(name)
+        let (breaker, keyed) = try keyedTarget(name, key: key, requiresKey: false)
         let jitter = random()
-        return try change(breaker, .trip, by: actor) { state, now in
+        return try changeKeyOrBreaker(breaker, keyed, .trip, by: actor) { state, now in
             state.trip(at: now, for: interval, hold: hold, reason: reason, policy: breaker.policy, random: jitter, by: actor)
         }
     }
@@ -37,16 +40,42 @@ extension Session {
     /// failures, any hold and the backoff, as `trip` changes it.
     /// - Parameters:
     ///   - name: the breaker's name.
+    ///   - key: `--key`: one key of a keyed breaker; nil for the breaker
+    ///     itself (a keyed breaker's whole breaker, its keys left as they are).
     ///   - actor: who did it.
     /// - Returns: what the transaction changed.
-    /// - Throws: `.configuration` for an unknown breaker; `.state` when the
-    ///   state cannot be written.
+    /// - Throws: `.configuration` for an unknown breaker; `.key` for a
+    ///   `--key` refused or not a key; `.state` when the state cannot be
+    ///   written, or a new key finds no room (`max_keys`).
     @discardableResult
-    public func reset(_ name: String, by actor: String = InvokingUser.current()) throws(UseCaseError) -> StateTransaction.Change<Void> {
-        let breaker = try definition(name)
-        return try change(breaker, .reset, by: actor) { state, now in
+    public func reset(_ name: String, key: String? = nil, by actor: String = InvokingUser.current()) throws(UseCaseError) -> StateTransaction.Change<Void> {
+        let (breaker, keyed) = try keyedTarget(name, key: key, requiresKey: false)
+        return try changeKeyOrBreaker(breaker, keyed, .reset, by: actor) { state, now in
             state.reset(at: now, by: actor)
         }
+    }
+
+    /// `change` of the breaker, or of its key: the key tracked (and kept
+    /// in use) for the change, and a transition of it recorded in the key
+    /// index and given to the roll-up.
+    private func changeKeyOrBreaker(_ breaker: BreakerConfiguration, _ keyed: KeyedName?, _ action: ManualAction, by actor: String,
+                                    _ body: (inout BreakerRecord, Instant) -> Void) throws(UseCaseError) -> StateTransaction.Change<Void> {
+        guard let keyed else { return try change(breaker, action, by: actor, body) }
+        let lease: any StatePermit
+        do {
+            switch try store.trackKey(keyed, bounds: breaker.perKey ?? PerKey()) {
+            case .tracked(let permit): lease = permit
+            case .full(let tracked): throw UseCaseError.state(KeysFull(breaker: breaker.name, tracked: tracked))
+            }
+        } catch let error as UseCaseError {
+            throw error
+        } catch {
+            throw .state(error)
+        }
+        defer { lease.release() }
+        let change = try change(breaker.scoped(to: keyed.key), action, by: actor, body)
+        if !change.transitions.isEmpty { afterKeyTransition(keyed, of: breaker) }
+        return change
     }
 
     /// A manual change of one breaker's state that reports its transitions
@@ -87,5 +116,19 @@ extension Session {
         default:
             "already open (next trial in \((after.retryAfter(at: now) ?? .zero).secondsRoundedUp)s); left as it is"
         }
+    }
+}
+
+/// A new key of a keyed breaker found no room: every one of its `max_keys`
+/// keys tracked is open, held or in use.
+public struct KeysFull: Error, CustomStringConvertible {
+    /// The keyed breaker.
+    public var breaker: String
+    /// How many keys it tracks.
+    public var tracked: Int
+
+    /// One sentence: what failed and what to do.
+    public var description: String {
+        "\(breaker): no room for a new key: all \(tracked) keys tracked are open, held or in use; raise per_key.max_keys or reset keys"
     }
 }

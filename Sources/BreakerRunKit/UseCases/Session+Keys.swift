@@ -52,8 +52,12 @@ extension Session {
         let watch = KeyedRunBackend(base: store, key: key, sharesBulkhead: perKey.bulkhead == .breaker)
         var runner = runner()
         runner.store = watch
-        let arguments = call.processArguments ?? []
 
+        // The whole breaker first: a key it rejects is not tracked, so that
+        // fresh keys rejected by the roll-up do not dilute its share.
+        if !force, let rejection = wholeBreakerRejection(breaker, key: key, runner: runner) {
+            return rejectByWholeBreaker(rejection, breaker: breaker, scoped: scoped, runner: runner, call: call)
+        }
         let lease: (any StatePermit)?
         do {
             switch try store.trackKey(key, bounds: perKey) {
@@ -69,37 +73,49 @@ extension Session {
             lease = nil
         }
         defer { lease?.release() }
-
-        if !force, let rejection = wholeBreakerRejection(breaker, key: key, runner: runner) {
-            _ = arguments
-            return rejectByWholeBreaker(rejection, breaker: breaker, scoped: scoped, runner: runner, call: call)
-        }
         let result = runner.run(call, under: scoped, force: force)
         if watch.keyChanged { afterKeyTransition(key, of: breaker) }
         return result
     }
 
-    /// Why the whole keyed breaker rejects a key's call now, if it does:
-    /// held by the roll-up (unless the key itself is due a trial, so that
-    /// keys can recover), held or open by an operator's `trip NAME`. A
-    /// whole breaker whose `trip --for` interval has passed is closed here.
+    /// Why the whole keyed breaker rejects a key's call now, if it does
+    /// (`wholeBreakerVerdict`). A whole breaker whose `trip --for` interval
+    /// has passed is closed here; an unreadable whole state rejects nothing
+    /// (the key's own state decides, with `on_state_error`).
     private func wholeBreakerRejection(_ breaker: BreakerConfiguration, key: KeyedName, runner: BreakerRunner) -> Rejection? {
-        guard let (whole, now) = try? store.read(breaker.name) else { return nil }
-        switch whole.effectiveCircuitState(at: now) {
-        case .closed:
-            return nil
-        case .open(let until):
-            return .open(retryAfter: until.duration(since: now))
-        case .halfOpen:
+        guard let verdict = try? wholeBreakerVerdict(breaker, key: key) else { return nil }
+        if case .halfOpen = verdict.1 {
             changeWholeBreaker(breaker) { state, now in
                 if case .halfOpen = state.effectiveCircuitState(at: now) { state.reset(at: now, reason: "open interval passed") }
             }
             return nil
-        case .held:
-            guard Self.isRollUpHold(whole),
-                  let (own, ownNow) = try? store.read(key.storeName),
-                  case .halfOpen = own.effectiveCircuitState(at: ownNow) else { return .held }
+        }
+        return verdict.0
+    }
+
+    /// What the whole keyed breaker says of a key's call now, read without
+    /// writing: nil when it lets the key decide (closed; held by the roll-up
+    /// while the key itself is due a trial, so that keys can recover);
+    /// otherwise the rejection (held by the roll-up or an operator; open by
+    /// `trip NAME`) with the whole breaker's effective state. A whole
+    /// breaker whose `trip --for` interval has passed lets the key decide,
+    /// and is returned as half-open with no rejection for `run` to close.
+    /// - Throws: the backend's error when a state cannot be read.
+    func wholeBreakerVerdict(_ breaker: BreakerConfiguration, key: KeyedName) throws -> (Rejection?, CircuitState)? {
+        let (whole, now) = try store.read(breaker.name)
+        let effective = whole.effectiveCircuitState(at: now)
+        switch effective {
+        case .closed:
             return nil
+        case .open(let until):
+            return (.open(retryAfter: until.duration(since: now)), effective)
+        case .halfOpen:
+            return (nil, effective)
+        case .held:
+            guard Self.isRollUpHold(whole) else { return (.held, effective) }
+            let (own, ownNow) = try store.read(key.storeName)
+            if case .halfOpen = own.effectiveCircuitState(at: ownNow) { return nil }
+            return (.held, effective)
         }
     }
 

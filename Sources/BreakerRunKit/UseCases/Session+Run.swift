@@ -28,15 +28,25 @@ extension Session {
         return runner().run(call, under: breaker, force: force)
     }
 
-    /// `check`: would a call to breaker `name` be admitted now? Writes nothing.
-    /// - Parameter name: the breaker's name.
-    /// - Returns: what a call would meet, and the breaker's effective circuit state.
-    /// - Throws: `.configuration` for an unknown breaker; `.state` when
-    ///   the state, permits or slots cannot be read.
-    public func check(_ name: String) throws(UseCaseError) -> AdmissionCheck.Result {
-        let breaker = try definition(name)
+    /// `check`: would a call to breaker `name` (or its key `key`) be
+    /// admitted now? Writes nothing.
+    /// - Parameters:
+    ///   - name: the breaker's name.
+    ///   - key: `--key`: the key of a keyed breaker, which needs one.
+    /// - Returns: what a call would meet, and the breaker's (or the key's)
+    ///   effective circuit state; a key whose whole breaker is open is
+    ///   rejected as the whole breaker is.
+    /// - Throws: `.configuration` for an unknown breaker; `.key` as `run`;
+    ///   `.state` when the state, permits or slots cannot be read.
+    public func check(_ name: String, key: String? = nil) throws(UseCaseError) -> AdmissionCheck.Result {
+        let (breaker, keyed) = try keyedTarget(name, key: key, requiresKey: true)
         do {
-            return try AdmissionCheck(store: store).answer(for: breaker)
+            guard let keyed else { return try AdmissionCheck(store: store).answer(for: breaker) }
+            if let verdict = try wholeBreakerVerdict(breaker, key: keyed), let rejection = verdict.0 {
+                return (.rejected(rejection), verdict.1)
+            }
+            let backend = KeyedRunBackend(base: store, key: keyed, sharesBulkhead: breaker.perKey?.bulkhead == .breaker)
+            return try AdmissionCheck(store: backend).answer(for: breaker.scoped(to: keyed.key))
         } catch {
             throw .state(error)
         }

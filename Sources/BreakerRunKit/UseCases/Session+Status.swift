@@ -49,11 +49,34 @@ extension Session {
     /// `status`: the breakers' effective state, counts and recent
     /// transitions; never writes state. One unreadable state does not hide
     /// the others: it is an `.error` entry.
-    /// - Parameter names: the breakers to show; empty for all, and then the
-    ///   broken ones too, so that none is silently missing.
+    ///
+    /// A keyed breaker shows its own state (its roll-up, an operator's
+    /// trip, the rejections it made and the counts of forgotten keys) and
+    /// its keys summarised from the key index (`KeysStatus`); one key is
+    /// shown like a plain breaker with `key`.
+    /// - Parameters:
+    ///   - names: the breakers to show; empty for all, and then the broken
+    ///     ones too, so that none is silently missing.
+    ///   - key: `--key`: show this key of the one keyed breaker named.
     /// - Returns: the entries and where each breaker's state is kept.
-    /// - Throws: `.configuration` for an unknown breaker.
-    public func status(_ names: [String]) throws(UseCaseError) -> StatusReport {
+    /// - Throws: `.configuration` for an unknown breaker; `.key` for a
+    ///   `--key` without exactly one keyed breaker, or not a key.
+    public func status(_ names: [String], key: String? = nil) throws(UseCaseError) -> StatusReport {
+        if let key {
+            guard names.count == 1 else { throw .key("--key shows one key of one breaker: give exactly one NAME with it") }
+            let (breaker, keyed) = try keyedTarget(names[0], key: key, requiresKey: false)
+            let name = keyed?.storeName ?? breaker.name
+            let entry: StatusEntry
+            do {
+                let (state, now) = try store.read(name)
+                var status = BreakerStatus(name: breaker.name, state: state, now: now, policy: breaker.policy)
+                status.key = key
+                entry = .status(status)
+            } catch {
+                entry = .error(name: breaker.name, message: String(describing: error))
+            }
+            return StatusReport(entries: [entry], locations: [(name: breaker.name, location: store.location(of: breaker.name))])
+        }
         let selected = names.isEmpty ? configuration.breakerNames : names
         var breakers: [BreakerConfiguration] = []
         for name in selected { breakers.append(try definition(name)) }
@@ -62,6 +85,9 @@ extension Session {
                 let (state, now) = try store.read(breaker.name)
                 var status = BreakerStatus(name: breaker.name, state: state, now: now, policy: breaker.policy)
                 status.queue = queueSummary(of: breaker).map { BreakerStatus.QueueStatus(items: $0.waiting, oldestAge: $0.oldestAge, deadItems: $0.dead) }
+                if breaker.perKey != nil {
+                    status.keys = KeysStatus(try store.keyEntries(of: breaker.name), nowWallNanoseconds: now.wallNanoseconds)
+                }
                 return .status(status)
             } catch {
                 return .error(name: breaker.name, message: String(describing: error))
