@@ -69,6 +69,9 @@ struct BreakerFields {
     /// `max_wait` (nil when its value has an error) and where it is
     /// written, for the error that it comes without `max_concurrent`.
     var maxWait: (value: Duration?, location: SourceLocation)?
+    /// Where a valid `per_key` is written, for the error that a keyed
+    /// breaker has a queue fallback.
+    var perKeyLocation: SourceLocation?
 
     /// Whether the mapping sets the key at `index` of `BreakerKeys.all`.
     func sets(_ index: Int) -> Bool { isSet & (1 << UInt64(index)) != 0 }

@@ -15,7 +15,7 @@ enum BreakerKeys {
         timeout.erased, killAfter.erased, successExitCodes.erased, ignoreExitCodes.erased, openExitCode.erased,
         environment, workingDirectory.erased, fallback.erased, slowCallDuration.erased, retry.erased,
         maxConcurrent, maxWait, probe.erased, onTransition.erased, failureRate.erased, backoff.erased,
-        onStateError.erased, state.erased,
+        onStateError.erased, state.erased, perKey.erased,
     ]
 
     /// The index of `state` in `all`: a breaker that sets none, in itself or
@@ -237,6 +237,21 @@ enum BreakerKeys {
         doc: "Where the state lives: {backend: file} or {backend: postgresql, url, ...}.",
         read: { decoder, pair, _ in decoder.stateBackend(pair.value, key: pair.key) },
         write: { .value($0.effectiveYAML) })
+
+    static let perKey = Key<PerKey?>(
+        "per_key", .call, get: { $0.perKey }, set: { $0.perKey = $1 }, absent: "none: a plain breaker",
+        doc: "One independent breaker per --key: {max_keys, expire_after (a duration, default 7 days), open_when: {keys_open, minimum_keys}, bulkhead}.",
+        read: { decoder, pair, fields in
+            let perKey = decoder.perKey(pair.value)
+            if perKey != nil { fields.perKeyLocation = pair.keyLocation }
+            return perKey
+        },
+        write: { perKey in
+            let openWhen = perKey.openWhen.map {
+                ", open_when: {keys_open: \(YAMLText.number($0.keysOpen * 100))%, minimum_keys: \($0.minimumKeys)}"
+            }
+            return .value("{max_keys: \(perKey.maxKeys), expire_after: \(YAMLText.duration(perKey.expireAfter))\(openWhen ?? ""), bulkhead: \(perKey.bulkhead.rawValue)}")
+        })
 
     /// The trip and recovery rules of a breaker that sets none of their keys.
     @usableFromInline

@@ -70,6 +70,17 @@ extension ConfigurationDecoder {
         return value / 100
     }
 
+    /// Reads a percentage more than 0%, such as `50%`, as a fraction
+    /// (`failure_rate.threshold`, `per_key.open_when.keys_open`).
+    mutating func positivePercentage(_ node: YAMLNode, key: String, example: String) -> Double? {
+        guard let share = percentage(node, key: key, example: example) else { return nil }
+        guard share > 0 else {
+            report(at: node.location, "'\(key)' must be more than 0%, such as \(example)")
+            return nil
+        }
+        return share
+    }
+
     /// Reads a call with an optional time limit, as `probe` and
     /// `on_transition` take: one key of a registered call kind (a process
     /// kind only, unless `allowsNetwork`), and `timeout`.
@@ -127,11 +138,7 @@ extension ConfigurationDecoder {
             let key = "failure_rate.\(pair.key)"
             switch pair.key {
             case "threshold":
-                threshold = percentage(pair.value, key: key, example: "50%")
-                if threshold == 0 {
-                    report(at: pair.value.location, "'\(key)' must be more than 0%, such as 50%")
-                    threshold = nil
-                }
+                threshold = positivePercentage(pair.value, key: key, example: "50%")
                 if threshold == nil { isValid = false }
             case "window":
                 if case let .scalar(text, true) = pair.value.content, !text.isEmpty, text.allSatisfy({ ("0"..."9").contains($0) }) {

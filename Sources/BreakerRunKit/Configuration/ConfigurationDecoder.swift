@@ -118,6 +118,7 @@ package struct ConfigurationDecoder {
         if !own.exitCodeLocations.isEmpty {
             checkExitCodesApart(own, defaults, in: "breaker '\(pair.key)'")
         }
+        checkKeyedBreakerHasNoQueue(own, defaults, breaker: pair.key)
         var breaker = breaker(named: pair.key, at: pair.keyLocation, own: own, defaults: defaults)
         if !own.sets(BreakerKeys.stateIndex) && !defaults.sets(BreakerKeys.stateIndex) {
             breaker.state = contents.state ?? BreakerKeys.state.defaultValue

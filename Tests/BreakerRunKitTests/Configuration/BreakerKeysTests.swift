@@ -32,6 +32,7 @@ import Testing
         "backoff": "backoff: {max: 10m}",
         "on_state_error": "on_state_error: fail-closed",
         "state": "state: {backend: postgresql, url: 'postgresql://breaker@db.internal/ops'}",
+        "per_key": "per_key: {max_keys: 50, open_when: {keys_open: 50%}}",
     ]
 
     static let names = BreakerKeys.all.map(\.name)
@@ -85,7 +86,7 @@ import Testing
             "half_open_max_calls", "timeout", "kill_after", "success_exit_codes", "ignore_exit_codes",
             "open_exit_code", "env", "working_dir", "fallback",
             "slow_call_duration", "retry", "max_concurrent", "max_wait", "probe", "on_transition",
-            "failure_rate", "backoff", "http", "tcp", "on_state_error", "state",
+            "failure_rate", "backoff", "http", "tcp", "on_state_error", "state", "per_key",
         ])
         // A word as near to kill_after as to failure_rate gets the earlier.
         #expect(Suggestion.nearest(to: "aillre_aater", in: ConfigurationDecoder(file: "", registry: .builtIn).breakerKeys) == "kill_after")

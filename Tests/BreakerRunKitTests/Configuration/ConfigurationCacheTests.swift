@@ -19,8 +19,8 @@ import Glibc
 
     /// A main file and a drop-in, over the cache's size threshold, using
     /// anchors, merge keys, defaults, `${VAR}`, per-file `state_dir` and
-    /// `state`, so that a breaker read back from the cache has every kind of
-    /// node to get right.
+    /// `state`, and `per_key`, so that a breaker read back from the cache
+    /// has every kind of node to get right.
     final class Files {
         let directory: String
         var main: String { directory + "/breakers.yaml" }
@@ -58,6 +58,7 @@ import Glibc
                   local:
                     <<: *quick
                     fail_max: 9
+                    per_key: {max_keys: 20, expire_after: 36h, open_when: {keys_open: 25%, minimum_keys: 2}, bulkhead: breaker}
                     shell: |
                       echo one
                       echo two
@@ -116,6 +117,8 @@ import Glibc
         let local = try #require(try files.load(only: ["local"]).breakers["local"])
         #expect(local.location.line > 4000 && local.location.file == files.main)
         #expect(local.policy.failMax == 9)
+        #expect(local.perKey == PerKey(maxKeys: 20, expireAfter: .seconds(36 * 3600),
+                                       openWhen: PerKey.RollUp(keysOpen: 0.25, minimumKeys: 2), bulkhead: .breaker))
         #expect(try files.load(only: ["shared"]).breakers["shared"]?.policy.failMax == 4, "the drop-in's own defaults")
     }
 

@@ -86,6 +86,7 @@ import Glibc
             # on_transition: not set (none)
             on_state_error: fail-open
             state: {backend: file}
+            # per_key: not set (none: a plain breaker)
             fallback: []
           zeta:  # defined at /etc/b.yaml:8:3
             # description: not set (none)
@@ -112,6 +113,7 @@ import Glibc
             # on_transition: not set (none)
             on_state_error: fail-open
             state: {backend: file}
+            # per_key: not set (none: a plain breaker)
             fallback:
               - output: "down\\n"
                 exit_code: 3

@@ -83,6 +83,8 @@ import Testing
         ("failure_rate", ConfigurationDecoder.failureRateKeys),
         ("backoff", ConfigurationDecoder.backoffKeys),
         ("state", ConfigurationDecoder.stateKeys),
+        ("per_key", ConfigurationDecoder.perKeyKeys),
+        ("open_when", ConfigurationDecoder.openWhenKeys),
         ("probe", timedCallKeys),
         ("on_transition", timedCallKeys),
     ]
