@@ -36,7 +36,9 @@ struct StderrLogHandler: LogHandler {
         case .error, .critical: "error: "
         default: ""
         }
-        StandardOutput.writeError("breaker-run: \(prefix)\(event.message)\n")
+        // One message, one line: a newline or an escape sequence that came
+        // in with a key or a command's output cannot forge a line.
+        StandardOutput.writeError("breaker-run: \(prefix)\(KeyedName.escapingControls("\(event.message)"))\n")
     }
 
     /// Whether a message reports a transition into open or closed.

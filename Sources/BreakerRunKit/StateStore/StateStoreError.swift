@@ -107,7 +107,7 @@ public enum StateStoreError: Error, Sendable, Equatable, CustomStringConvertible
         case .unsupportedFormat(let path, let found, let highest):
             return "state file \(path) has format \(found), newer than this breaker-run reads (up to \(highest)); upgrade breaker-run or move the file aside"
         case .keyCollision(let path):
-            return "key directory \(path) holds another key of the same hash; use a shorter key (up to 60 bytes are never hashed)"
+            return "key directory \(path) holds another key of the same hash; use a shorter key (keys of up to 66 bytes are never hashed)"
         }
     }
 }

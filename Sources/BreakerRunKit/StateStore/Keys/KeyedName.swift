@@ -93,24 +93,38 @@ public struct KeyedName: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The key shown on a terminal: printable characters as they are;
-    /// control characters, `\` and invalid bytes as `\n`, `\t`, `\\` or
-    /// `\xHH`, so that a key cannot forge a line or move the cursor.
+    /// control characters as `\n`, `\t`, `\r` or `\xHH`, and `\` as `\\`,
+    /// so that a key cannot forge a line or move the cursor, and two keys
+    /// never look the same.
     /// - Parameter key: the key.
     /// - Returns: the escaped key.
     public static func escaped(_ key: String) -> String {
+        escapingControls(key.replacing("\\", with: "\\\\"))
+    }
+
+    /// `text` with its control characters (C0, DEL, C1) written `\n`, `\t`,
+    /// `\r` or `\xHH`, for a line on a terminal or in a log: nothing else
+    /// changes.
+    /// - Parameter text: the text.
+    /// - Returns: the text on one line.
+    public static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
         var result = ""
-        for scalar in key.unicodeScalars {
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "\n": result += "\\n"
             case "\t": result += "\\t"
             case "\r": result += "\\r"
-            case "\\": result += "\\\\"
-            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value):
+            case _ where isControl(scalar):
                 result += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
             default: result.unicodeScalars.append(scalar)
             }
         }
         return result
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     private static func hexadecimal(_ value: UInt64) -> String {
