@@ -21,7 +21,7 @@ public struct PerKey: Sendable, Equatable {
     /// `max_keys`'s default.
     public static let defaultMaxKeys = 10_000
     /// The largest `max_keys` accepted.
-    public static let largestMaxKeys = 1_000_000
+    public static let largestMaxKeys = 100_000
     /// `expire_after`'s default: 7 days.
     public static let defaultExpireAfter = Duration.seconds(7 * 86_400)
 
