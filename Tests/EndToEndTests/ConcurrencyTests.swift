@@ -13,14 +13,7 @@ struct ConcurrencyTests {
                 fail_max: 1000
             """)
         let loop = "for i in $(seq 50); do \"$0\" run --config \"$1\" --state-dir \"$2\" shared -- false; done"
-        let loops = try (0..<8).map { _ in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", loop, Sandbox.binary, sandbox.configPath, sandbox.stateDirectory]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
+        let loops = try sandbox.startLoops(8, loop)
         for process in loops { process.waitUntilExit() }
         let status = try sandbox.status("shared")
         #expect(status["counts"] as? [String: Int] == ["successes": 0, "failures": 400, "ignored": 0, "rejected": 0, "fallbacks": 0])

@@ -101,6 +101,21 @@ final class Sandbox: @unchecked Sendable {
         try start(arguments, environment: environment, stdin: stdin, input: input, binary: binary).wait()
     }
 
+    /// Starts `count` shell loops at once, each `/bin/sh -c LOOP` with `$0`
+    /// the binary, `$1` the configuration, `$2` the state directory and `$3`
+    /// the loop's number (from 1); their standard error is dropped.
+    /// - Returns: the running shells.
+    func startLoops(_ count: Int, _ loop: String) throws -> [Process] {
+        try (1...count).map { number in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", loop, Sandbox.binary, configPath, stateDirectory, String(number)]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+    }
+
     /// `status --json` of one breaker, decoded.
     func status(_ name: String) throws -> [String: Any] {
         let result = try run(["status", "--json", name])
