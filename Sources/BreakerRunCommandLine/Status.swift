@@ -127,7 +127,7 @@ enum StatusText {
         }
         var text = status.openedAgo.map { "opened \(DurationFormat.relative($0)) ago" } ?? "opened"
         if status.held {
-            text += ", held until reset"
+            text += status.openReason?.hasPrefix("roll-up:") == true ? ", held by the roll-up" : ", held until reset"
         } else if status.state == .halfOpen {
             text += ", trial allowed"
         } else if let next = status.nextTrialIn {

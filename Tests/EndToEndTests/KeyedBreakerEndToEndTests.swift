@@ -59,6 +59,11 @@ struct KeyedBreakerEndToEndTests {
         #expect(try keyStatus(sandbox, "hosts", "b")["held"] as? Bool == true)
         #expect(try sandbox.run(["check", "hosts", "--key", "a"]).status == 0)
         #expect(try sandbox.run(["check", "hosts", "--key", "b"]).status == 75)
+        let typo = try sandbox.run(["reset", "hosts", "--key", "typo"])
+        #expect(typo.status == 0)
+        #expect(typo.stderr.contains("hosts --key typo: reset by"), "\(typo.stderr)")
+        #expect(typo.stderr.contains("no such key is tracked; nothing to reset"), "\(typo.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.stateDirectory + "/hosts/keys/ktypo"), "a mistyped key takes no slot")
     }
 
     @Test func keyIsRequiredForAKeyedBreakerAndRefusedForAPlainOne() throws {
@@ -186,6 +191,8 @@ struct KeyedBreakerEndToEndTests {
         #expect(whole["open_reason"] as? String == "roll-up: 2 of 4 keys open")
         let fresh = try sandbox.run(["run", "hosts", "--key", "k5", "--", "touch", sandbox.path("ran")])
         #expect(fresh.stdout == "roll-up: 2 of 4 keys open\n", "a fresh key gets the fallback")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.stateDirectory + "/hosts/keys/kk5"), "a rejected fresh key is not stored")
+        #expect(try sandbox.counts("hosts")["fallbacks"] == 1, "its answer is counted by the whole breaker")
         #expect(!FileManager.default.fileExists(atPath: sandbox.path("ran")))
         #expect(try sandbox.run(["check", "hosts", "--key", "k1"]).status == 75)
 

@@ -61,6 +61,7 @@ extension Session {
     private func changeKeyOrBreaker(_ breaker: BreakerConfiguration, _ keyed: KeyedName?, _ action: ManualAction, by actor: String,
                                     _ body: (inout BreakerRecord, Instant) -> Void) throws(UseCaseError) -> StateTransaction.Change<Void> {
         guard let keyed else { return try change(breaker, action, by: actor, body) }
+        if action == .reset, let untouched = try untrackedKey(keyed, by: actor) { return untouched }
         let lease: any StatePermit
         do {
             switch try store.trackKey(keyed, bounds: breaker.perKey ?? PerKey()) {
@@ -100,6 +101,23 @@ extension Session {
             metadata: ["event": "manual", "breaker": .string(breaker.name), "action": .string(action.rawValue), "by": .string(actor)]
         )
         return change
+    }
+
+    /// A `reset --key` of a key that has no state (never used, or
+    /// forgotten): nothing to reset, and the key is not tracked for it, so
+    /// that a mistyped key takes no slot. Said in one notice.
+    /// - Returns: the unchanged state, or nil when the key has a state.
+    private func untrackedKey(_ keyed: KeyedName, by actor: String) throws(UseCaseError) -> StateTransaction.Change<Void>? {
+        let (state, now): (BreakerRecord, Instant)
+        do {
+            (state, now) = try store.read(keyed.storeName)
+        } catch {
+            throw .state(error)
+        }
+        guard state == BreakerRecord() else { return nil }
+        logger.notice("\(keyed): reset by \(actor): no such key is tracked; nothing to reset",
+                      metadata: ["event": "manual", "breaker": .string(keyed.breaker), "action": "reset", "by": .string(actor)])
+        return StateTransaction.Change(value: (), before: state, state: state, transitions: [], now: now)
     }
 
     /// What a manual action that made no transition did, for its audit line.

@@ -56,7 +56,7 @@ extension Session {
         // The whole breaker first: a key it rejects is not tracked, so that
         // fresh keys rejected by the roll-up do not dilute its share.
         if !force, let rejection = wholeBreakerRejection(breaker, key: key, runner: runner) {
-            return rejectByWholeBreaker(rejection, breaker: breaker, scoped: scoped, runner: runner, call: call)
+            return rejectByWholeBreaker(rejection, breaker: breaker, key: key, runner: runner, call: call)
         }
         let lease: (any StatePermit)?
         do {
@@ -64,7 +64,7 @@ extension Session {
             case .tracked(let permit):
                 lease = permit
             case .full(let tracked):
-                return rejectByWholeBreaker(.keysFull(tracked: tracked), breaker: breaker, scoped: scoped, runner: runner, call: call)
+                return rejectByWholeBreaker(.keysFull(tracked: tracked), breaker: breaker, key: key, runner: runner, call: call)
             }
         } catch {
             if let refusal = runner.fault(error, breaker: scoped, doing: "key not tracked", otherwise: "running the call unguarded") {
@@ -121,7 +121,7 @@ extension Session {
 
     /// Counts a rejection by the whole breaker in its own state, and answers
     /// it with the key's fallbacks.
-    private func rejectByWholeBreaker(_ rejection: Rejection, breaker: BreakerConfiguration, scoped: BreakerConfiguration,
+    private func rejectByWholeBreaker(_ rejection: Rejection, breaker: BreakerConfiguration, key: KeyedName,
                                       runner: BreakerRunner, call: CallSpecification) -> RunResult {
         let arguments = call.processArguments ?? []
         let (state, now): (BreakerRecord, Instant)
@@ -130,8 +130,12 @@ extension Session {
         } else {
             (state, now) = (try? store.read(breaker.name)) ?? (BreakerRecord(), clock.now())
         }
-        let result = runner.reject(rejection, breaker: scoped, state: state, at: now, call: call, arguments: arguments)
-        runner.narrator.finish()
+        // The key is not tracked: its fallback's answer is counted by the
+        // whole breaker too, so that no directory is made for it.
+        var wholeRunner = runner
+        wholeRunner.store = KeyedRunBackend(base: store, key: key, sharesBulkhead: false, countsInWholeBreaker: true)
+        let result = wholeRunner.reject(rejection, breaker: breaker.scoped(to: key.key), state: state, at: now, call: call, arguments: arguments)
+        wholeRunner.narrator.finish()
         return result
     }
 
@@ -187,18 +191,22 @@ extension Session {
 /// The backend of one key's run: every operation goes to the session's
 /// backend as it is asked, but for the bulkhead of a breaker whose keys
 /// share it (`per_key: {bulkhead: breaker}`), whose slots are the whole
-/// breaker's; it notes whether the key's state made a transition.
+/// breaker's, and, for a call the whole breaker rejected, the key's counts,
+/// which go to the whole breaker (the key is not tracked then); it notes
+/// whether the key's state made a transition.
 final class KeyedRunBackend: StateBackend, @unchecked Sendable {
     let base: any StateBackend
     let key: KeyedName
     let sharesBulkhead: Bool
+    let countsInWholeBreaker: Bool
     /// Whether an update of the key's state changed its generation (a transition).
     private(set) var keyChanged = false
 
-    init(base: any StateBackend, key: KeyedName, sharesBulkhead: Bool) {
+    init(base: any StateBackend, key: KeyedName, sharesBulkhead: Bool, countsInWholeBreaker: Bool = false) {
         self.base = base
         self.key = key
         self.sharesBulkhead = sharesBulkhead
+        self.countsInWholeBreaker = countsInWholeBreaker
     }
 
     private func slotName(_ name: String) -> String {
@@ -207,6 +215,7 @@ final class KeyedRunBackend: StateBackend, @unchecked Sendable {
 
     func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
         var changed = false
+        let name = countsInWholeBreaker && name == key.storeName ? key.breaker : name
         let result = try base.update(name) { state, now in
             let generation = state.generation
             defer { changed = state.generation != generation }

@@ -143,6 +143,7 @@ import Testing
         #expect(fresh == .rejected(.held, exitCode: 75), "a fresh key is rejected by the whole breaker")
         #expect(try fixture.session.run("svc", key: "k1", command: [], force: false) == .rejected(.held, exitCode: 75))
         #expect(try fixture.store.keyEntries(of: "svc").count == 4, "a rejected fresh key is not tracked")
+        #expect(fixture.store.document(of: KeyedName(breaker: "svc", key: "k5").storeName) == nil, "nor stored")
 
         fixture.clock.advance(by: .seconds(61))
         let trial = try fixture.session.run("svc", key: "k3", command: [], force: false)
