@@ -77,8 +77,14 @@ struct SyslogLogHandler: LogHandler {
     /// metadata, for syslog(3).
     static func message(_ fields: Logger.Metadata) -> String {
         func value(_ key: String) -> String { fields[key].map { "\($0)" } ?? "" }
-        let reason = value("reason").replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-        return "breaker=\(value("breaker")) from=\(value("from")) to=\(value("to")) reason=\"\(reason)\""
+        func quoted(_ text: String) -> String {
+            "\"" + KeyedName.escapingControls(text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")) + "\""
+        }
+        // A breaker's name is a safe word; a key's (`NAME/KEY`) may hold
+        // spaces, quotes or newlines, and is quoted so as not to forge a field.
+        let breaker = value("breaker")
+        let isWord = breaker.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        return "breaker=\(isWord ? breaker : quoted(breaker)) from=\(value("from")) to=\(value("to")) reason=\(quoted(value("reason")))"
     }
 
     /// One journal entry in journald's native protocol: `KEY=VALUE\n` per

@@ -136,6 +136,9 @@ struct KeyedBreakerEndToEndTests {
         #expect(try sandbox.run(["run", "hosts", "--key", "a", "--", "false"]).status == 1)
         #expect(try sandbox.run(["run", "hosts", "--key", "b", "--", "false"]).status == 1)
 
+        let checked = try sandbox.run(["check", "hosts", "--key", "c"])
+        #expect(checked.status == 75, "check says what run would meet")
+        #expect(checked.stdout.contains("no room for a new key"), "\(checked.stdout)")
         let rejected = try sandbox.run(["run", "hosts", "--key", "c", "--", "touch", sandbox.path("ran")])
 
         #expect(rejected.status == 75)

@@ -119,6 +119,17 @@ extension Session {
         }
     }
 
+    /// For `check`: the number of keys tracked when `key` is new and would
+    /// find no room (`max_keys` keys tracked, none closed); nil otherwise.
+    /// Whether a closed key is in use is not looked at.
+    /// - Throws: the backend's error when the state or the keys cannot be read.
+    func noRoom(for key: KeyedName, of breaker: BreakerConfiguration) throws -> Int? {
+        guard try store.read(key.storeName).0 == BreakerRecord() else { return nil }
+        let entries = try store.keyEntries(of: breaker.name)
+        guard entries.count >= (breaker.perKey ?? PerKey()).maxKeys, !entries.contains(where: { $0.state == .closed }) else { return nil }
+        return entries.count
+    }
+
     /// Counts a rejection by the whole breaker in its own state, and answers
     /// it with the key's fallbacks.
     private func rejectByWholeBreaker(_ rejection: Rejection, breaker: BreakerConfiguration, key: KeyedName,

@@ -45,6 +45,7 @@ extension Session {
             if let verdict = try wholeBreakerVerdict(breaker, key: keyed), let rejection = verdict.0 {
                 return (.rejected(rejection), verdict.1)
             }
+            if let full = try noRoom(for: keyed, of: breaker) { return (.rejected(.keysFull(tracked: full)), .closed) }
             let backend = KeyedRunBackend(base: store, key: keyed, sharesBulkhead: breaker.perKey?.bulkhead == .breaker)
             return try AdmissionCheck(store: backend).answer(for: breaker.scoped(to: keyed.key))
         } catch {

@@ -90,7 +90,10 @@ extension FileStateStore {
         }
         defer { closeDescriptor(descriptor) }
         let index = KeyIndexFile(descriptor: descriptor, path: files.path(KeyIndexFile.fileName))
-        guard let header = try index.readHeader() else { return [] }
+        guard let header = try index.readHeader() else {
+            warn("\(index.path) is damaged; the next run of a new key, or the next transition of a key, rebuilds it")
+            return []
+        }
         return try index.records(from: 0, count: Int(header.highWater)).filter(\.isLive).map(\.entry)
     }
 
