@@ -86,7 +86,7 @@ struct PostgresBackendTests {
             #expect((status["counts"] as? [String: Int])?["failures"] == 1600, "host \(host)")
             #expect(status["consecutive_failures"] as? Int == 1600, "host \(host)")
         }
-        #expect(try server.psql("SELECT max(version) FROM breaker_run.schema_version") == "1")
+        #expect(try server.psql("SELECT max(version) FROM breaker_run.schema_version") == "2")
         #expect(try server.psql("SELECT count(*) FROM breaker_run.breakers") == "1")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.path("host0"))) ?? []
         #expect(!files.contains("alpha"), "no local state for a PostgreSQL breaker: \(files)")
