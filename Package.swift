@@ -97,7 +97,8 @@ let package = Package(
         ),
         .testTarget(name: "CircuitBreakerTests", dependencies: ["CircuitBreaker", "BreakerRunTestSupport"]),
         .testTarget(name: "BreakerRunKitTests", dependencies: ["BreakerRunKit", "BreakerRunTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["breaker-run", "breaker-run-full"]),
+        // The network module too, for the PostgreSQL store's in-process tests against the real server.
+        .testTarget(name: "EndToEndTests", dependencies: ["breaker-run", "breaker-run-full", "BreakerRunNetwork", "BreakerRunKit", "CircuitBreaker"]),
     ],
     swiftLanguageModes: [.v6]
 )

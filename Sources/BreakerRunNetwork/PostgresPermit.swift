@@ -1,25 +1,25 @@
 import BreakerRunKit
 
-/// A trial permit or bulkhead slot held as a session-level advisory lock.
+/// A trial permit, bulkhead slot or key lease held as a session-level
+/// advisory lock on the store's connection.
 final class PostgresPermit: StatePermit {
     private weak var store: PostgresStateStore?
-    private let name: String
-    private let key: Int
-    private let connection: ObjectIdentifier
+    private let giveBack: (PostgresStateStore) -> Void
     private(set) var isHeld = true
 
-    init(store: PostgresStateStore, name: String, key: Int, connection: ObjectIdentifier) {
+    /// - Parameters:
+    ///   - store: the store whose connection holds the lock.
+    ///   - giveBack: unlocks it on the store, once.
+    init(store: PostgresStateStore, giveBack: @escaping (PostgresStateStore) -> Void) {
         self.store = store
-        self.name = name
-        self.key = key
-        self.connection = connection
+        self.giveBack = giveBack
     }
 
     /// Unlocks it on the server (a lost connection has unlocked it already).
     func release() {
         guard isHeld else { return }
         isHeld = false
-        store?.releaseAdvisoryLock(name, key: key, connection: connection)
+        if let store { giveBack(store) }
     }
 
     deinit {

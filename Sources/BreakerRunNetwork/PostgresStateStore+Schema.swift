@@ -63,5 +63,32 @@ extension PostgresStateStore {
             """,
             "CREATE INDEX IF NOT EXISTS events_breaker_at ON SCHEMA.events (breaker, at)",
         ],
+        // Version 2, keyed breakers (issue 19): the key index. A key's state
+        // document is the `breakers` row named `NAME/KEY`; `keys` holds one
+        // row per tracked key, its recorded circuit state and its last use
+        // (the LRU order), and `keyed_breakers` how many keys each keyed
+        // breaker tracks, whose row lock serializes the registrations of
+        // new keys of that breaker.
+        [
+            """
+            CREATE TABLE IF NOT EXISTS SCHEMA.keys (
+                breaker text NOT NULL,
+                key text NOT NULL,
+                state smallint NOT NULL DEFAULT 0,
+                opened_at timestamptz,
+                next_trial_at timestamptz,
+                reason text,
+                last_used timestamptz NOT NULL DEFAULT clock_timestamp(),
+                PRIMARY KEY (breaker, key)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS keys_breaker_last_used ON SCHEMA.keys (breaker, last_used, key)",
+            """
+            CREATE TABLE IF NOT EXISTS SCHEMA.keyed_breakers (
+                breaker text PRIMARY KEY,
+                tracked int NOT NULL DEFAULT 0
+            )
+            """,
+        ],
     ]
 }

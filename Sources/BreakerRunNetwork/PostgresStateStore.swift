@@ -18,7 +18,14 @@ import PostgresNIO
 ///     events(id bigserial PRIMARY KEY, breaker text, at timestamptz, host text,
 ///            from_state text, to_state text, reason text, actor text)
 ///     schema_version(version int)
+///     keys(breaker text, key text, state smallint, opened_at timestamptz,
+///          next_trial_at timestamptz, reason text, last_used timestamptz,
+///          PRIMARY KEY (breaker, key))        -- version 2: keyed breakers
+///     keyed_breakers(breaker text PRIMARY KEY, tracked int)
 ///
+/// - A keyed breaker's key keeps its state in the `breakers` row named
+///   `NAME/KEY` (`KeyedName.storeName`), and its place in the key index in
+///   `keys` (`PostgresStateStore+Keys.swift`).
 /// - `update` is one transaction: the row is created if missing, locked with
 ///   `SELECT ... FOR UPDATE`, the server's `clock_timestamp()` is read after
 ///   the lock is held, the new state is written and its transitions are
@@ -49,7 +56,7 @@ import PostgresNIO
 /// permits on the same connection, inside the transaction.
 public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     /// The highest schema version this breaker-run creates and reads.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     /// The clock identity stored as `boot_id` in every row's state: the
     /// instants are the server's `clock_timestamp()`, which does not
     /// restart with the server or with any host, so rows of one server
@@ -67,6 +74,9 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     private var group: MultiThreadedEventLoopGroup?
     private var connection: PostgresConnection?
     private var heldKeys: Set<Int> = []
+    /// The keys this process holds leases of (`trackKey`), by `KeyedName.storeName`, with
+    /// how many: its own in-use locks do not keep its own transactions from forgetting a key.
+    var leasedKeys: [String: Int] = [:]
     private let logger = Logger(label: "breaker-run.postgresql", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Creates a store; nothing is connected until the first operation.
@@ -100,43 +110,59 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     ///   in time or a statement fails (the transaction is then rolled back,
     ///   or dies with the connection); anything `body` throws.
     public func update<T>(_ name: String, _ body: (inout BreakerRecord, Instant) throws -> T) throws -> T {
-        let (result, wrote) = try { () throws -> (T, Bool) in
-            let connection = try connected()
-            try execute(connection, "BEGIN", "BEGIN")
-            do {
-                try execute(connection, "INSERT INTO \(schema).breakers (name, updated_by) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                            "creating the breaker's row", [name, host])
-                let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1 FOR UPDATE", "locking the breaker's row", [name])
-                let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
-                let now = try serverNow(connection)
-                let stored = try decodeState(text, breaker: name, now: now)
-                var state = stored.state
-                let before = state.generation
-                let result = try body(&state, now)
-                var wrote = false
-                if state != stored.state || stored.needsRewrite || text == nil {
-                    let encoded = try encodeState(state, breaker: name)
-                    try execute(connection, "UPDATE \(schema).breakers SET state = $2::jsonb, updated_at = clock_timestamp(), updated_by = $3 WHERE name = $1",
-                                "writing the state", [name, encoded, host])
-                    for transition in state.transitions(after: before) {
-                        try execute(connection, """
-                            INSERT INTO \(schema).events (breaker, at, host, from_state, to_state, reason, actor)
-                            VALUES ($1, to_timestamp($2::float8 / 1e9), $3, $4, $5, $6, $7)
-                            """, "logging the transition",
-                            [name, String(transition.at.wallNanoseconds), host, transition.from.rawValue, transition.to.rawValue,
-                             transition.reason, transition.actor ?? ""])
-                    }
-                    wrote = true
-                }
-                try execute(connection, "COMMIT", "COMMIT")
-                return (result, wrote)
-            } catch {
-                _ = try? execute(connection, "ROLLBACK", "ROLLBACK")
-                throw error
-            }
-        }()
+        let (result, wrote) = try inTransaction { connection in try change(name, on: connection, body) }
         if wrote { afterWrite?() }
         return result
+    }
+
+    /// Runs `body` in one transaction on the store's connection: COMMIT
+    /// when it returns, ROLLBACK when it throws.
+    /// - Returns: what `body` returns.
+    /// - Throws: `PostgresStateStoreError` when the server cannot be
+    ///   reached or BEGIN or COMMIT fails; anything `body` throws.
+    func inTransaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        let connection = try connected()
+        try execute(connection, "BEGIN", "BEGIN")
+        do {
+            let result = try body(connection)
+            try execute(connection, "COMMIT", "COMMIT")
+            return result
+        } catch {
+            _ = try? execute(connection, "ROLLBACK", "ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The read-modify-write of `update` inside a transaction already
+    /// begun on `connection`: the row created if missing and locked, the
+    /// server's clock read, the state changed by `body`, written back when
+    /// it changed or needed a repair, and its transitions logged.
+    /// - Returns: what `body` returns, and whether the row was written.
+    /// - Throws: `PostgresStateStoreError`; anything `body` throws.
+    func change<T>(_ name: String, on connection: PostgresConnection,
+                   _ body: (inout BreakerRecord, Instant) throws -> T) throws -> (T, Bool) {
+        try execute(connection, "INSERT INTO \(schema).breakers (name, updated_by) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                    "creating the breaker's row", [name, host])
+        let rows = try query(connection, "SELECT state::text FROM \(schema).breakers WHERE name = $1 FOR UPDATE", "locking the breaker's row", [name])
+        let text = try rows.first.map { try $0.decode(String?.self) } ?? nil
+        let now = try serverNow(connection)
+        let stored = try decodeState(text, breaker: name, now: now)
+        var state = stored.state
+        let before = state.generation
+        let result = try body(&state, now)
+        guard state != stored.state || stored.needsRewrite || text == nil else { return (result, false) }
+        let encoded = try encodeState(state, breaker: name)
+        try execute(connection, "UPDATE \(schema).breakers SET state = $2::jsonb, updated_at = clock_timestamp(), updated_by = $3 WHERE name = $1",
+                    "writing the state", [name, encoded, host])
+        for transition in state.transitions(after: before) {
+            try execute(connection, """
+                INSERT INTO \(schema).events (breaker, at, host, from_state, to_state, reason, actor)
+                VALUES ($1, to_timestamp($2::float8 / 1e9), $3, $4, $5, $6, $7)
+                """, "logging the transition",
+                [name, String(transition.at.wallNanoseconds), host, transition.from.rawValue, transition.to.rawValue,
+                 transition.reason, transition.actor ?? ""])
+        }
+        return (result, true)
     }
 
     /// Reads the committed state without locking, with the server's clock.
@@ -191,7 +217,8 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
                                  ["\(schema)/\(name)", String(key)])
             if try rows.first?.decode(Bool.self) == true {
                 heldKeys.insert(Self.key(name, key))
-                return PostgresPermit(store: self, name: name, key: key, connection: ObjectIdentifier(connection))
+                let identity = ObjectIdentifier(connection)
+                return PostgresPermit(store: self) { $0.releaseAdvisoryLock(name, key: key, connection: identity) }
             }
         }
         return nil
@@ -215,12 +242,20 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
 
     // MARK: Connection
 
+    /// The connection if one is open, without connecting: what a lock taken
+    /// on an earlier connection is compared with before it is given back.
+    var openConnection: PostgresConnection? {
+        guard let connection, !connection.isClosed else { return nil }
+        return connection
+    }
+
     /// The open connection, connecting (and creating or migrating the
     /// schema) first when there is none or it was closed.
-    private func connected() throws -> PostgresConnection {
+    func connected() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil
         heldKeys.removeAll()
+        leasedKeys.removeAll()
         let group = eventLoopGroup()
         var configuration = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user,
@@ -308,7 +343,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
 
     /// The server's `clock_timestamp()` as an `Instant` (nanoseconds since
     /// the Unix epoch, microsecond resolution, in both fields).
-    private func serverNow(_ connection: PostgresConnection) throws -> Instant {
+    func serverNow(_ connection: PostgresConnection) throws -> Instant {
         let rows = try query(connection, "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8", "reading the server's clock")
         let microseconds = try rows.first?.decode(Int64.self) ?? 0
         return Instant(monotonicNanoseconds: microseconds * 1000, wallNanoseconds: microseconds * 1000)
@@ -324,7 +359,7 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
     /// decoded by the shared codec as of the server's `now`.
     /// - Throws: `PostgresStateStoreError.badState` when the document is not
     ///   an object or has a newer format.
-    private func decodeState(_ text: String?, breaker: String, now: Instant) throws -> StateDocumentCodec.Decoded {
+    func decodeState(_ text: String?, breaker: String, now: Instant) throws -> StateDocumentCodec.Decoded {
         guard let text else {
             return StateDocumentCodec.Decoded(state: BreakerRecord())
         }
@@ -346,13 +381,15 @@ public final class PostgresStateStore: StateBackend, @unchecked Sendable {
         }
     }
 
-    func execute(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws {
+    func execute(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String?] = []) throws {
         _ = try query(connection, sql, operation, binds)
     }
 
-    func query(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String] = []) throws -> [PostgresRow] {
+    func query(_ connection: PostgresConnection, _ sql: String, _ operation: String, _ binds: [String?] = []) throws -> [PostgresRow] {
         var bindings = PostgresBindings(capacity: binds.count)
-        for bind in binds { bindings.append(bind) }
+        for bind in binds {
+            if let bind { bindings.append(bind) } else { bindings.appendNull() }
+        }
         let future = connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         do {
             return Array(try bounded(future, operation: operation, closing: connection).rows)
