@@ -1,25 +1,11 @@
 import Foundation
 import Testing
 
-/// Whether the built binary's `run` and `status` take `--key` (issue 19).
-enum KeyOption {
-    static let isWired: Bool = {
-        guard let sandbox = try? Sandbox(), let run = try? sandbox.run(["run", "--help"]),
-              let status = try? sandbox.run(["status", "--help"]) else { return false }
-        return run.stdout.contains("--key") && status.stdout.contains("--key")
-    }()
-}
-
 /// Keyed breakers (`per_key`, issue 19) on the PostgreSQL backend, end to
 /// end through the built binary: `run NAME --key KEY -- COMMAND`,
 /// `status NAME --key KEY --json` (one key, as a plain breaker's status),
 /// `reset NAME --key KEY`.
-///
-/// They need the command line's `--key`; a build without it skips them
-/// with that reason (the store's part is proven in-process by
-/// `PostgresKeyStoreTests` meanwhile).
-@Suite("PostgreSQL keyed breakers", .enabled(if: PostgresServer.isUsable, "PostgreSQL server binaries not found: install Debian's postgresql"),
-       .enabled(if: KeyOption.isWired, "this build's command line has no --key yet (issue 19)"))
+@Suite("PostgreSQL keyed breakers", .enabled(if: PostgresServer.isUsable, "PostgreSQL server binaries not found: install Debian's postgresql"))
 struct PostgresKeyedEndToEndTests {
     static let environment = ["PGPASSWORD": PostgresServer.password]
 
