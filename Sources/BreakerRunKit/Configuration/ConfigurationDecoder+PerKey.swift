@@ -27,6 +27,10 @@ extension ConfigurationDecoder {
                 isValid = false
             }
         }
+        if isValid, let rollUp = perKey.openWhen, rollUp.minimumKeys > perKey.maxKeys {
+            report(at: node.location, "'per_key.open_when.minimum_keys' (\(rollUp.minimumKeys)) is more than 'per_key.max_keys' (\(perKey.maxKeys)), so the roll-up could never open; lower minimum_keys or raise max_keys")
+            isValid = false
+        }
         return isValid ? perKey : nil
     }
 

@@ -70,7 +70,19 @@ public struct PerKey: Sendable, Equatable {
         /// - Returns: true when at least `minimumKeys` keys are tracked, one
         ///   at least is open, and the open share is reached.
         public func opens(open: Int, tracked: Int) -> Bool {
-            guard tracked >= minimumKeys, open > 0 else { return false }
+            tracked >= minimumKeys && holds(open: open, tracked: tracked)
+        }
+
+        /// Whether a roll-up that opened the whole breaker keeps it open:
+        /// while the open share is reached, however few keys are left
+        /// tracked (healthy keys idle while it holds may be forgotten;
+        /// that is no recovery).
+        /// - Parameters:
+        ///   - open: the open (and half-open) keys.
+        ///   - tracked: the keys tracked.
+        /// - Returns: true while one key at least is open and the share is reached.
+        public func holds(open: Int, tracked: Int) -> Bool {
+            guard open > 0 else { return false }
             // Compared in integers of the share's ten-thousandths, so that
             // 50% of 4 is exactly 2.
             let share = Int((keysOpen * 10_000).rounded())

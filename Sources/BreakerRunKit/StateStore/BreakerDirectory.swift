@@ -346,7 +346,9 @@ struct BreakerDirectory {
         _ = fstat(descriptor, &status)
         let modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        // Sized by the file (a state file is a few hundred bytes): a
+        // zero-filled 64 KiB buffer per read cost more than the read.
+        var chunk = [UInt8](repeating: 0, count: max(1, min(64 * 1024, limit, Int(status.st_size) + 1)))
         while bytes.count < limit {
             let count: Int
             do {

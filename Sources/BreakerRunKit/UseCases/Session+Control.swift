@@ -75,7 +75,13 @@ extension Session {
         }
         defer { lease.release() }
         let change = try change(breaker.scoped(to: keyed.key), action, by: actor, body)
-        if !change.transitions.isEmpty { afterKeyTransition(keyed, of: breaker) }
+        if change.transitions.isEmpty {
+            // No transition, but the index record may be stale (a state
+            // moved aside as unreadable): an operator's action brings it up to date.
+            try? store.recordKeyState(keyed)
+        } else {
+            afterKeyTransition(keyed, of: breaker)
+        }
         return change
     }
 
@@ -121,8 +127,10 @@ extension Session {
     }
 
     /// What a manual action that made no transition did, for its audit line.
-    private static func unchanged(_ name: String, from before: BreakerRecord, to after: BreakerRecord, at now: Instant) -> String {
-        switch (before.circuitState, after.circuitState) {
+    private static func unchanged(_ storeName: String, from before: BreakerRecord, to after: BreakerRecord, at now: Instant) -> String {
+        let (breaker, key) = KeyedName.split(storeName)
+        let name = key.map { "\(breaker) --key \(ShellQuote.quote($0))" } ?? breaker
+        return switch (before.circuitState, after.circuitState) {
         case (.closed, _):
             "already closed (consecutive failures cleared)"
         case (.held, _):

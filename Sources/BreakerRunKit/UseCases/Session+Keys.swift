@@ -170,11 +170,12 @@ extension Session {
             return
         }
         let opens = rule.opens(open: census.open, tracked: census.tracked)
+        let holds = rule.holds(open: census.open, tracked: census.tracked)
         let reason = "roll-up: \(census.open) of \(census.tracked) keys open"
         changeWholeBreaker(breaker) { state, now in
             if opens, state.effectiveCircuitState(at: now) == .closed {
                 state.trip(at: now, hold: true, reason: reason, policy: breaker.policy)
-            } else if !opens, Self.isRollUpHold(state) {
+            } else if !holds, Self.isRollUpHold(state) {
                 state.reset(at: now, reason: reason)
             }
         }

@@ -86,15 +86,29 @@ extension FileStateStore {
         do {
             descriptor = try files.openRegularFile(KeyIndexFile.fileName, flags: O_RDONLY)
         } catch StateStoreError.cannotOpen(_, let error) where error.errno == ENOENT {
-            return []
+            return try entriesOfDamagedIndex(of: breaker, at: files.path(KeyIndexFile.fileName), missing: true)
         }
         defer { closeDescriptor(descriptor) }
         let index = KeyIndexFile(descriptor: descriptor, path: files.path(KeyIndexFile.fileName))
-        guard let header = try index.readHeader() else {
-            warn("\(index.path) is damaged; the next run of a new key, or the next transition of a key, rebuilds it")
-            return []
+        do {
+            guard let header = try index.readHeader() else { throw KeyIndexFile.Damaged() }
+            if header.highWater == 0 { return try entriesOfDamagedIndex(of: breaker, at: index.path, missing: true) }
+            return try index.records(from: 0, count: Int(header.highWater)).filter(\.isLive).map(\.entry)
+        } catch is KeyIndexFile.Damaged {
+            return try entriesOfDamagedIndex(of: breaker, at: index.path, missing: false)
         }
-        return try index.records(from: 0, count: Int(header.highWater)).filter(\.isLive).map(\.entry)
+    }
+
+    /// The entries of an index that is damaged, or missing or empty while
+    /// keys have directories: read from the directories (a full scan, only
+    /// then), with a warning; nothing is written (the next change of the
+    /// index rebuilds it).
+    private func entriesOfDamagedIndex(of breaker: String, at path: String, missing: Bool) throws -> [KeyEntry] {
+        let entries = try entriesFromDirectories(of: breaker)
+        if !missing || !entries.isEmpty {
+            warn("\(path) is \(missing ? "missing" : "damaged"); its keys were read from their directories, and the next new key or key transition rebuilds it")
+        }
+        return entries
     }
 
     // MARK: The index
@@ -115,10 +129,17 @@ extension FileStateStore {
         let descriptor = try files.openRegularFile(KeyIndexFile.fileName, flags: O_RDWR | O_CREAT)
         defer { closeDescriptor(descriptor) }
         let index = KeyIndexFile(descriptor: descriptor, path: files.path(KeyIndexFile.fileName))
-        if try index.readHeader() == nil {
-            try rebuild(index, breaker: breaker)
+        let header = try index.readHeader()
+        let emptyWithKeys = try header?.highWater == 0 && !entriesFromDirectories(of: breaker, namesOnly: true).isEmpty
+        if header == nil || emptyWithKeys {
+            try rebuild(index, breaker: breaker, missing: header != nil)
         }
-        return try body(index)
+        do {
+            return try body(index)
+        } catch is KeyIndexFile.Damaged {
+            try rebuild(index, breaker: breaker, missing: false)
+            return try body(index)
+        }
     }
 
     /// Registers a new key, under the index's lock.
@@ -170,9 +191,31 @@ extension FileStateStore {
         let records = try index.records(from: start, count: min(Self.sweepLength, Int(header.highWater) - start))
         let now = clock.now().wallNanoseconds
         let limit = Int64(bounds.expireAfter.components.seconds) * 1_000_000_000
-        for (offset, record) in records.enumerated() where record.isLive && record.entry.state == .closed {
+        for (offset, record) in records.enumerated() where record.isLive {
+            let number = start + offset
+            // A record whose key has no directory (removed by hand), or
+            // whose directory names another record (a second record of the
+            // same key), holds no state: it is freed.
+            guard let directory = try? keys.openKey(record.entry.key, creating: false) else {
+                try free(number, &header, index: index)
+                continue
+            }
+            let named = try? directory.readFile("record", limit: 16).map { Int(String(decoding: $0.bytes, as: UTF8.self).trimmingSuffix("\n")) }
+            directory.close()
+            if let named, named != number {
+                try free(number, &header, index: index)
+                continue
+            }
+            guard record.entry.state == .closed else {
+                // An open key's record follows its state (a state moved
+                // aside as unreadable starts closed).
+                let (state, stateNow) = try read(KeyedName(breaker: breaker, key: record.entry.key).storeName)
+                let entry = KeyEntry(key: record.entry.key, record: state, at: stateNow)
+                if entry.state != record.entry.state { try index.write(KeyIndexFile.Record(isLive: true, entry: entry), at: number) }
+                continue
+            }
             guard let used = lastUse(of: record.entry.key, in: keys), now - used > limit else { continue }
-            _ = try forget(start + offset, record, &header, index: index, keys: keys, breaker: breaker)
+            _ = try forget(number, record, &header, index: index, keys: keys, breaker: breaker)
         }
         let next = start + records.count
         header.cursor = next >= Int(header.highWater) ? 0 : UInt32(next)
@@ -251,10 +294,15 @@ extension FileStateStore {
             }
             _ = unlinkat(keys.descriptor, gone, AT_REMOVEDIR)
         }
+        try free(number, &header, index: index)
+        return true
+    }
+
+    /// Frees record `number`: it heads the free list.
+    private func free(_ number: Int, _ header: inout KeyIndexFile.Header, index: KeyIndexFile) throws {
         try index.write(KeyIndexFile.Record(isLive: false, nextFree: header.freeHead), at: number)
         header.freeHead = UInt32(number)
         header.live = header.live > 0 ? header.live - 1 : 0
-        return true
     }
 
     /// A key's lease, when its directory exists: a shared lock on its
@@ -292,32 +340,46 @@ extension FileStateStore {
         return found
     }
 
-    /// Rebuilds an index that is not one from the keys' directories: each
-    /// key's name is read back from its directory's name (or its `key`
-    /// file, when hashed) and its state from its own files.
-    private func rebuild(_ index: KeyIndexFile, breaker: String) throws {
-        warn("\(index.path) is damaged; rebuilding it from \(directory)/\(breaker)/keys")
-        var header = KeyIndexFile.Header()
+    /// Rebuilds an index that is damaged (or missing while keys have
+    /// directories) from the keys' directories: each key's name is read
+    /// back from its directory's name (or its `key` file, when hashed) and
+    /// its state from its own files.
+    private func rebuild(_ index: KeyIndexFile, breaker: String, missing: Bool) throws {
+        warn("\(index.path) is \(missing ? "missing" : "damaged"); rebuilding it from \(directory)/\(breaker)/keys")
         guard ftruncate(index.descriptor, 0) == 0 else {
             throw StateStoreError.cannotWrite(path: index.path, SystemError("ftruncate", path: index.path, errno: errno))
         }
-        if let keys = try BreakerDirectory.openKeys(store: self, breaker: breaker, creating: false) {
-            defer { keys.close() }
-            let names = (try? directoryNames(keys.descriptor, path: keys.directoryPath)) ?? []
-            for component in names.sorted() where component.hasPrefix("k") || component.hasPrefix("h") {
-                guard let key = originalKey(component, in: keys) else { continue }
-                let (state, now) = try read(KeyedName(breaker: breaker, key: key).storeName)
-                let number = Int(header.highWater)
-                try index.write(KeyIndexFile.Record(isLive: true, entry: KeyEntry(key: key, record: state, at: now)), at: number)
-                if let directory = try keys.openKey(key, creating: false) {
-                    try? directory.replaceFile("record", with: Array("\(number)\n".utf8), temporary: "record.tmp")
-                    directory.close()
-                }
-                header.highWater += 1
-                header.live += 1
+        var header = KeyIndexFile.Header()
+        let entries = try entriesFromDirectories(of: breaker)
+        let keys = try BreakerDirectory.openKeys(store: self, breaker: breaker, creating: false)
+        defer { keys?.close() }
+        for entry in entries {
+            let number = Int(header.highWater)
+            try index.write(KeyIndexFile.Record(isLive: true, entry: entry), at: number)
+            if let directory = try keys?.openKey(entry.key, creating: false) {
+                try? directory.replaceFile("record", with: Array("\(number)\n".utf8), temporary: "record.tmp")
+                directory.close()
             }
+            header.highWater += 1
+            header.live += 1
         }
         try index.write(header)
+    }
+
+    /// The keys that have a directory under `NAME/keys/`, with their state
+    /// read from it (or, `namesOnly`, closed: only the names are read).
+    private func entriesFromDirectories(of breaker: String, namesOnly: Bool = false) throws -> [KeyEntry] {
+        guard let keys = try BreakerDirectory.openKeys(store: self, breaker: breaker, creating: false) else { return [] }
+        defer { keys.close() }
+        let names = (try? directoryNames(keys.descriptor, path: keys.directoryPath)) ?? []
+        var entries: [KeyEntry] = []
+        for component in names.sorted() where component.hasPrefix("k") || component.hasPrefix("h") {
+            guard let key = originalKey(component, in: keys) else { continue }
+            if namesOnly { return [KeyEntry(key: key)] }
+            let (state, now) = try read(KeyedName(breaker: breaker, key: key).storeName)
+            entries.append(KeyEntry(key: key, record: state, at: now))
+        }
+        return entries
     }
 
     /// The key a directory of `NAME/keys/` is for, or nil when it is none.

@@ -2,15 +2,21 @@
 /// each, so that every operation on it reads and writes a few records with
 /// pread(2) and pwrite(2) instead of listing `NAME/keys/`.
 ///
-///     header (64 bytes): "BRKEYS1\n", then little-endian UInt32s:
+///     header (64 bytes): "BRKEYS2\n", then little-endian UInt32s:
 ///         high water (records ever used), live (keys tracked), sweep
 ///         cursor (the next record the expiry sweep looks at), free list
-///         head (a forgotten record to reuse; 0xFFFFFFFF for none)
+///         head (a forgotten record to reuse; 0xFFFFFFFF for none);
+///         56-63 the checksum of the rest
 ///     record (320 bytes), at 64 + 320 * N:
 ///         0 live (1) or free (0); 1 state (`KeyEntry.State`); 2-3 key
 ///         length; 4 reason length; 8-15 opened at; 16-23 next trial
 ///         (wall clock, ns since the epoch; 0 for none); 24-27 the next free
-///         record of a free one; 24-63 the reason; 64-319 the key
+///         record of a free one; 24-55 the reason; 56-63 the checksum of
+///         the rest (FNV-1a, as the state files'); 64-319 the key
+///
+/// A header or a record whose checksum fails (a torn write, a damaged
+/// block) makes the whole index damaged: it is rebuilt from the keys'
+/// directories (`FileStateStore.rebuild`), and read from them meanwhile.
 ///
 /// It is changed only under an exclusive `flock(2)` on `NAME/keys.lock`
 /// and read under a shared one. A record is written before the header that
@@ -24,7 +30,7 @@ struct KeyIndexFile {
     static let fileName = "keys.index"
     /// The lock's name in the breaker's directory.
     static let lockName = "keys.lock"
-    static let magic = Array("BRKEYS1\n".utf8)
+    static let magic = Array("BRKEYS2\n".utf8)
     static let headerSize = 64
     static let recordSize = 320
     static let none = UInt32.max
@@ -47,13 +53,16 @@ struct KeyIndexFile {
     let descriptor: Int32
     let path: String
 
+    /// A record or header whose checksum failed.
+    struct Damaged: Error {}
+
     /// The header; a new (empty) file's is all zeros but for the free list.
     /// - Returns: the header, or nil when the file is not an index (its
-    ///   magic is wrong): it is then rebuilt by the caller.
+    ///   magic or checksum is wrong): it is then rebuilt by the caller.
     func readHeader() throws -> Header? {
         let bytes = try read(at: 0, count: Self.headerSize)
         if bytes.isEmpty { return Header() }
-        guard bytes.count == Self.headerSize, Array(bytes[0..<8]) == Self.magic else { return nil }
+        guard bytes.count == Self.headerSize, Array(bytes[0..<8]) == Self.magic, Self.checksumHolds(bytes[...]) else { return nil }
         return Header(highWater: Self.uint32(bytes, 8), live: Self.uint32(bytes, 12), cursor: Self.uint32(bytes, 16),
                       freeHead: Self.uint32(bytes, 20))
     }
@@ -65,16 +74,38 @@ struct KeyIndexFile {
         Self.put(header.live, into: &bytes, at: 12)
         Self.put(header.cursor, into: &bytes, at: 16)
         Self.put(header.freeHead, into: &bytes, at: 20)
+        Self.seal(&bytes)
         try write(bytes, at: 0)
     }
 
     /// Records `first ..< first + count` (fewer past the end of the file).
+    /// - Throws: `Damaged` when a record's checksum fails;
+    ///   `StateStoreError.cannotRead`.
     func records(from first: Int, count: Int) throws -> [Record] {
         guard count > 0 else { return [] }
         let bytes = try read(at: Self.headerSize + first * Self.recordSize, count: count * Self.recordSize)
-        return stride(from: 0, to: bytes.count - Self.recordSize + 1, by: Self.recordSize).map {
-            Self.decode(bytes[$0 ..< $0 + Self.recordSize])
+        return try stride(from: 0, to: bytes.count - Self.recordSize + 1, by: Self.recordSize).map {
+            let record = bytes[$0 ..< $0 + Self.recordSize]
+            guard Self.checksumHolds(record) else { throw Damaged() }
+            return Self.decode(record)
         }
+    }
+
+    /// Whether the checksum at 56-63 of a header or record is that of the
+    /// rest of it.
+    private static func checksumHolds(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let base = bytes.startIndex
+        return UInt64(bitPattern: int64(bytes, base + 56)) == checksum(bytes)
+    }
+
+    private static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        let base = bytes.startIndex
+        return fnv1a64(bytes[base ..< base + 56]) ^ fnv1a64(bytes[(base + 64)...])
+    }
+
+    /// Writes the checksum of a header or record at 56-63.
+    private static func seal(_ bytes: inout [UInt8]) {
+        putInt64(Int64(bitPattern: checksum(bytes[...])), into: &bytes, at: 56)
     }
 
     /// Record `number`.
@@ -112,6 +143,7 @@ struct KeyIndexFile {
         var bytes = [UInt8](repeating: 0, count: recordSize)
         guard record.isLive else {
             put(record.nextFree, into: &bytes, at: 24)
+            seal(&bytes)
             return bytes
         }
         let entry = record.entry
@@ -126,6 +158,7 @@ struct KeyIndexFile {
         putInt64(entry.nextTrialAtWallNanoseconds ?? 0, into: &bytes, at: 16)
         bytes.replaceSubrange(24 ..< 24 + reason.count, with: reason)
         bytes.replaceSubrange(64 ..< 64 + key.count, with: key)
+        seal(&bytes)
         return bytes
     }
 

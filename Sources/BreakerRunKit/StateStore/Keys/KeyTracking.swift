@@ -31,7 +31,7 @@ public struct KeyEntry: Sendable, Equatable {
     public var reason: String?
 
     /// The longest reason kept, in bytes.
-    public static let reasonLimit = 40
+    public static let reasonLimit = 32
 
     /// Creates an entry.
     /// - Parameters:

@@ -52,6 +52,9 @@ public struct KeyedName: Sendable, Hashable, CustomStringConvertible {
             return "--key is \(key.utf8.count) bytes long; a key is at most \(maximumKeyLength) bytes of UTF-8"
         }
         if key.utf8.contains(0) { return "--key cannot contain a NUL byte" }
+        // Bytes that are not UTF-8 reach the program as U+FFFD: two
+        // different keys would then be one.
+        if key.unicodeScalars.contains("\u{FFFD}") { return "--key must be UTF-8 text; it has bytes that are not UTF-8 (or U+FFFD)" }
         return nil
     }
 
