@@ -29,6 +29,8 @@
 #   6. keyed breakers (issue 19): `run keyed --key k-5000` with 10,000 keys
 #      tracked against `run keyed --key k-0` with 1, and `status keyed` with
 #      10,000 keys, in one hyperfine run; `metrics` with 1 and 10,000 keys;
+#      `run` of an existing key with a metrics_file (rewritten after every
+#      write, every key's counts summed) with 1 and 10,000 keys;
 #      `run` of a new key (once per key) with 1 key tracked and with 10,000
 #      (max_keys: it forgets one). The 10,000 keys are made by running the
 #      binary 10,000 times, two at a time (about a minute).
@@ -232,6 +234,8 @@ breakers:
   keyed:
     per_key: {}
 EOF
+# The same with a metrics_file, which every write of a state rewrites.
+sed "1a metrics_file: $work/keyed.prom" "$work/keyed.yaml" > "$work/keyed-metrics.yaml"
 keyed() { # keyed STATE-DIR ARGUMENT...: a command line on $work/STATE-DIR
     local dir=$1; shift
     echo "$binary --config $work/keyed.yaml --state-dir $work/$dir $*"
@@ -256,7 +260,9 @@ measure keys "${runs[@]}" \
     --command-name 'status, 10000 keys' "$(keyed keys-10000 status keyed)"
 measure keys-metrics "${slow_runs[@]}" \
     --command-name 'metrics, 1 key' "$(keyed keys-1 metrics)" \
-    --command-name 'metrics, 10000 keys' "$(keyed keys-10000 metrics)"
+    --command-name 'metrics, 10000 keys' "$(keyed keys-10000 metrics)" \
+    --command-name 'run, 1 key, metrics_file' "$(keyed keys-1 run keyed --key k-0 -- /bin/true | sed 's/keyed\.yaml/keyed-metrics.yaml/')" \
+    --command-name 'run, 10000 keys, metrics_file' "$(keyed keys-10000 run keyed --key k-5000 -- /bin/true | sed 's/keyed\.yaml/keyed-metrics.yaml/')"
 # A key new at each run (new-1, new-2, ...), once each, with 1 key tracked
 # and with 10,000 (max_keys: each forgets the least recently used closed
 # one). hyperfine 1.15 misnames the commands of a parameter scan, so the
@@ -420,6 +426,8 @@ for name, base in [("run, 1 key", "run, 1 key"), ("run, 10000 keys", "run, 1 key
     keyed_row("keys", name, base)
 for name in ["metrics, 1 key", "metrics, 10000 keys"]:
     keyed_row("keys-metrics", name, "metrics, 1 key")
+for name in ["run, 1 key, metrics_file", "run, 10000 keys, metrics_file"]:
+    keyed_row("keys-metrics", name, "run, 1 key, metrics_file")
 # A new key each run, one run per key: hyperfine's parameter scan, told apart
 # by state directory (hyperfine 1.15 misnames its commands).
 fresh = {"run, new key, 1 tracked": "/keys-new ", "run, new key, 10000 tracked (forgets one)": "/keys-forget "}
