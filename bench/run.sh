@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# breaker-run's benchmarks (issue 9, and issue 3's configuration-load figure).
+# breaker-run's benchmarks (issue 9, issue 3's configuration-load figure and
+# issue 19's keyed breakers).
 #
 #   bench/run.sh [--quick] [--no-build] [--out FILE]
 #
@@ -24,11 +25,19 @@
 #   4. contention: 16 concurrent loops of `run` on one breaker and on 16
 #      breakers: calls per second, and the exact-count check (every call
 #      counted once in status --json, no error, no non-zero exit);
-#   5. peak memory (max RSS, GNU time's %M) of every command measured.
+#   5. peak memory (max RSS, GNU time's %M) of every command measured;
+#   6. keyed breakers (issue 19): `run keyed --key k-5000` with 10,000 keys
+#      tracked against `run keyed --key k-0` with 1, and `status keyed` with
+#      10,000 keys, in one hyperfine run; `metrics` with 1 and 10,000 keys;
+#      `run` of an existing key with a metrics_file (rewritten after every
+#      write, every key's counts summed) with 1 and 10,000 keys;
+#      `run` of a new key (once per key) with 1 key tracked and with 10,000
+#      (max_keys: it forgets one). The 10,000 keys are made by running the
+#      binary 10,000 times, two at a time (about a minute).
 #
-# It prints Markdown tables and checks issue 9's goals (ratios of medians from
-# this one run). --quick runs fewer iterations (about a minute); the full run
-# takes a few minutes. The machine is shared: figures vary from run to run;
+# It prints Markdown tables and checks issue 9's and issue 19's goals (ratios
+# of medians from this one run). --quick runs fewer iterations (about two
+# minutes with the keys' seeding); the full run takes a few minutes. The machine is shared: figures vary from run to run;
 # for before/after claims use callgrind's instruction counts (docs/BENCHMARKS.md).
 #
 # Needs: swift, hyperfine (installed from Debian if missing), python3 with
@@ -213,11 +222,65 @@ for calls in 1 10000 1000000; do
     stat -c %s "$work/history-$calls/history/state.json" > "$work/size-after-$calls.txt"
 done
 
+# Keyed breakers (issue 19): one keyed breaker, `keyed` (`per_key: {}`:
+# max_keys 10,000, expire_after 7 days), in two state directories, one with
+# 1 key tracked and one with 10,000. The keys are made by the binary itself,
+# `run keyed --key k-N -- /bin/true` for N from 0 to 9,999, two at a time
+# (the machine's two cores); the runs that make a new key work on copies
+# (cp -a), so that every other command finds the keys it was seeded with.
+cat > "$work/keyed.yaml" <<EOF
+version: 1
+breakers:
+  keyed:
+    per_key: {}
+EOF
+# The same with a metrics_file, which every write of a state rewrites.
+sed "1a metrics_file: $work/keyed.prom" "$work/keyed.yaml" > "$work/keyed-metrics.yaml"
+keyed() { # keyed STATE-DIR ARGUMENT...: a command line on $work/STATE-DIR
+    local dir=$1; shift
+    echo "$binary --config $work/keyed.yaml --state-dir $work/$dir $*"
+}
+tracked() { # tracked STATE-DIR: the keys its index counts (the header's live, bytes 12-15)
+    od -An -tu4 -j12 -N4 "$work/$1/keyed/keys.index" | tr -d ' '
+}
+say "seeding: a keyed breaker with 1 key and one with 10,000 (the binary, two at a time)"
+$(keyed keys-1 run keyed --key k-0 -- /bin/true)
+start=$(date +%s%N)
+seq 0 9999 | xargs -P 2 -I {} $(keyed keys-10000 run keyed --key k-{} -- /bin/true)
+end=$(date +%s%N)
+echo "$(( (end - start) / 1000000 ))" > "$work/keys-seed-ms.txt"
+for dir in keys-1 keys-10000; do tracked "$dir" > "$work/$dir-tracked.txt"; done
+[ "$(cat "$work/keys-10000-tracked.txt")" = 10000 ] || { say "seeding left $(cat "$work/keys-10000-tracked.txt") keys, not 10,000"; exit 1; }
+cp -a "$work/keys-1" "$work/keys-new"
+cp -a "$work/keys-10000" "$work/keys-forget"
+measure keys "${runs[@]}" \
+    --command-name 'run, 1 key' "$(keyed keys-1 run keyed --key k-0 -- /bin/true)" \
+    --command-name 'run, 10000 keys' "$(keyed keys-10000 run keyed --key k-5000 -- /bin/true)" \
+    --command-name 'status, 1 key' "$(keyed keys-1 status keyed)" \
+    --command-name 'status, 10000 keys' "$(keyed keys-10000 status keyed)"
+measure keys-metrics "${slow_runs[@]}" \
+    --command-name 'metrics, 1 key' "$(keyed keys-1 metrics)" \
+    --command-name 'metrics, 10000 keys' "$(keyed keys-10000 metrics)" \
+    --command-name 'run, 1 key, metrics_file' "$(keyed keys-1 run keyed --key k-0 -- /bin/true | sed 's/keyed\.yaml/keyed-metrics.yaml/')" \
+    --command-name 'run, 10000 keys, metrics_file' "$(keyed keys-10000 run keyed --key k-5000 -- /bin/true | sed 's/keyed\.yaml/keyed-metrics.yaml/')"
+# A key new at each run (new-1, new-2, ...), once each, with 1 key tracked
+# and with 10,000 (max_keys: each forgets the least recently used closed
+# one). hyperfine 1.15 misnames the commands of a parameter scan, so the
+# report tells them apart by their state directory.
+if $quick; then new_keys=30; else new_keys=200; fi
+say "measuring: keys-new"
+hyperfine -N --style none --export-json "$work/keys-new.json" --runs 1 --parameter-scan n 1 "$new_keys" \
+    "$(keyed keys-new run keyed --key new-{n} -- /bin/true)" \
+    "$(keyed keys-forget run keyed --key new-{n} -- /bin/true)" >/dev/null
+tracked keys-forget > "$work/keys-forget-tracked.txt"
+
 # Peak memory: GNU time's maximum resident set size, in KiB, of one run each.
+# Keyed breakers' figures go to rss-keys.tsv (issue 19), not issue 9's goal.
+rss_file=$work/rss.tsv
 rss() { # rss LABEL COMMAND...
     local label=$1; shift
     /usr/bin/time -f '%M' -o "$work/rss.tmp" "$@" >/dev/null 2>&1 || true
-    printf '%s\t%s\n' "$label" "$(tail -n 1 "$work/rss.tmp")" >> "$work/rss.tsv"
+    printf '%s\t%s\n' "$label" "$(tail -n 1 "$work/rss.tmp")" >> "$rss_file"
 }
 : > "$work/rss.tsv"
 rss '/bin/true' /bin/true
@@ -230,6 +293,15 @@ rss 'pybreaker closed' python3 "$peer" "$work/py-closed.json" /bin/true
 rss 'run, 10000 breakers' "$binary" --config "$work/c10000.yaml" --state-dir "$state" run bench -- /bin/true
 rss 'validate, 10000 breakers' "$binary" --config "$work/c10000.yaml" validate
 rss 'run, 1000000 calls recorded' "$binary" --config "$work/paths.yaml" --state-dir "$work/history-1000000" run history -- /bin/true
+rss_file=$work/rss-keys.tsv
+: > "$rss_file"
+rss 'run, 1 key' $(keyed keys-1 run keyed --key k-0 -- /bin/true)
+rss 'run, 10000 keys' $(keyed keys-10000 run keyed --key k-5000 -- /bin/true)
+rss 'status, 1 key' $(keyed keys-1 status keyed)
+rss 'status, 10000 keys' $(keyed keys-10000 status keyed)
+rss 'metrics, 1 key' $(keyed keys-1 metrics)
+rss 'metrics, 10000 keys' $(keyed keys-10000 metrics)
+rss 'run, new key, 10000 tracked (forgets one)' $(keyed keys-forget run keyed --key rss-new -- /bin/true)
 
 # Instructions executed (valgrind's callgrind): repeatable on a busy machine,
 # unlike times. valgrind 3.19 cannot read the toolchain's DWARF 5, so it runs
@@ -255,6 +327,10 @@ if command -v valgrind >/dev/null && command -v objcopy >/dev/null; then
     count 'run, 1000 breakers' "$work/breaker-run" --config "$work/c1000.yaml" --state-dir "$state" run bench -- /bin/true
     count 'validate, 1000 breakers' "$work/breaker-run" --config "$work/c1000.yaml" validate
     [ -n "${libyaml[*]}" ] && count 'libyaml alone (C), 1000' "$work/libyaml-load" "$work/c1000.yaml"
+    keyed_plain="$work/breaker-run --config $work/keyed.yaml --state-dir"
+    count 'run keyed, 1 key' $keyed_plain "$work/keys-1" run keyed --key k-0 -- /bin/true
+    count 'run keyed, 10000 keys' $keyed_plain "$work/keys-10000" run keyed --key k-5000 -- /bin/true
+    count 'status keyed, 10000 keys' $keyed_plain "$work/keys-10000" status keyed
 fi
 
 # Contention: 16 loops of LOOP_CALLS calls each, all at once.
@@ -334,6 +410,37 @@ for calls in [1, 10000, 1000000]:
     after = open(os.path.join(work, "size-after-%d.txt" % calls)).read().strip()
     print("| %s | %s / %s | %.2f | %.2f | %d | %.2fx |" % (format(calls, ","), size, after, median("history", name),
           (r["user"] + r["system"]) * 1000, len(r["times"]), median("history", name) / median("history", "run, 1 calls recorded")))
+print("\n### Keyed breakers (issue 19; `keyed`, `per_key: {}`; ratio to the same command with 1 key)\n")
+keys_rss = dict(line.rstrip("\n").split("\t") for line in open(os.path.join(work, "rss-keys.tsv")))
+def text(name):
+    return open(os.path.join(work, name)).read().strip()
+print("Keys tracked: %s and %s; the 10,000 made by the binary, two at a time, in %.1f s.\n"
+      % (text("keys-1-tracked.txt"), text("keys-10000-tracked.txt"), int(text("keys-seed-ms.txt")) / 1000))
+print("| command | median ms | user+sys ms | runs | ratio | max RSS KiB |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+def keyed_row(group, name, base):
+    r = results[(group, name)]
+    print("| %s | %.2f | %.2f | %d | %.2fx | %s |" % (name, median(group, name), (r["user"] + r["system"]) * 1000, len(r["times"]),
+          median(group, name) / median(group, base), keys_rss.get(name, "")))
+for name, base in [("run, 1 key", "run, 1 key"), ("run, 10000 keys", "run, 1 key"),
+                   ("status, 1 key", "status, 1 key"), ("status, 10000 keys", "status, 1 key")]:
+    keyed_row("keys", name, base)
+for name in ["metrics, 1 key", "metrics, 10000 keys"]:
+    keyed_row("keys-metrics", name, "metrics, 1 key")
+for name in ["run, 1 key, metrics_file", "run, 10000 keys, metrics_file"]:
+    keyed_row("keys-metrics", name, "run, 1 key, metrics_file")
+# A new key each run, one run per key: hyperfine's parameter scan, told apart
+# by state directory (hyperfine 1.15 misnames its commands).
+fresh = {"run, new key, 1 tracked": "/keys-new ", "run, new key, 10000 tracked (forgets one)": "/keys-forget "}
+scan = json.load(open(os.path.join(work, "keys-new.json")))["results"]
+fresh_medians = {}
+for name, marker in fresh.items():
+    rs = [r for r in scan if marker in r["command"]]
+    times = [t for r in rs for t in r["times"]]
+    fresh_medians[name] = statistics.median(times) * 1000
+    cpu = statistics.mean(r["user"] + r["system"] for r in rs) * 1000
+    base = fresh_medians["run, new key, 1 tracked"]
+    print("| %s | %.2f | %.2f | %d | %.2fx | %s |" % (name, fresh_medians[name], cpu, len(times), fresh_medians[name] / base, keys_rss.get(name, "")))
+print("\nKeys tracked after the runs that forget one: %s." % text("keys-forget-tracked.txt"))
 print("\n### Contention (16 concurrent loops of `run ... -- /bin/true`)\n")
 print("| loops | calls | counted in status | errors (exits, stderr lines) | calls/s |\n| --- | ---: | ---: | ---: | ---: |")
 contention = [line.rstrip("\n").split("\t") for line in open(os.path.join(work, "contention.tsv"))]
@@ -380,6 +487,13 @@ peak_label, peak = max(paths, key=lambda item: item[1])
 goal("peak memory under 16 MiB on every path", peak < 16 * 1024, "largest %d KiB, %s" % (peak, peak_label))
 exact = all(calls == counted and errors == "0,0" for _, calls, counted, errors, _ in contention)
 goal("no lost update and no error under contention", exact, "; ".join("%s: %s of %s, errors %s" % (l, c2, c1, e) for l, c1, c2, e, _ in contention))
+
+print("\n### Goals (issue 19)\n")
+keyed_ratio = median("keys", "run, 10000 keys") / median("keys", "run, 1 key")
+goal("run of a keyed breaker's existing key with 10,000 keys tracked within 1.2x of the same with 1 key", keyed_ratio <= 1.2,
+     "%.2fx; %.2f ms against %.2f ms" % (keyed_ratio, median("keys", "run, 10000 keys"), median("keys", "run, 1 key")))
+status_keys = median("keys", "status, 10000 keys")
+goal("status of a keyed breaker with 10,000 keys under 100 ms", status_keys < 100, "median %.2f ms" % status_keys)
 PY
 cat "$work/report.md"
 if [ -n "$out" ]; then cp "$work/report.md" "$out"; fi
