@@ -254,6 +254,46 @@ struct KeyedBreakerEndToEndTests {
         #expect(samples.contains(#"breaker_run_calls counter breaker_run_calls_total{breaker="hosts",outcome="success"} 1000"#))
     }
 
+    @Test func aKeyWhoseDirectoryWasRemovedLeavesNoOpenRecordBehind() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        #expect(try sandbox.run(["run", "hosts", "--key", "gone", "--", "false"]).status == 1)
+        try FileManager.default.removeItem(atPath: sandbox.stateDirectory + "/hosts/keys/kgone")
+
+        #expect(try sandbox.run(["run", "hosts", "--key", "gone", "--", "true"]).status == 0)
+
+        let summary = try #require(try sandbox.status("hosts")["keys"] as? [String: Any])
+        #expect(summary["tracked"] as? Int == 1, "one record for the key, not a stale open one beside it")
+        #expect(summary["open"] as? Int == 0)
+    }
+
+    @Test func aMissingKeyIndexIsReadFromTheKeysDirectoriesAndRebuilt() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        #expect(try sandbox.run(["run", "hosts", "--key", "a", "--", "false"]).status == 1)
+        #expect(try sandbox.run(["run", "hosts", "--key", "b", "--", "true"]).status == 0)
+        try FileManager.default.removeItem(atPath: sandbox.stateDirectory + "/hosts/keys.index")
+
+        let status = try sandbox.run(["status", "--json", "hosts"])
+        let metrics = try sandbox.run(["metrics"])
+
+        #expect(status.stderr.contains("keys.index is missing; its keys were read from their directories"), "\(status.stderr)")
+        #expect(status.stdout.contains("\"tracked\" : 2"), "\(status.stdout)")
+        #expect(metrics.stdout.contains("breaker_run_calls_total{breaker=\"hosts\",outcome=\"success\"} 1"), "counts are not lost")
+        let next = try sandbox.run(["run", "hosts", "--key", "c", "--", "true"])
+        #expect(next.stderr.contains("keys.index is missing; rebuilding it"), "\(next.stderr)")
+        let summary = try #require(try sandbox.status("hosts")["keys"] as? [String: Any])
+        #expect(summary["tracked"] as? Int == 3)
+        #expect(summary["open"] as? Int == 1)
+    }
+
+    @Test func aNoticeNamesTheKeyAsTheCommandLineDoes() throws {
+        let sandbox = try Sandbox(config: Self.config)
+        #expect(try sandbox.run(["trip", "hosts", "--key", "b", "--hold"]).status == 0)
+
+        let again = try sandbox.run(["trip", "hosts", "--key", "b", "--for", "5m"])
+
+        #expect(again.stderr.contains("held open until 'breaker-run reset hosts --key b'"), "\(again.stderr)")
+    }
+
     @Test func aDamagedKeyIndexIsRebuiltFromTheKeysDirectories() throws {
         let sandbox = try Sandbox(config: Self.config)
         #expect(try sandbox.run(["run", "hosts", "--key", "a", "--", "false"]).status == 1)

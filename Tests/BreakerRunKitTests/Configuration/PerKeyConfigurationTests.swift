@@ -52,6 +52,8 @@ struct PerKeyConfigurationTests {
         ("per_key: {bulkhead: both}",
          "b.yaml:4:25: 'per_key.bulkhead' must be key (max_concurrent for each key) or breaker (for all keys together), not 'both'"),
         ("per_key: 5", "b.yaml:4:14: 'per_key' must be a mapping such as {max_keys: 10000, expire_after: 7d}, not '5'"),
+        ("per_key: {max_keys: 3, open_when: {keys_open: 50%, minimum_keys: 4}}",
+         "b.yaml:4:14: 'per_key.open_when.minimum_keys' (4) is more than 'per_key.max_keys' (3), so the roll-up could never open"),
         // Block style: the line and column of a nested value.
         ("per_key:\n  open_when:\n    keys_open: 101%", "b.yaml:6:20: 'per_key.open_when.keys_open' must be a percentage from 0% to 100%"),
     ])

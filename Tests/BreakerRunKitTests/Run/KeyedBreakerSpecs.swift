@@ -54,6 +54,7 @@ import Testing
             try fixture.session.run("svc", key: String(repeating: "x", count: 257), command: [], force: false)
         }
         #expect(throws: UseCaseError.self) { try fixture.session.check("svc") }
+        #expect(throws: UseCaseError.self, "bytes that were not UTF-8") { try fixture.session.run("svc", key: "a\u{FFFD}", command: [], force: false) }
         do {
             _ = try fixture.session.run("svc", command: [], force: false)
         } catch {
@@ -159,6 +160,20 @@ import Testing
         let lines = fixture.log.lines.map(\.message)
         #expect(lines.contains { $0.hasPrefix("svc: closed -> open (roll-up: 2 of 4 keys open)") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("svc: open -> closed (roll-up: 1 of 4 keys open)") }, "\(lines)")
+    }
+
+    @Test func theRollUpKeepsHoldingWhenHealthyKeysIdleUnderItAreForgotten() throws {
+        let rollUp = PerKey(expireAfter: .seconds(3600), openWhen: PerKey.RollUp(keysOpen: 0.5, minimumKeys: 4))
+        let fixture = try keyed("success success failure failure", perKey: rollUp)
+        for key in ["k1", "k2", "k3", "k4"] { _ = try fixture.session.run("svc", key: key, command: [], force: false) }
+        #expect(try fixture.state(of: "svc").state.circuitState == .held)
+        fixture.clock.advance(by: .seconds(7200))
+
+        // An operator holds a new key: k1 and k2, idle, are forgotten; 3 keys, all open.
+        try fixture.session.trip("svc", key: "k5", for: nil, hold: true, reason: "by hand", by: "test")
+
+        #expect(try fixture.store.keyEntries(of: "svc").map(\.key) == ["k3", "k4", "k5"])
+        #expect(try fixture.state(of: "svc").state.circuitState == .held, "3 of 3 keys open: the roll-up holds, below minimum_keys or not")
     }
 
     @Test func anOperatorsTripOfTheWholeBreakerRejectsEveryKeyUntilReset() throws {
