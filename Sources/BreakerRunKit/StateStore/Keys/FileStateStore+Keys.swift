@@ -209,7 +209,8 @@ extension FileStateStore {
             guard record.entry.state == .closed else {
                 // An open key's record follows its state (a state moved
                 // aside as unreadable starts closed).
-                let (state, stateNow) = try read(KeyedName(breaker: breaker, key: record.entry.key).storeName)
+                // A state that cannot be read now is left to the key's own run.
+                guard let (state, stateNow) = try? read(KeyedName(breaker: breaker, key: record.entry.key).storeName) else { continue }
                 let entry = KeyEntry(key: record.entry.key, record: state, at: stateNow)
                 if entry.state != record.entry.state { try index.write(KeyIndexFile.Record(isLive: true, entry: entry), at: number) }
                 continue
