@@ -4,8 +4,8 @@
 #   scripts/fuzz-state.sh [SECONDS]
 #
 # Builds .build-fuzz/state-fuzzer from Sources/CircuitBreaker,
-# Sources/BreakerRunKit/StateStore and its StateDocument/ codec (with the
-# four Platform files it needs, SystemCall.swift the one that imports the
+# Sources/BreakerRunKit/StateStore, its StateDocument/ codec and Keys/ (with the
+# five Platform files it needs, PerKey for the keys' bounds, SystemCall.swift the one that imports the
 # C library, and without StateRouter, which routes by
 # configuration) and
 # Fuzz/StateFileFuzzer.swift with swiftc -sanitize=fuzzer,address (the
@@ -24,7 +24,9 @@ mkdir -p "$out/state-corpus" "$out/state-findings" "$out/state-lib"
 . "$root/scripts/fuzz-build.sh"
 fuzz_build "$out/state-fuzzer" "$out/state-lib" "$out/state-build.log" -- \
     $(ls "$root"/Sources/BreakerRunKit/StateStore/*.swift "$root"/Sources/BreakerRunKit/StateStore/StateDocument/*.swift \
-        | grep -v '/StateRouter.swift$') \
+        "$root"/Sources/BreakerRunKit/StateStore/Keys/*.swift | grep -v '/StateRouter.swift$') \
+    "$root/Sources/BreakerRunKit/Configuration/PerKey.swift" \
+    "$root/Sources/BreakerRunKit/Platform/QueueSystemCalls.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemCall.swift" \
     "$root/Sources/BreakerRunKit/Platform/SystemError.swift" \
     "$root/Sources/BreakerRunKit/Platform/Checksum.swift" \
