@@ -56,51 +56,6 @@ struct BreakerDirectory {
         return try keys.openKey(key, creating: creating)
     }
 
-    /// Opens (creating, when `creating`) `NAME/keys`, the directory of a
-    /// keyed breaker's keys.
-    /// - Returns: the directory, or nil when it does not exist and not `creating`.
-    /// - Throws: `StateStoreError`.
-    static func openKeys(store: FileStateStore, breaker: String, creating: Bool) throws -> BreakerDirectory? {
-        guard let opened = try openStateDirectory(store.directory, creating: creating) else { return nil }
-        let (stateDirectory, sharedGroup) = opened
-        defer { closeDescriptor(stateDirectory) }
-        let path = store.directory == "/" ? "/\(breaker)" : "\(store.directory)/\(breaker)"
-        return try openKeysDirectory(breaker, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating)
-    }
-
-    private static func openKeysDirectory(_ breaker: String, of stateDirectory: Int32, path: String, sharedGroup: gid_t?,
-                                          creating: Bool) throws -> BreakerDirectory? {
-        guard let breakerDirectory = try openChild(breaker, of: stateDirectory, path: path, sharedGroup: sharedGroup, creating: creating) else {
-            return nil
-        }
-        defer { breakerDirectory.close() }
-        return try openChild("keys", of: breakerDirectory.descriptor, path: breakerDirectory.path("keys"), sharedGroup: sharedGroup,
-                             creating: creating)
-    }
-
-    /// Opens (creating, when `creating`) the directory of `key` in this
-    /// directory, `NAME/keys`; a hashed key's is checked to keep `key`
-    /// (its file `key`, written when it is created).
-    /// - Returns: the directory, or nil when it does not exist and not `creating`.
-    /// - Throws: `StateStoreError`; `.keyCollision`.
-    func openKey(_ key: String, creating: Bool) throws -> BreakerDirectory? {
-        let component = KeyedName.fileComponent(for: key)
-        guard let directory = try Self.openChild(component, of: descriptor, path: path(component), sharedGroup: sharedGroup,
-                                                 creating: creating) else { return nil }
-        guard KeyedName.isHashed(component) else { return directory }
-        do {
-            if let kept = try directory.readFile("key", limit: KeyedName.maximumKeyLength + 1)?.bytes {
-                guard kept.elementsEqual(key.utf8) else { throw StateStoreError.keyCollision(path: directory.directoryPath) }
-            } else if creating {
-                try directory.replaceFile("key", with: Array(key.utf8), temporary: "key.tmp")
-            }
-        } catch {
-            directory.close()
-            throw error
-        }
-        return directory
-    }
-
     /// Opens (and, when `creating`, creates) the directory `name` inside
     /// the directory `parent`, never through a symbolic link: a breaker's
     /// directory in the state directory, or one inside a breaker's (the
@@ -161,7 +116,7 @@ struct BreakerDirectory {
     /// `creating`.
     /// - Returns: the descriptor and, when the directory is shared by a
     ///   group, that group; nil when it does not exist and not `creating`.
-    private static func openStateDirectory(_ path: String, creating: Bool) throws -> (Int32, gid_t?)? {
+    static func openStateDirectory(_ path: String, creating: Bool) throws -> (Int32, gid_t?)? {
         let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC
         var result = valueOrError("open") { openPath(path, flags) }
         switch result {
@@ -344,7 +299,7 @@ struct BreakerDirectory {
         defer { closeDescriptor(descriptor) }
         var status = stat()
         _ = fstat(descriptor, &status)
-        let modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+        let modified = modificationNanoseconds(status)
         var bytes: [UInt8] = []
         // Sized by the file (a state file is a few hundred bytes): a
         // zero-filled 64 KiB buffer per read cost more than the read.
@@ -438,6 +393,12 @@ struct BreakerDirectory {
             throw StateStoreError.cannotWrite(path: target, error)
         }
     }
+}
+
+/// When the file `status` describes was last modified, in nanoseconds
+/// since the Unix epoch.
+func modificationNanoseconds(_ status: stat) -> Int64 {
+    Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
 }
 
 /// Whether `status` is that of a regular file.

@@ -160,7 +160,7 @@ extension FileStateStore {
         let number = try allocate(&header, index: index)
         let directory = try keys.openKey(name.key, creating: true)!
         defer { directory.close() }
-        try directory.replaceFile("record", with: Array("\(number)\n".utf8), temporary: "record.tmp")
+        try directory.writeRecordNumber(number)
         try index.write(KeyIndexFile.Record(isLive: true, entry: KeyEntry(key: name.key)), at: number)
         header.live += 1
         try index.write(header)
@@ -200,7 +200,7 @@ extension FileStateStore {
                 try free(number, &header, index: index)
                 continue
             }
-            let named = try? directory.readFile("record", limit: 16).map { Int(String(decoding: $0.bytes, as: UTF8.self).trimmingSuffix("\n")) }
+            let named = try? directory.recordNumber()
             directory.close()
             if let named, named != number {
                 try free(number, &header, index: index)
@@ -253,15 +253,11 @@ extension FileStateStore {
         let component = KeyedName.fileComponent(for: key)
         var status = stat()
         guard fstatat(keys.descriptor, component, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
-        var latest = modified(status)
+        var latest = modificationNanoseconds(status)
         for file in ["state.json", PendingCounts.fileName] where fstatat(keys.descriptor, "\(component)/\(file)", &status, AT_SYMLINK_NOFOLLOW) == 0 {
-            latest = max(latest, modified(status))
+            latest = max(latest, modificationNanoseconds(status))
         }
         return latest
-    }
-
-    private func modified(_ status: stat) -> Int64 {
-        Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
     }
 
     /// Forgets the key of record `number` when it is closed (in effect,
@@ -329,15 +325,14 @@ extension FileStateStore {
     /// The number of the key's record: the one its directory names when
     /// that record holds the key, else the one found by reading the index.
     private func recordNumber(of key: String, in directory: BreakerDirectory, index: KeyIndexFile) throws -> Int? {
-        if let bytes = try directory.readFile("record", limit: 16)?.bytes,
-           let number = Int(String(decoding: bytes, as: UTF8.self).trimmingSuffix("\n")),
+        if let number = try directory.recordNumber(),
            let record = try index.record(number), record.isLive, record.entry.key == key {
             return number
         }
         guard let header = try index.readHeader() else { return nil }
         let records = try index.records(from: 0, count: Int(header.highWater))
         guard let found = records.firstIndex(where: { $0.isLive && $0.entry.key == key }) else { return nil }
-        try? directory.replaceFile("record", with: Array("\(found)\n".utf8), temporary: "record.tmp")
+        try? directory.writeRecordNumber(found)
         return found
     }
 
@@ -358,7 +353,7 @@ extension FileStateStore {
             let number = Int(header.highWater)
             try index.write(KeyIndexFile.Record(isLive: true, entry: entry), at: number)
             if let directory = try keys?.openKey(entry.key, creating: false) {
-                try? directory.replaceFile("record", with: Array("\(number)\n".utf8), temporary: "record.tmp")
+                try? directory.writeRecordNumber(number)
                 directory.close()
             }
             header.highWater += 1
@@ -402,11 +397,5 @@ extension FileStateStore {
         }
         let key = String(decoding: bytes, as: UTF8.self)
         return KeyedName.fileComponent(for: key) == component ? key : nil
-    }
-}
-
-private extension String {
-    func trimmingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }
